@@ -1,0 +1,48 @@
+import { BelfryError } from "../errors.js";
+
+/** JSON-serialisable description of a schedule; its canonical JSON is part of a job's hash. */
+export type ScheduleSpec = { readonly kind: string } & Readonly<Record<string, unknown>>;
+
+/**
+ * What every replica knows about a job when it computes that job's occurrences. Nothing local
+ * (process start, last local run) enters here, so every replica computes the same instants.
+ */
+export interface ScheduleContext {
+  /** The job's stable id (seeds `everyRandom`). */
+  readonly jobId: string;
+  /**
+   * The instant the series counts from, epoch ms: the job's `startAt` if it has one, else 0 (the
+   * Unix epoch). `every` counts its grid from here; `daily`/`weekly`/`monthly` with an interval
+   * above 1 count days/weeks/months from the anchor's calendar date; `everyRandom` chains from it.
+   */
+  readonly anchor: number;
+  /** IANA time zone for schedules that did not name their own (the scheduler's `timezone`). */
+  readonly timezone: string;
+}
+
+/**
+ * A schedule: a pure function from a definition and an instant to the next occurrence.
+ * Implementations validate their input when constructed and throw {@link BelfryError}.
+ */
+export interface Schedule {
+  /** Canonical description, used for the definition hash and shown in `jobs()`. */
+  readonly spec: ScheduleSpec;
+  /**
+   * The first occurrence strictly after `after` (epoch ms, UTC), or `null` when the schedule has
+   * no more occurrences. Pure: same arguments, same answer, on every replica.
+   */
+  next(after: number, context: ScheduleContext): number | null;
+}
+
+/** Throws `INVALID_TIMEZONE` unless `timezone` is an IANA zone this runtime knows. */
+export function assertTimezone(timezone: string, where: string): void {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: timezone });
+  } catch (cause) {
+    throw new BelfryError(
+      "INVALID_TIMEZONE",
+      `${where}: unknown time zone ${JSON.stringify(timezone)}; use an IANA name such as "Europe/Berlin" or "UTC"`,
+      { cause },
+    );
+  }
+}

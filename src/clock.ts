@@ -158,3 +158,29 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
+
+/**
+ * Waits for `promise` at most `ms` of `clock` time. Resolves true when it settled in time; the
+ * timer is cancelled either way, so nothing is left pending.
+ */
+export async function settledWithin(
+  clock: Clock,
+  promise: Promise<unknown>,
+  ms: number,
+): Promise<boolean> {
+  let timer: Timer | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = clock.setTimer(ms, () => resolve(false));
+  });
+  try {
+    return await Promise.race([
+      promise.then(
+        () => true,
+        () => true,
+      ),
+      timeout,
+    ]);
+  } finally {
+    timer?.cancel();
+  }
+}

@@ -1,0 +1,216 @@
+import type { EventHub } from "../observe/events.js";
+import type { Logger } from "../observe/logger.js";
+import type { ClaimedRun, ClaimRequest, ClaimResult, Store } from "../stores/store.js";
+import { planCatchUp } from "./catch-up.js";
+import type { JobSeries } from "./series.js";
+
+/** What this replica knows of one job between passes (a cache of the store's job row). */
+export interface JobState {
+  readonly series: JobSeries;
+  readonly hash: string;
+  /** Newest occurrence this replica knows was claimed or recorded (the store's watermark). */
+  cursor: number | null;
+  /** Set once the store refused with `exhausted` (maxRuns reached). */
+  exhausted: boolean;
+  /** Set while the store holds another definition of this job. */
+  superseded: boolean;
+  /** Set when the store no longer knows the job: it must register again. */
+  unregistered: boolean;
+}
+
+/** What a pass decided for one job. */
+export interface PassResult {
+  readonly state: JobState;
+  /** Runs this replica won and must execute now. */
+  readonly won: ClaimedRun[];
+  /** When to look at the job again (store time), or null when its series is over. */
+  readonly wakeAt: number | null;
+}
+
+/** Dependencies of {@link claimDue}. */
+export interface ClaimDeps {
+  readonly store: Store;
+  readonly hub: EventHub;
+  readonly logger: Logger;
+  readonly replicaId: string;
+  readonly leaseMs: number;
+}
+
+const SUPERSEDED_RETRY_MS = 60_000;
+
+interface Planned {
+  readonly state: JobState;
+  readonly requests: ClaimRequest[];
+  readonly recordOnly: readonly number[];
+  /** Some due occurrences were left for a later pass (no free run slot). */
+  deferred: boolean;
+}
+
+/**
+ * One dispatch pass over the jobs that are due: applies each job's missed policy, records
+ * missed-only jobs, and claims every due occurrence of every job in one batched store call
+ * (at most `maxClaims` of them: the replica's free run slots).
+ */
+export async function claimDue(
+  deps: ClaimDeps,
+  states: readonly JobState[],
+  now: number,
+  maxClaims: number,
+): Promise<PassResult[]> {
+  const planned = states.map((state) => plan(deps, state, now));
+  const requests: ClaimRequest[] = [];
+  for (const p of planned) {
+    const room = Math.max(0, maxClaims - requests.length);
+    p.deferred = p.requests.length > room;
+    p.requests.splice(room);
+    requests.push(...p.requests);
+  }
+  const results = requests.length > 0 ? await deps.store.claim(requests) : [];
+  let offset = 0;
+  const passes: PassResult[] = [];
+  for (const p of planned) {
+    const mine = results.slice(offset, offset + p.requests.length);
+    offset += p.requests.length;
+    if (p.recordOnly.length > 0) await recordMissed(deps, p.state, p.recordOnly);
+    passes.push(applyResults(deps, p, mine, now));
+  }
+  return passes;
+}
+
+function plan(deps: ClaimDeps, state: JobState, now: number): Planned {
+  const { series } = state;
+  const floor = state.cursor ?? series.initialCursor(now);
+  const due = series.due(floor, now);
+  if (due.dropped > 0) {
+    deps.logger.warn(
+      { jobId: series.config.id, dropped: due.dropped },
+      "belfry: more missed occurrences than one pass records; only the newest are recorded",
+    );
+  }
+  const catchUp = planCatchUp({
+    due: due.at,
+    now,
+    policy: series.config.missed,
+    missedAfterMs: (at) => series.missedAfterMs(at),
+    catchUpWindowMs: series.config.catchUpWindowMs,
+  });
+  const requests = catchUp.claims.map((scheduledAt, index) => ({
+    jobId: series.config.id,
+    scheduledAt,
+    hash: state.hash,
+    replicaId: deps.replicaId,
+    leaseMs: deps.leaseMs,
+    missed: index === 0 ? catchUp.missed : [],
+  }));
+  const recordOnly = requests.length === 0 ? catchUp.missed : [];
+  return { state, requests, recordOnly, deferred: false };
+}
+
+async function recordMissed(deps: ClaimDeps, state: JobState, missed: readonly number[]) {
+  await deps.store.recordMissed(state.series.config.id, state.hash, missed);
+  for (const at of missed) emitMissed(deps, state, at);
+  state.cursor = Math.max(state.cursor ?? Number.NEGATIVE_INFINITY, ...missed);
+}
+
+function emitMissed(deps: ClaimDeps, state: JobState, at: number): void {
+  const event = {
+    jobId: state.series.config.id,
+    scheduledAt: new Date(at),
+    replicaId: deps.replicaId,
+  };
+  deps.logger.warn(
+    { jobId: event.jobId, scheduledAt: event.scheduledAt },
+    "belfry: occurrence missed",
+  );
+  deps.hub.emit("run:missed", event);
+}
+
+function applyResults(
+  deps: ClaimDeps,
+  planned: Planned,
+  results: readonly ClaimResult[],
+  now: number,
+): PassResult {
+  const { state } = planned;
+  const won: ClaimedRun[] = [];
+  let wakeAt: number | null = null;
+  results.forEach((result, index) => {
+    const request = planned.requests[index] as ClaimRequest;
+    if (index === 0 && advancesWatermark(result)) {
+      for (const at of request.missed ?? [])
+        if (at > (state.cursor ?? -Infinity)) emitMissed(deps, state, at);
+    }
+    const retryAt = applyOne(deps, state, request, result, won, now);
+    if (retryAt !== null) wakeAt = Math.min(wakeAt ?? retryAt, retryAt);
+  });
+  if (state.exhausted) return { state, won, wakeAt: null };
+  if (wakeAt === null) {
+    // Occurrences left unclaimed for lack of slots wait for the next pass.
+    wakeAt = planned.deferred ? now : state.series.next(Math.max(state.cursor ?? now, now));
+  }
+  return { state, won, wakeAt };
+}
+
+function advancesWatermark(result: ClaimResult): boolean {
+  return result.status === "won" || result.status === "skipped" || result.status === "queued";
+}
+
+/** Applies one claim result; returns when to retry the job if it must be looked at early. */
+function applyOne(
+  deps: ClaimDeps,
+  state: JobState,
+  request: ClaimRequest,
+  result: ClaimResult,
+  won: ClaimedRun[],
+  now: number,
+): number | null {
+  const jobId = request.jobId;
+  const base = { jobId, scheduledAt: new Date(request.scheduledAt), replicaId: deps.replicaId };
+  const advance = (to: number) => (state.cursor = Math.max(state.cursor ?? -Infinity, to));
+  if (result.status !== "definitionChanged") state.superseded = false;
+  switch (result.status) {
+    case "won":
+      advance(request.scheduledAt);
+      won.push(result.run);
+      return null;
+    case "lost":
+    case "stale":
+      advance(result.watermark);
+      if (result.status === "lost") deps.hub.emit("run:lost", base);
+      return null;
+    case "skipped":
+    case "queued":
+      advance(request.scheduledAt);
+      deps.hub.emit("run:skipped", {
+        ...base,
+        reason: result.status === "queued" ? "queued" : "overlap",
+      });
+      return null;
+    case "paused":
+      advance(request.scheduledAt);
+      return null;
+    case "notDue":
+      // Our estimate of the store clock ran ahead: look again when the store says it is due.
+      return now + Math.max(1, result.retryAfterMs);
+    case "definitionChanged":
+      if (!state.superseded) {
+        deps.hub.emit("job:definitionChanged", {
+          jobId,
+          replicaId: deps.replicaId,
+          storedHash: result.hash,
+        });
+        deps.logger.warn(
+          { jobId, storedHash: result.hash },
+          "belfry: the store holds another definition of this job; this replica stops claiming it",
+        );
+      }
+      state.superseded = true;
+      return now + SUPERSEDED_RETRY_MS;
+    case "exhausted":
+      state.exhausted = true;
+      return null;
+    case "unknownJob":
+      state.unregistered = true;
+      return now;
+  }
+}

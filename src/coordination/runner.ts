@@ -1,0 +1,229 @@
+import { settledWithin, sleep, type Clock } from "../clock.js";
+import { BelfryError } from "../errors.js";
+import type { EventHub, OwnedRunEvent } from "../observe/events.js";
+import { childLogger, type Logger } from "../observe/logger.js";
+import { retryDelay, type JobConfig, type RunContext } from "../options.js";
+import type { ClaimedRun, RunOutcome, Store } from "../stores/store.js";
+import { Lease } from "./lease.js";
+
+/** What a {@link Runner} needs from its scheduler. */
+export interface RunnerDeps {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly hub: EventHub;
+  readonly logger: Logger;
+  readonly replicaId: string;
+  readonly leaseMs: number;
+  /** Called after every run ends here (a slot is free again). */
+  readonly onSettled: () => void;
+}
+
+/** The idempotency key of an occurrence: the same on every replica and every attempt. */
+export function idempotencyKey(run: Pick<ClaimedRun, "jobId" | "scheduledAt" | "trigger">): string {
+  const key = `${run.jobId}@${new Date(run.scheduledAt).toISOString()}`;
+  return run.trigger === "manual" ? `${key}#manual` : key;
+}
+
+const FINISH_RETRY_MS = 1_000;
+
+/**
+ * Executes runs this replica owns: holds the lease, calls `beforeRun`, the handler (with timeout
+ * and retries) and the listeners, and writes the outcome fenced by the run's token. A run whose
+ * lease is lost is abandoned here without another write.
+ */
+export class Runner {
+  private readonly active = new Map<string, { lease: Lease; done: Promise<void> }>();
+  private stopping = false;
+
+  constructor(private readonly deps: RunnerDeps) {}
+
+  /** Runs executing on this replica. */
+  get activeCount(): number {
+    return this.active.size;
+  }
+
+  /** Starts executing `run` (already claimed by this replica). */
+  execute(config: JobConfig, run: ClaimedRun): Promise<void> {
+    const { store, clock, hub, replicaId, leaseMs } = this.deps;
+    const lease = new Lease(store, clock, run, leaseMs, {
+      onLost: (reason) => {
+        this.deps.logger.warn({ err: reason, runId: run.runId }, reason.message);
+        hub.emit("run:leaseLost", this.eventOf(run, run.attempt));
+      },
+      onStoreError: (error) =>
+        hub.emit("store:error", { replicaId, operation: "heartbeat", error }),
+    });
+    const done = this.runAttempts(config, lease)
+      .catch((error: unknown) =>
+        this.deps.logger.error({ err: error, runId: run.runId }, "belfry: run bookkeeping failed"),
+      )
+      .finally(() => {
+        lease.stop();
+        this.active.delete(run.runId);
+        this.deps.onSettled();
+      });
+    this.active.set(run.runId, { lease, done });
+    return done;
+  }
+
+  /**
+   * Stops taking new attempts. With `drain`, waits up to `timeoutMs` for running handlers;
+   * then aborts the rest and releases their leases so another replica recovers them.
+   */
+  async stop(drain: boolean, timeoutMs: number): Promise<void> {
+    this.stopping = true;
+    const all = () => Promise.all([...this.active.values()].map((entry) => entry.done));
+    if (drain && this.active.size > 0) await settledWithin(this.deps.clock, all(), timeoutMs);
+    const reason = new BelfryError("ABORTED", "the scheduler is stopping");
+    for (const entry of this.active.values()) entry.lease.abort(reason);
+    if (this.active.size > 0)
+      await settledWithin(this.deps.clock, all(), Math.min(timeoutMs, 1_000));
+    for (const entry of this.active.values()) entry.lease.stop();
+  }
+
+  private eventOf(run: ClaimedRun, attempt: number): OwnedRunEvent {
+    return {
+      jobId: run.jobId,
+      scheduledAt: new Date(run.scheduledAt),
+      replicaId: this.deps.replicaId,
+      runId: run.runId,
+      attempt,
+    };
+  }
+
+  private contextOf(run: ClaimedRun, attempt: number, signal: AbortSignal): RunContext {
+    return {
+      jobId: run.jobId,
+      scheduledAt: new Date(run.scheduledAt),
+      idempotencyKey: idempotencyKey(run),
+      attempt,
+      runId: run.runId,
+      trigger: run.trigger,
+      signal,
+      replicaId: this.deps.replicaId,
+      logger: childLogger(this.deps.logger, { jobId: run.jobId, runId: run.runId, attempt }),
+    };
+  }
+
+  private async runAttempts(config: JobConfig, lease: Lease): Promise<void> {
+    const { run } = lease;
+    const { store, hub } = this.deps;
+    if (
+      config.beforeRun &&
+      (await config.beforeRun(this.contextOf(run, run.attempt, lease.signal))) === false
+    ) {
+      hub.emit("run:skipped", { ...this.eventOf(run, run.attempt), reason: "beforeRun" });
+      return this.finish(config, lease, { state: "skipped", error: "skipped by beforeRun" });
+    }
+    for (let attempt = run.attempt; ; attempt++) {
+      if (lease.lost || !(await store.startRun(run.runId, run.token, attempt))) return;
+      const outcome = await this.attempt(config, lease, attempt);
+      if (outcome === "done" || lease.lost) return;
+      if (this.stopping) {
+        await store.releaseRun(run.runId, run.token);
+        return;
+      }
+      try {
+        await sleep(this.deps.clock, retryDelay(config.retry, attempt), lease.signal);
+      } catch {
+        if (!lease.lost) await store.releaseRun(run.runId, run.token);
+        return;
+      }
+    }
+  }
+
+  /** One attempt; "retry" when it failed and another attempt is allowed. */
+  private async attempt(
+    config: JobConfig,
+    lease: Lease,
+    attempt: number,
+  ): Promise<"done" | "retry"> {
+    const { run } = lease;
+    const { hub, clock } = this.deps;
+    const controller = new AbortController();
+    const context = this.contextOf(run, attempt, controller.signal);
+    const event = this.eventOf(run, attempt);
+    hub.emit("run:started", event);
+    const startedAt = clock.now();
+    try {
+      const result = await this.callHandler(config, context, controller, lease);
+      hub.emit("run:succeeded", { ...event, durationMs: clock.now() - startedAt });
+      await this.finish(config, lease, { state: "succeeded" });
+      await config.afterRun?.(context, result);
+      return "done";
+    } catch (error) {
+      if (lease.lost) return "done";
+      const stopped = this.stopping && isAborted(error);
+      const willRetry = !stopped && attempt <= config.retry.max;
+      hub.emit("run:failed", { ...event, error, willRetry });
+      await config.afterError?.(context, error);
+      if (stopped) return "retry";
+      if (willRetry) return "retry";
+      await this.finish(config, lease, { state: "failed", error: describeError(error) });
+      return "done";
+    }
+  }
+
+  private async callHandler(
+    config: JobConfig,
+    context: RunContext,
+    controller: AbortController,
+    lease: Lease,
+  ): Promise<unknown> {
+    const onLeaseAbort = () => controller.abort(lease.signal.reason);
+    lease.signal.addEventListener("abort", onLeaseAbort, { once: true });
+    if (lease.signal.aborted) onLeaseAbort();
+    const timer =
+      config.timeoutMs === null
+        ? null
+        : this.deps.clock.setTimer(config.timeoutMs, () =>
+            controller.abort(
+              new BelfryError(
+                "TIMEOUT",
+                `job ${JSON.stringify(config.id)}: handler timed out after ${config.timeoutMs} ms`,
+              ),
+            ),
+          );
+    const aborted = new Promise<never>((_, reject) => {
+      const rejectNow = () => reject(controller.signal.reason);
+      if (controller.signal.aborted) rejectNow();
+      controller.signal.addEventListener("abort", rejectNow, { once: true });
+    });
+    aborted.catch(() => {});
+    try {
+      return await Promise.race([Promise.resolve().then(() => config.handler(context)), aborted]);
+    } finally {
+      timer?.cancel();
+      lease.signal.removeEventListener("abort", onLeaseAbort);
+    }
+  }
+
+  /** Writes the outcome, retrying store errors while the lease holds; runs a handed-on queued run. */
+  private async finish(config: JobConfig, lease: Lease, outcome: RunOutcome): Promise<void> {
+    const { store, hub, replicaId, leaseMs, clock } = this.deps;
+    const { run } = lease;
+    for (;;) {
+      try {
+        const result = await store.finishRun(run.runId, run.token, outcome, leaseMs);
+        if (result.next) {
+          hub.emit("run:claimed", this.eventOf(result.next, result.next.attempt));
+          void this.execute(config, result.next);
+        }
+        return;
+      } catch (error) {
+        hub.emit("store:error", { replicaId, operation: "finishRun", error });
+        if (lease.lost) return;
+        await sleep(clock, FINISH_RETRY_MS);
+      }
+    }
+  }
+}
+
+function isAborted(error: unknown): boolean {
+  return error instanceof BelfryError && (error.code === "ABORTED" || error.code === "LEASE_LOST");
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`.slice(0, 4000);
+  return String(error).slice(0, 4000);
+}

@@ -1,0 +1,94 @@
+import type { Logger } from "./logger.js";
+
+/** What every run event carries. */
+export interface RunEventBase {
+  readonly jobId: string;
+  /** Nominal instant of the occurrence. */
+  readonly scheduledAt: Date;
+  readonly replicaId: string;
+}
+
+/** A run event about a run row this replica owns. */
+export interface OwnedRunEvent extends RunEventBase {
+  readonly runId: string;
+  readonly attempt: number;
+}
+
+/** Every event the scheduler emits, with its payload. */
+export interface SchedulerEvents {
+  /** This replica won the claim for an occurrence. */
+  "run:claimed": OwnedRunEvent;
+  /** The handler is about to be called (once per attempt). */
+  "run:started": OwnedRunEvent;
+  "run:succeeded": OwnedRunEvent & { readonly durationMs: number };
+  /** An attempt failed; `willRetry` says whether another attempt follows. */
+  "run:failed": OwnedRunEvent & { readonly error: unknown; readonly willRetry: boolean };
+  /** The occurrence was not run: overlap policy, a `beforeRun` listener, or a full queue. */
+  "run:skipped": RunEventBase & { readonly reason: "overlap" | "beforeRun" | "queued" };
+  /** The occurrence was recorded as missed (nobody ran it in time). */
+  "run:missed": RunEventBase;
+  /** Another replica won the claim (normal in a cluster). */
+  "run:lost": RunEventBase;
+  /** This replica's lease on a run was lost; the handler's signal was aborted. */
+  "run:leaseLost": OwnedRunEvent;
+  /** Recovery found a run whose lease expired and recorded it abandoned. */
+  "run:abandoned": RunEventBase & { readonly runId: string };
+  /** Recovery took over a run whose lease expired, as a new attempt on this replica. */
+  "run:recovered": OwnedRunEvent;
+  /** The measured offset to the store clock exceeds the skew threshold. */
+  "clock:skew": {
+    readonly replicaId: string;
+    readonly offsetMs: number;
+    readonly thresholdMs: number;
+  };
+  /** A store call failed; the scheduler keeps going and retries. */
+  "store:error": {
+    readonly replicaId: string;
+    readonly operation: string;
+    readonly error: unknown;
+  };
+  /** The store reported a risky setting (e.g. Redis eviction policy). */
+  "store:warning": { readonly replicaId: string; readonly message: string };
+  /** A job's stored definition differs from this replica's (rolling deploy). */
+  "job:definitionChanged": {
+    readonly jobId: string;
+    readonly replicaId: string;
+    readonly storedHash: string;
+  };
+}
+
+/** Name of a scheduler event. */
+export type SchedulerEventName = keyof SchedulerEvents;
+
+/** A listener for event `E`. */
+export type Listener<E extends SchedulerEventName> = (payload: SchedulerEvents[E]) => void;
+
+/**
+ * A small typed event emitter. A listener that throws is logged and never breaks the
+ * scheduler loop.
+ */
+export class EventHub {
+  private readonly listeners = new Map<SchedulerEventName, Set<Listener<never>>>();
+
+  constructor(private readonly logger: Logger) {}
+
+  on<E extends SchedulerEventName>(event: E, listener: Listener<E>): void {
+    const set = this.listeners.get(event) ?? new Set();
+    set.add(listener as Listener<never>);
+    this.listeners.set(event, set);
+  }
+
+  off<E extends SchedulerEventName>(event: E, listener: Listener<E>): void {
+    this.listeners.get(event)?.delete(listener as Listener<never>);
+  }
+
+  emit<E extends SchedulerEventName>(event: E, payload: SchedulerEvents[E]): void {
+    for (const listener of this.listeners.get(event) ?? []) {
+      try {
+        (listener as Listener<E>)(payload);
+      } catch (error) {
+        this.logger.error({ err: error, event }, "belfry: event listener threw");
+      }
+    }
+  }
+}

@@ -1,0 +1,40 @@
+import { BelfryError } from "../errors.js";
+import { MemoryStore } from "./memory.js";
+import type { Store } from "./store.js";
+
+/**
+ * Opens a store from a URL, loading the backend (and its driver) only when asked for:
+ * `memory`, `sqlite:<path>` (or a path ending in `.db`/`.sqlite`), `postgres://…`,
+ * `postgresql://…`, `mysql://…`, `mariadb://…`, `redis://…`, `rediss://…`.
+ *
+ * @throws BelfryError `INVALID_STORE_URL` for any other scheme.
+ */
+export async function openStore(url: string): Promise<Store> {
+  const scheme = /^([a-z]+):/i.exec(url)?.[1]?.toLowerCase();
+  if (url === "memory") return new MemoryStore();
+  if (scheme === "sqlite" || (!scheme && /\.(db|sqlite3?)$/.test(url))) {
+    const { SqliteStore } = await import("./sqlite.js");
+    return new SqliteStore({ path: url.replace(/^sqlite:(\/\/)?/i, "") });
+  }
+  if (scheme === "postgres" || scheme === "postgresql") {
+    const { PostgresStore } = await import("./postgres.js");
+    return new PostgresStore({ connectionString: url });
+  }
+  if (scheme === "mysql" || scheme === "mariadb") {
+    const { MysqlStore } = await import("./mysql.js");
+    return new MysqlStore({ uri: url.replace(/^mariadb:/i, "mysql:") });
+  }
+  if (scheme === "redis" || scheme === "rediss") {
+    const { RedisStore } = await import("./redis.js");
+    return new RedisStore({ url });
+  }
+  throw new BelfryError(
+    "INVALID_STORE_URL",
+    `store URL ${JSON.stringify(redact(url))} is not supported; use memory, sqlite:<path>, postgres://…, mysql://…, mariadb://… or redis://…`,
+  );
+}
+
+/** The URL without its password, for messages. */
+export function redact(url: string): string {
+  return url.replace(/(\/\/[^:/@]+):[^@/]*@/, "$1:***@");
+}

@@ -1,0 +1,161 @@
+import { expect, it } from "vitest";
+import {
+  claimOne,
+  claimWon,
+  job,
+  pastBase,
+  request,
+  runRow,
+  won,
+  type Harness,
+} from "./harness.js";
+
+/** Invariants 2–4 and 8: one claim per occurrence, store clock, watermark, missed rows. */
+export function claimCases(h: Harness): void {
+  it("claim of a due occurrence wins with token 1, attempt 1 and a lease in store time", async () => {
+    const reg = job();
+    await h.store.registerJob(reg);
+    const t = await pastBase(h.store);
+    const run = await claimWon(h.store, request(reg, t, { replicaId: "r7", leaseMs: 45_000 }));
+    expect(run).toMatchObject({ jobId: reg.jobId, scheduledAt: t, trigger: "schedule" });
+    expect(run).toMatchObject({ attempt: 1, token: 1 });
+    const row = await runRow(h.store, reg.jobId, run.runId);
+    expect(row).toMatchObject({ state: "claimed", replicaId: "r7", attempt: 1, token: 1 });
+    expect(row.claimedAt).not.toBeNull();
+    expect(row.leaseExpiresAt).toBe(run.leaseExpiresAt);
+    expect(run.leaseExpiresAt - (row.claimedAt ?? 0)).toBe(45_000);
+    const job2 = await h.store.getJob(reg.jobId);
+    expect(job2).toMatchObject({ watermark: t, runCount: 1 });
+  });
+
+  it("a second claim of the same occurrence is lost", async () => {
+    const reg = job();
+    await h.store.registerJob(reg);
+    const t = await pastBase(h.store);
+    await claimWon(h.store, request(reg, t));
+    expect(await claimOne(h.store, request(reg, t, { replicaId: "r2" }))).toEqual({
+      status: "lost",
+      watermark: t,
+    });
+    expect(await h.store.history({ jobId: reg.jobId })).toHaveLength(1);
+  });
+
+  it("a claim below the watermark is stale", async () => {
+    const reg = job();
+    await h.store.registerJob(reg);
+    const t = await pastBase(h.store);
+    await claimWon(h.store, request(reg, t + 5000));
+    expect(await claimOne(h.store, request(reg, t))).toEqual({
+      status: "stale",
+      watermark: t + 5000,
+    });
+  });
+
+  it("a claim not yet due by the store clock is notDue with a positive retryAfterMs", async () => {
+    const reg = job();
+    await h.store.registerJob(reg);
+    const now = await h.store.now();
+    const result = await claimOne(h.store, request(reg, now + 60_000, { missed: [now - 5000] }));
+    expect(result.status).toBe("notDue");
+    if (result.status !== "notDue") return;
+    expect(result.retryAfterMs).toBeGreaterThan(0);
+    expect(result.retryAfterMs).toBeLessThanOrEqual(60_000);
+    expect(await h.store.getJob(reg.jobId)).toMatchObject({ watermark: null, runCount: 0 });
+    expect(await h.store.history({ jobId: reg.jobId })).toEqual([]);
+  });
+
+  it("toleranceMs accepts an occurrence that far ahead of store now", async () => {
+    const reg = job();
+    await h.store.registerJob(reg);
+    const now = await h.store.now();
+    await claimWon(h.store, request(reg, now + 60_000, { toleranceMs: 120_000 }));
+  });
+
+  it("a paused job refuses claims with paused", async () => {
+    const reg = job();
+    await h.store.registerJob(reg);
+    await h.store.setPaused(reg.jobId, true);
+    const t = await pastBase(h.store);
+    expect(await claimOne(h.store, request(reg, t))).toEqual({ status: "paused" });
+    expect((await h.store.getJob(reg.jobId))?.watermark).toBeNull();
+  });
+
+  it("a hash mismatch refuses with definitionChanged and the stored hash", async () => {
+    const reg = job();
+    await h.store.registerJob(reg);
+    const t = await pastBase(h.store);
+    expect(await claimOne(h.store, request(reg, t, { hash: "other" }))).toEqual({
+      status: "definitionChanged",
+      hash: reg.hash,
+    });
+  });
+
+  it("a claim for an unknown job is unknownJob", async () => {
+    const t = await pastBase(h.store);
+    expect(await claimOne(h.store, request(job(), t))).toEqual({ status: "unknownJob" });
+  });
+
+  it("maxRuns refuses further scheduled claims with exhausted", async () => {
+    const reg = job({ maxRuns: 2 });
+    await h.store.registerJob(reg);
+    const t = await pastBase(h.store);
+    await claimWon(h.store, request(reg, t));
+    await claimWon(h.store, request(reg, t + 1000));
+    expect(await claimOne(h.store, request(reg, t + 2000))).toEqual({ status: "exhausted" });
+    expect(await h.store.getJob(reg.jobId)).toMatchObject({ runCount: 2, watermark: t + 1000 });
+  });
+
+  it("missed instants are recorded only above the old watermark and below scheduledAt", async () => {
+    const reg = job();
+    await h.store.registerJob(reg);
+    const t = await pastBase(h.store);
+    await claimWon(h.store, request(reg, t + 3000, { missed: [t, t + 1000, t + 2000, t + 1000] }));
+    const missed = [t + 2000, t + 3000, t + 4000, t + 6000, t + 7000, t + 8000, t + 9000];
+    await claimWon(h.store, request(reg, t + 7000, { missed }));
+    const rows = await h.store.history({ jobId: reg.jobId, states: ["missed"] });
+    expect(rows.map((r) => r.scheduledAt)).toEqual([t + 6000, t + 4000, t + 2000, t + 1000, t]);
+    for (const row of rows) expect(row).toMatchObject({ trigger: "schedule", replicaId: null });
+    expect((await h.store.getJob(reg.jobId))?.watermark).toBe(t + 7000);
+  });
+
+  it("claims for several jobs in one batch return results in request order", async () => {
+    const [a, b, c] = [job(), job({ maxRuns: 0 }), job()];
+    for (const reg of [a, b, c]) await h.store.registerJob(reg!);
+    const t = await pastBase(h.store);
+    const now = await h.store.now();
+    const results = await h.store.claim([
+      request(a!, t),
+      request(job(), t),
+      request(b!, t),
+      request(c!, now + 60_000),
+      request(c!, t),
+      request(a!, t),
+    ]);
+    expect(results.map((r) => r.status)).toEqual([
+      "won",
+      "unknownJob",
+      "exhausted",
+      "notDue",
+      "won",
+      "lost",
+    ]);
+    expect(won(results[0]).jobId).toBe(a!.jobId);
+    expect(won(results[4]).jobId).toBe(c!.jobId);
+  });
+
+  it("claims of one job in one batch apply in request order (later then earlier is stale)", async () => {
+    const reg = job();
+    await h.store.registerJob(reg);
+    const t = await pastBase(h.store);
+    const results = await h.store.claim([
+      request(reg, t),
+      request(reg, t + 2000),
+      request(reg, t + 1000),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(["won", "won", "stale"]);
+  });
+
+  it("an empty batch returns no results", async () => {
+    expect(await h.store.claim([])).toEqual([]);
+  });
+}

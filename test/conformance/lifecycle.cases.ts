@@ -1,0 +1,63 @@
+import { expect, it } from "vitest";
+import { claimWon, job, pastBase, rejectsWith, request, type Harness } from "./harness.js";
+
+/** Initialisation, the store clock and corrupt rows. */
+export function lifecycleCases(h: Harness): void {
+  it("now() returns epoch milliseconds that do not go backwards", async () => {
+    const first = await h.store.now();
+    const second = await h.store.now();
+    expect(Number.isSafeInteger(first)).toBe(true);
+    expect(first).toBeGreaterThan(Date.parse("2020-01-01T00:00:00Z"));
+    expect(second).toBeGreaterThanOrEqual(first);
+    expect(h.store.kind).toMatch(/^[a-z]+$/);
+  });
+
+  it("init() a second time is a no-op that keeps the data", async () => {
+    const reg = job();
+    await h.store.registerJob(reg);
+    await h.store.init();
+    expect((await h.store.getJob(reg.jobId))?.hash).toBe(reg.hash);
+  });
+
+  it("two instances initialising the same prefix concurrently both work", async () => {
+    const stores = await Promise.all([h.build(), h.build(), h.build()]);
+    await Promise.all(stores.map((store) => store.init()));
+    const reg = job();
+    const results = await Promise.all(stores.map((store) => store.registerJob(reg)));
+    const created = results.filter((r) => r.outcome === "created").length;
+    expect(created).toBe(h.sharedInstances ? 1 : stores.length);
+    for (const store of stores) expect((await store.getJob(reg.jobId))?.jobId).toBe(reg.jobId);
+  });
+
+  if (h.options.corrupt) {
+    const corrupt = h.options.corrupt;
+    const expectCorrupt = async (jobId: string, promise: Promise<unknown>) => {
+      const message = await rejectsWith(promise, "CORRUPT_ROW");
+      expect(message).toContain(jobId);
+      return message;
+    };
+
+    it("a corrupt job row makes getJob and claim reject with CORRUPT_ROW naming the row", async () => {
+      const reg = job();
+      await h.store.registerJob(reg);
+      const written = await corrupt(h.store, h.prefix, reg.jobId);
+      const message = await expectCorrupt(reg.jobId, h.store.getJob(reg.jobId));
+      if (written) {
+        expect(message).toContain(written.column);
+        expect(message).toContain(written.value);
+      }
+      const t = await pastBase(h.store);
+      await expectCorrupt(reg.jobId, h.store.claim([request(reg, t)]));
+    });
+
+    it("a corrupt job row does not stop claims of other jobs", async () => {
+      const broken = job();
+      const healthy = job();
+      await h.store.registerJob(broken);
+      await h.store.registerJob(healthy);
+      await corrupt(h.store, h.prefix, broken.jobId);
+      await claimWon(h.store, request(healthy, await pastBase(h.store)));
+      expect((await h.store.getJob(healthy.jobId))?.runCount).toBe(1);
+    });
+  }
+}

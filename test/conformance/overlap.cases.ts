@@ -1,0 +1,116 @@
+import { expect, it } from "vitest";
+import {
+  claimOne,
+  claimWon,
+  job,
+  pastBase,
+  request,
+  runRow,
+  waitPast,
+  type Harness,
+} from "./harness.js";
+
+/** Invariant 7: the overlap policy holds across replicas. */
+export function overlapCases(h: Harness): void {
+  it("overlap allow: a second occurrence is won while the first is active", async () => {
+    const reg = job({ overlap: "allow" });
+    await h.store.registerJob(reg);
+    const t = await pastBase(h.store);
+    await claimWon(h.store, request(reg, t));
+    await claimWon(h.store, request(reg, t + 1000));
+  });
+
+  it("overlap skip: an occurrence during an active run is recorded skipped and advances the watermark", async () => {
+    const [a, b] = await h.replicas(2);
+    const reg = job({ overlap: "skip" });
+    await a!.registerJob(reg);
+    const t = await pastBase(a!);
+    const first = await claimWon(a!, request(reg, t));
+    const result = await claimOne(b!, request(reg, t + 1000, { replicaId: "r2" }));
+    expect(result.status).toBe("skipped");
+    if (result.status !== "skipped") return;
+    expect(await runRow(a!, reg.jobId, result.runId)).toMatchObject({
+      state: "skipped",
+      scheduledAt: t + 1000,
+    });
+    expect(await a!.getJob(reg.jobId)).toMatchObject({ watermark: t + 1000, runCount: 1 });
+    expect(await claimOne(a!, request(reg, t + 1000))).toMatchObject({ status: "lost" });
+    expect((await a!.finishRun(first.runId, first.token, { state: "succeeded" }, 1000)).ok).toBe(
+      true,
+    );
+    await claimWon(b!, request(reg, t + 2000));
+  });
+
+  it("overlap queueOne: first waiting occurrence is queued, a second one skipped", async () => {
+    const reg = job({ overlap: "queueOne" });
+    await h.store.registerJob(reg);
+    const t = await pastBase(h.store);
+    await claimWon(h.store, request(reg, t));
+    const queued = await claimOne(h.store, request(reg, t + 1000));
+    expect(queued.status).toBe("queued");
+    if (queued.status !== "queued") return;
+    expect(await runRow(h.store, reg.jobId, queued.runId)).toMatchObject({ state: "queued" });
+    const skipped = await claimOne(h.store, request(reg, t + 2000));
+    expect(skipped.status).toBe("skipped");
+    expect((await h.store.getJob(reg.jobId))?.watermark).toBe(t + 2000);
+  });
+
+  it("finishRun of the active run hands the queued run over, claimed with token 1", async () => {
+    const [a, b] = await h.replicas(2);
+    const reg = job({ overlap: "queueOne" });
+    await a!.registerJob(reg);
+    const t = await pastBase(a!);
+    const first = await claimWon(a!, request(reg, t, { replicaId: "ra" }));
+    const queued = await claimOne(b!, request(reg, t + 1000, { replicaId: "rb" }));
+    if (queued.status !== "queued") throw new Error(`expected queued, got ${queued.status}`);
+    const finished = await a!.finishRun(first.runId, first.token, { state: "succeeded" }, 20_000);
+    expect(finished.ok).toBe(true);
+    expect(finished.next).toMatchObject({
+      runId: queued.runId,
+      jobId: reg.jobId,
+      scheduledAt: t + 1000,
+      trigger: "schedule",
+      token: 1,
+      attempt: 1,
+    });
+    const row = await runRow(a!, reg.jobId, queued.runId);
+    expect(row).toMatchObject({ state: "claimed", replicaId: "ra", token: 1 });
+    expect(row.leaseExpiresAt).toBe(finished.next?.leaseExpiresAt);
+    expect((row.leaseExpiresAt ?? 0) - (row.claimedAt ?? 0)).toBe(20_000);
+    const next = finished.next!;
+    expect(await a!.startRun(next.runId, next.token, next.attempt)).toBe(true);
+    expect((await b!.finishRun(next.runId, next.token, { state: "failed" }, 1000)).next).toBe(null);
+  });
+
+  it("finishRun without a queued run returns next null", async () => {
+    const reg = job({ overlap: "queueOne" });
+    await h.store.registerJob(reg);
+    const t = await pastBase(h.store);
+    const run = await claimWon(h.store, request(reg, t));
+    expect(await h.store.finishRun(run.runId, run.token, { state: "succeeded" }, 1000)).toEqual({
+      ok: true,
+      next: null,
+    });
+  });
+
+  it("overlap ignores an active run whose lease expired", async () => {
+    for (const overlap of ["skip", "queueOne"] as const) {
+      const reg = job({ overlap });
+      await h.store.registerJob(reg);
+      const t = await pastBase(h.store);
+      const first = await claimWon(h.store, request(reg, t, { leaseMs: 50 }));
+      await waitPast(h.store, first.leaseExpiresAt);
+      await claimWon(h.store, request(reg, t + 1000));
+    }
+  });
+
+  it("skipped occurrences do not count toward maxRuns, queued ones do", async () => {
+    const reg = job({ overlap: "queueOne", maxRuns: 2 });
+    await h.store.registerJob(reg);
+    const t = await pastBase(h.store);
+    await claimWon(h.store, request(reg, t));
+    expect((await claimOne(h.store, request(reg, t + 1000))).status).toBe("queued");
+    expect((await h.store.getJob(reg.jobId))?.runCount).toBe(2);
+    expect(await claimOne(h.store, request(reg, t + 2000))).toEqual({ status: "exhausted" });
+  });
+}

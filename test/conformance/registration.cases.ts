@@ -1,0 +1,122 @@
+import { expect, it } from "vitest";
+import { claimOne, claimWon, job, pastBase, request, type Harness } from "./harness.js";
+
+/** Invariant 9: registration is idempotent, versioned by hash and keeps the series. */
+export function registrationCases(h: Harness): void {
+  it("registerJob creates a job at version 1 with no watermark, unpaused", async () => {
+    const reg = job({ maxRuns: 5, overlap: "queueOne", onAbandoned: "abandon", anchor: 1234 });
+    const result = await h.store.registerJob(reg);
+    expect(result.outcome).toBe("created");
+    expect(result.previousHash).toBeNull();
+    expect(result.job).toMatchObject({ ...reg, watermark: null, paused: false, runCount: 0 });
+    expect(result.job.version).toBe(1);
+    expect(await h.store.getJob(reg.jobId)).toEqual(result.job);
+  });
+
+  it("registerJob with the same hash is unchanged and keeps the version", async () => {
+    const reg = job();
+    await h.store.registerJob(reg);
+    const again = await h.store.registerJob(reg);
+    expect(again.outcome).toBe("unchanged");
+    expect(again.job.version).toBe(1);
+    expect(again.job.hash).toBe(reg.hash);
+  });
+
+  it("registerJob with a new hash updates the definition, bumps the version, keeps watermark and runCount", async () => {
+    const reg = job({ maxAttempts: 2 });
+    await h.store.registerJob(reg);
+    const t = await pastBase(h.store);
+    await claimWon(h.store, request(reg, t));
+    const changed = { ...reg, hash: "hash-2", definition: '{"v":2}', overlap: "skip" as const };
+    const result = await h.store.registerJob(changed);
+    expect(result.outcome).toBe("updated");
+    expect(result.previousHash).toBe("hash-1");
+    expect(result.job).toMatchObject({ ...changed, watermark: t, runCount: 1, version: 2 });
+    expect(await h.store.getJob(reg.jobId)).toMatchObject({ hash: "hash-2", version: 2 });
+  });
+
+  it("a changed definition never starts a second series: the claimed occurrence stays lost", async () => {
+    const reg = job();
+    await h.store.registerJob(reg);
+    const t = await pastBase(h.store);
+    await claimWon(h.store, request(reg, t));
+    const changed = { ...reg, hash: "hash-2" };
+    await h.store.registerJob(changed);
+    expect(await claimOne(h.store, request(changed, t))).toEqual({ status: "lost", watermark: t });
+    expect(await claimOne(h.store, request(reg, t + 1000))).toEqual({
+      status: "definitionChanged",
+      hash: "hash-2",
+    });
+    await claimWon(h.store, request(changed, t + 1000));
+  });
+
+  it("registering the old hash again (a rollback) is another update, version 3", async () => {
+    const reg = job();
+    await h.store.registerJob(reg);
+    await h.store.registerJob({ ...reg, hash: "hash-2" });
+    const back = await h.store.registerJob(reg);
+    expect(back.outcome).toBe("updated");
+    expect(back.previousHash).toBe("hash-2");
+    expect(back.job.version).toBe(3);
+  });
+
+  it("a paused job stays paused when its definition changes", async () => {
+    const reg = job();
+    await h.store.registerJob(reg);
+    expect(await h.store.setPaused(reg.jobId, true)).toBe(true);
+    const result = await h.store.registerJob({ ...reg, hash: "hash-2" });
+    expect(result.job.paused).toBe(true);
+  });
+
+  it("N concurrent identical registrations converge: exactly one created, the rest unchanged", async () => {
+    const stores = await h.replicas(h.instanceCount);
+    const reg = job();
+    const results = await Promise.all(
+      [...stores, ...stores].map((store) => store.registerJob(reg)),
+    );
+    const outcomes = results.map((r) => r.outcome).sort();
+    expect(outcomes.filter((o) => o === "created")).toHaveLength(1);
+    expect(outcomes.filter((o) => o === "unchanged")).toHaveLength(results.length - 1);
+    expect(new Set(results.map((r) => r.job.version))).toEqual(new Set([1]));
+    expect(await h.store.listJobs()).toHaveLength(1);
+  });
+
+  it("concurrent registrations of two definitions converge on one stored hash", async () => {
+    const stores = await h.replicas(h.instanceCount);
+    const reg = job();
+    const results = await Promise.all(
+      stores.map((store, i) => store.registerJob({ ...reg, hash: `hash-${i % 2}` })),
+    );
+    expect(results.filter((r) => r.outcome === "created")).toHaveLength(1);
+    const stored = await h.store.getJob(reg.jobId);
+    expect(["hash-0", "hash-1"]).toContain(stored?.hash);
+    const versions = results.filter((r) => r.outcome !== "unchanged").length;
+    expect(stored?.version).toBe(versions);
+  });
+
+  it("getJob returns null and setPaused false for an unknown job", async () => {
+    expect(await h.store.getJob("nope")).toBeNull();
+    expect(await h.store.setPaused("nope", true)).toBe(false);
+  });
+
+  it("listJobs lists every registered job of this store", async () => {
+    const a = job();
+    const b = job();
+    await h.store.registerJob(a);
+    await h.store.registerJob(b);
+    const ids = (await h.store.listJobs()).map((j) => j.jobId).sort();
+    expect(ids).toEqual([a.jobId, b.jobId].sort());
+  });
+
+  it("setPaused pauses and resumes a job for every replica", async () => {
+    const [a, b] = await h.replicas(2);
+    const reg = job();
+    await a!.registerJob(reg);
+    expect(await a!.setPaused(reg.jobId, true)).toBe(true);
+    expect((await b!.getJob(reg.jobId))?.paused).toBe(true);
+    const t = await pastBase(a!);
+    expect(await claimOne(b!, request(reg, t))).toEqual({ status: "paused" });
+    expect(await b!.setPaused(reg.jobId, false)).toBe(true);
+    await claimWon(a!, request(reg, t));
+  });
+}

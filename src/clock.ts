@@ -184,3 +184,12 @@ export async function settledWithin(
     timer?.cancel();
   }
 }
+
+/**
+ * Holds the Node process open until the returned function is called (belfry's own timers never
+ * do): for the CLI, whose process has nothing else to wait on.
+ */
+export function keepAlive(): () => void {
+  const handle = setInterval(() => {}, 1 << 30);
+  return () => clearInterval(handle);
+}

@@ -1,7 +1,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { sleep, systemClock } from "../clock.js";
+import { keepAlive, sleep, systemClock } from "../clock.js";
 import { redact } from "../stores/open.js";
 import { dueInWindow, spawnReplica } from "./cluster.js";
 import type { ReplicaReport } from "./replica.js";
@@ -51,12 +51,17 @@ export async function runDemo(options: DemoOptions): Promise<number> {
         onAbandoned: "retry",
         holdMs: 0,
       },
-      (report) => say(formatLive(report)),
+      (report) => {
+        const line = formatLive(report);
+        if (line !== null) say(line);
+      },
     ),
   );
+  const release = keepAlive();
   await sleep(systemClock, Math.max(0, stopAt + DRAIN_MS - systemClock.now()));
   for (const replica of replicas) replica.child.kill("SIGTERM");
   const codes = await Promise.all(replicas.map((r) => r.exited));
+  release();
   const reports = replicas.flatMap((r) => r.reports);
   const summary = summarize(dueInWindow("demo", { startAt, stopAt }), reports);
   const crashed = codes.filter((code) => code !== 0).length;
@@ -71,7 +76,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   return summary.duplicates === 0 && summary.misses === 0 && crashed === 0 ? 0 : 1;
 }
 
-function formatLive(report: ReplicaReport): string {
+function formatLive(report: ReplicaReport): string | null {
   if (report.type === "start") {
     const occurrence = new Date(report.scheduledAt).toISOString().slice(11, 23);
     const lag = `${report.at - report.scheduledAt} ms`;
@@ -81,7 +86,7 @@ function formatLive(report: ReplicaReport): string {
     return `  ${" ".repeat(12)}  ${report.job.padEnd(13)}  ${report.replica.padEnd(10)}  attempt ${report.attempt} failed: ${report.error ?? ""}`;
   }
   if (report.type === "event") return `  ${" ".repeat(12)}  ${report.name} on ${report.replica}`;
-  return `  ${report.type === "ready" ? `${report.replica} ready` : ""}`;
+  return report.type === "ready" ? `  ${report.replica} ready` : null;
 }
 
 /** The closing summary line(s). */

@@ -1,4 +1,4 @@
-import { OffsetClock, systemClock } from "../clock.js";
+import { keepAlive, OffsetClock, systemClock } from "../clock.js";
 import { Scheduler } from "../scheduler.js";
 import { openStore } from "../stores/open.js";
 import { scenarioJobs, type ScenarioName } from "./scenarios.js";
@@ -101,10 +101,12 @@ export async function runReplica(args: ReplicaArgs): Promise<void> {
   }
   await scheduler.start();
   report({ type: "ready", replica, offsetMs: clock.offset });
+  const release = keepAlive();
   await new Promise<void>((resolve) => {
     process.once("SIGTERM", resolve);
     process.once("SIGINT", resolve);
   });
   await scheduler.stop({ drain: true });
   await store.close();
+  release();
 }

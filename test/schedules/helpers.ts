@@ -13,18 +13,34 @@ export function context(overrides: Partial<ScheduleContext> = {}): ScheduleConte
 export const at = (iso: string): number => Date.parse(iso);
 
 /** ISO strings of the occurrences in `(from, to]`. */
-export function between(schedule: Schedule, from: number, to: number, ctx: ScheduleContext): string[] {
+export function between(
+  schedule: Schedule,
+  from: number,
+  to: number,
+  ctx: ScheduleContext,
+): string[] {
   const found: string[] = [];
-  for (let next = schedule.next(from, ctx); next !== null && next <= to; next = schedule.next(next, ctx)) {
+  for (
+    let next = schedule.next(from, ctx);
+    next !== null && next <= to;
+    next = schedule.next(next, ctx)
+  ) {
     found.push(new Date(next).toISOString());
   }
   return found;
 }
 
 /** ISO strings of the occurrences during the calendar date `date` (YYYY-MM-DD) in `zone`. */
-export function onDate(schedule: Schedule, date: string, zone: string, ctx?: ScheduleContext): string[] {
+export function onDate(
+  schedule: Schedule,
+  date: string,
+  zone: string,
+  ctx?: ScheduleContext,
+): string[] {
   const start = Temporal.PlainDate.from(date).toZonedDateTime(zone).epochMilliseconds;
-  const end = Temporal.PlainDate.from(date).add({ days: 1 }).toZonedDateTime(zone).epochMilliseconds;
+  const end = Temporal.PlainDate.from(date)
+    .add({ days: 1 })
+    .toZonedDateTime(zone).epochMilliseconds;
   return between(schedule, start - 1, end - 1, ctx ?? context({ timezone: zone }));
 }
 
@@ -34,7 +50,11 @@ export function wall(iso: string, zone: string): string {
 }
 
 /** Asserts that `make` throws a BelfryError with `code` whose message contains each of `parts`. */
-export function expectError(make: () => unknown, code: BelfryErrorCode, ...parts: string[]): BelfryError {
+export function expectError(
+  make: () => unknown,
+  code: BelfryErrorCode,
+  ...parts: string[]
+): BelfryError {
   let caught: unknown;
   try {
     make();

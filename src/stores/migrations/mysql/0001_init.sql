@@ -35,9 +35,9 @@ CREATE TABLE IF NOT EXISTS {{prefix}}runs (
   lease_expires_at  BIGINT NULL,
   error             TEXT NULL,
   PRIMARY KEY (run_id),
-  UNIQUE KEY {{prefix}}runs_occurrence (job_id, scheduled_at, trigger_kind),
-  KEY {{prefix}}runs_state_lease (state, lease_expires_at),
-  KEY {{prefix}}runs_job_time (job_id, scheduled_at)
+  -- The unique key's leading columns also serve (job_id, scheduled_at) lookups and history.
+  UNIQUE KEY runs_occurrence (job_id, scheduled_at, trigger_kind),
+  KEY runs_state_lease (state, lease_expires_at)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 CREATE TABLE IF NOT EXISTS {{prefix}}replicas (

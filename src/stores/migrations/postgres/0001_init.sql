@@ -35,11 +35,11 @@ CREATE TABLE IF NOT EXISTS {{schema}}.{{prefix}}runs (
   CONSTRAINT {{prefix}}runs_occurrence UNIQUE (job_id, scheduled_at, trigger_kind)
 );
 
--- Recovery scans expired leases; the claim reads a job's active and queued runs.
+-- Recovery scans expired leases; the claim reads a job's active and queued runs. Lookups and
+-- history by (job_id, scheduled_at) use the leading columns of the unique key above, so a
+-- separate (job_id, scheduled_at) index would only duplicate it.
 CREATE INDEX IF NOT EXISTS {{prefix}}runs_state_lease
   ON {{schema}}.{{prefix}}runs (state, lease_expires_at);
-CREATE INDEX IF NOT EXISTS {{prefix}}runs_job_time
-  ON {{schema}}.{{prefix}}runs (job_id, scheduled_at);
 
 CREATE TABLE IF NOT EXISTS {{schema}}.{{prefix}}replicas (
   replica_id       TEXT PRIMARY KEY,

@@ -1,0 +1,109 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { dueInWindow, spawnReplica, type ReplicaProcess } from "../../dist/cli/cluster.js";
+import type { ReplicaArgs } from "../../dist/cli/replica.js";
+import { summarize } from "../../dist/cli/summary.js";
+import { sleep, systemClock } from "../../src/clock.js";
+import { openStore } from "../../src/stores/open.js";
+
+/** Where each test's replicas meet: a store URL with an isolated prefix. */
+export type StoreUrlFactory = (label: string) => string;
+
+const BOOT_MS = 4_000;
+
+function replicaArgs(storeUrl: string, overrides: Partial<ReplicaArgs>): ReplicaArgs {
+  return {
+    storeUrl,
+    replicaId: "replica",
+    scenario: "stress",
+    startAt: 0,
+    stopAt: 0,
+    clockSkewMs: 0,
+    leaseMs: 3_000,
+    onAbandoned: "retry",
+    holdMs: 0,
+    ...overrides,
+  };
+}
+
+async function stopAll(replicas: readonly ReplicaProcess[]): Promise<void> {
+  for (const replica of replicas) replica.child.kill("SIGTERM");
+  await Promise.all(replicas.map((r) => r.exited));
+}
+
+/**
+ * Runs real replica processes (the `belfry replica` command of the built package) against one
+ * store: three replicas, one 10 s fast and one 10 s slow, share a 1-second cron and a 250 ms
+ * interval for ~10 s; then kill -9 of the replica holding a run, under `retry` and `abandon`.
+ */
+export function describeMultiProcess(name: string, storeUrl: StoreUrlFactory): void {
+  describe(`${name}: replicas in separate processes`, () => {
+    const running: ReplicaProcess[] = [];
+    afterAll(() => stopAll(running));
+
+    it("runs every occurrence exactly once, never early by store time, none missed (clocks ±10 s)", async () => {
+      const url = storeUrl("stress");
+      const startAt = Math.ceil((systemClock.now() + BOOT_MS) / 1000) * 1000;
+      const stopAt = startAt + 10_000 - 1;
+      const skews = [0, 10_000, -10_000];
+      const replicas = skews.map((clockSkewMs, i) =>
+        spawnReplica(replicaArgs(url, { replicaId: `r${i + 1}`, startAt, stopAt, clockSkewMs })),
+      );
+      running.push(...replicas);
+      await sleep(systemClock, stopAt + 1_500 - systemClock.now());
+      await stopAll(replicas);
+      const summary = summarize(dueInWindow("stress", { startAt, stopAt }), replicas.flatMap((r) => r.reports));
+      expect(summary.due).toBe(50);
+      expect(summary).toMatchObject({ duplicates: 0, misses: 0, early: 0, runs: 50 });
+      const store = await openStore(url);
+      await store.init();
+      const rows = await store.history({ limit: 1_000 });
+      await store.close();
+      expect(rows).toHaveLength(50);
+      expect(rows.every((row) => row.state === "succeeded")).toBe(true);
+    });
+
+    for (const onAbandoned of ["retry", "abandon"] as const) {
+      it(`recovers a run whose replica was killed with SIGKILL (onAbandoned: ${onAbandoned})`, async () => {
+        const url = storeUrl(`crash_${onAbandoned}`);
+        const startAt = Math.ceil((systemClock.now() + BOOT_MS) / 1000) * 1000;
+        const replicas = ["k1", "k2", "k3"].map((replicaId) =>
+          spawnReplica(
+            replicaArgs(url, { replicaId, scenario: "crash", startAt, stopAt: startAt, onAbandoned, holdMs: 60_000 }),
+          ),
+        );
+        running.push(...replicas);
+        const owner = await waitFor(() => replicas.find((r) => r.reports.some((x) => x.type === "start")), 15_000);
+        owner.child.kill("SIGKILL");
+        await owner.exited;
+        const others = replicas.filter((r) => r !== owner);
+        const store = await openStore(url);
+        await store.init();
+        const final = await waitFor(async () => {
+          const [row] = await store.history({ jobId: "long-run" });
+          return row && (row.state === "succeeded" || row.state === "abandoned") ? row : undefined;
+        }, 20_000);
+        await store.close();
+        await stopAll(others);
+        const restarts = others.flatMap((r) => r.reports).filter((x) => x.type === "start");
+        if (onAbandoned === "retry") {
+          expect(final).toMatchObject({ state: "succeeded", attempt: 2 });
+          expect(final.replicaId).not.toBe(owner.id);
+          expect(restarts).toHaveLength(1);
+        } else {
+          expect(final.state).toBe("abandoned");
+          expect(restarts).toHaveLength(0);
+        }
+      });
+    }
+  });
+}
+
+async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = systemClock.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (systemClock.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await sleep(systemClock, 100);
+  }
+}

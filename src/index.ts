@@ -1,6 +1,7 @@
 // Public exports only.
 export { Scheduler } from "./scheduler.js";
-export type { SchedulerOptions, JobInfo, ManualRun, AuditReport } from "./scheduler.js";
+export type { JobInfo, ManualRun, AuditReport } from "./scheduler.js";
+export type { SchedulerOptions } from "./scheduler-options.js";
 export type { Handler, RunContext, JobOptions, RetryOptions, MissedPolicy } from "./options.js";
 export * from "./schedules/index.js";
 export type { Schedule, ScheduleSpec, ScheduleContext } from "./schedules/schedule.js";

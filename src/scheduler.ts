@@ -1,19 +1,19 @@
-import { hostname } from "node:os";
-import { randomBytes } from "node:crypto";
-import { OffsetClock, systemClock, type Clock, type Timer } from "./clock.js";
+import { OffsetClock, type Clock, type Timer } from "./clock.js";
 import { claimDue, type JobState } from "./coordination/claimer.js";
-import { measureOffset } from "./coordination/clock-sync.js";
+import { Maintenance } from "./coordination/maintenance.js";
 import { Runner } from "./coordination/runner.js";
 import { JobSeries } from "./coordination/series.js";
-import { toMs, toPositiveMs, type Duration } from "./duration.js";
+import { toMs, type Duration } from "./duration.js";
+import { toSchedulerConfig, type SchedulerOptions } from "./scheduler-options.js";
 import { BelfryError, wrapError } from "./errors.js";
 import { EventHub, type Listener, type SchedulerEventName } from "./observe/events.js";
-import { silentLogger, type Logger } from "./observe/logger.js";
+import type { Logger } from "./observe/logger.js";
 import { toJobConfig, type Handler, type JobConfig, type JobOptions } from "./options.js";
 import { DueQueue } from "./queue.js";
-import { assertTimezone, type Schedule, type ScheduleSpec } from "./schedules/schedule.js";
+import type { Schedule, ScheduleSpec } from "./schedules/schedule.js";
 import { MemoryStore } from "./stores/memory.js";
 import type {
+  ClaimedRun,
   HistoryQuery,
   JobRecord,
   ReplicaRecord,
@@ -21,32 +21,6 @@ import type {
   Store,
   WarningRecord,
 } from "./stores/store.js";
-
-/** Options of {@link Scheduler}; every field is optional. */
-export interface SchedulerOptions {
-  /** Where claims and run records live (default: a new `MemoryStore`, nothing shared). */
-  readonly store?: Store;
-  /** Local clock (default: the system clock). The scheduler runs on store time derived from it. */
-  readonly clock?: Clock;
-  /** IANA zone for schedules that do not name one (default `UTC`). */
-  readonly timezone?: string;
-  /** pino-compatible logger (default: silent). */
-  readonly logger?: Logger;
-  /** Most runs executing at once on this replica (default: unlimited). */
-  readonly concurrency?: number;
-  /** How long `stop({ drain: true })` waits for running handlers (default 30 s). */
-  readonly stopTimeout?: Duration;
-  /** This replica's id in run records (default `<host>-<pid>-<random>`). */
-  readonly replicaId?: string;
-  /** Lease of a running run, renewed every third (default 30 s). */
-  readonly leaseDuration?: Duration;
-  /** How often to look for runs whose lease expired (default: half the lease). */
-  readonly recoveryInterval?: Duration;
-  /** How often to re-measure the offset to the store clock (default 5 min). */
-  readonly clockSyncInterval?: Duration;
-  /** Offset to the store clock above which `clock:skew` is raised (default 2 s). */
-  readonly skewThreshold?: Duration;
-}
 
 /** A job as `jobs()` lists it. */
 export interface JobInfo {
@@ -115,45 +89,28 @@ export class Scheduler {
   private readonly leaseMs: number;
   private readonly recoveryMs: number;
   private readonly clockSyncMs: number;
-  private readonly skewMs: number;
-  private readonly startedAt: number;
+  private readonly maintenance: Maintenance;
   private timer: Timer | null = null;
   private started = false;
   private stopping = false;
   private ticking: Promise<void> | null = null;
   private storeFailures = 0;
-  private skewed = false;
 
   constructor(options: SchedulerOptions = {}) {
-    this.localClock = options.clock ?? systemClock;
+    const config = toSchedulerConfig(options);
+    this.localClock = config.clock;
     this.clock = new OffsetClock(this.localClock);
     this.ownsStore = options.store === undefined;
     this.store = options.store ?? new MemoryStore({ clock: this.localClock });
-    this.timezone = options.timezone ?? "UTC";
-    assertTimezone(this.timezone, "Scheduler({ timezone })");
-    this.logger = options.logger ?? silentLogger;
+    this.timezone = config.timezone;
+    this.logger = config.logger;
     this.hub = new EventHub(this.logger);
-    this.concurrency = options.concurrency ?? Number.POSITIVE_INFINITY;
-    if (!(this.concurrency >= 1)) {
-      throw new BelfryError(
-        "INVALID_OPTION",
-        `Scheduler({ concurrency }): must be ≥ 1, got ${options.concurrency}`,
-      );
-    }
-    this.stopTimeoutMs = toMs(options.stopTimeout ?? "30s", "Scheduler({ stopTimeout })");
-    this.leaseMs = toPositiveMs(options.leaseDuration ?? "30s", "Scheduler({ leaseDuration })");
-    this.recoveryMs = toPositiveMs(
-      options.recoveryInterval ?? this.leaseMs / 2,
-      "Scheduler({ recoveryInterval })",
-    );
-    this.clockSyncMs = toPositiveMs(
-      options.clockSyncInterval ?? "5m",
-      "Scheduler({ clockSyncInterval })",
-    );
-    this.skewMs = toPositiveMs(options.skewThreshold ?? "2s", "Scheduler({ skewThreshold })");
-    this.replicaId =
-      options.replicaId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
-    this.startedAt = this.localClock.now();
+    this.concurrency = config.concurrency;
+    this.stopTimeoutMs = config.stopTimeoutMs;
+    this.leaseMs = config.leaseMs;
+    this.recoveryMs = config.recoveryMs;
+    this.clockSyncMs = config.clockSyncMs;
+    this.replicaId = config.replicaId;
     this.runner = new Runner({
       store: this.store,
       clock: this.clock,
@@ -162,6 +119,19 @@ export class Scheduler {
       replicaId: this.replicaId,
       leaseMs: this.leaseMs,
       onSettled: () => this.wake(),
+    });
+    this.maintenance = new Maintenance({
+      store: this.store,
+      hub: this.hub,
+      logger: this.logger,
+      replicaId: this.replicaId,
+      localClock: this.localClock,
+      clock: this.clock,
+      leaseMs: this.leaseMs,
+      skewThresholdMs: config.skewThresholdMs,
+      startedAt: this.localClock.now(),
+      execute: (run, origin) => this.executeTakenOver(run, origin),
+      reportStoreError: (operation, error) => this.reportStoreError(operation, error),
     });
   }
 
@@ -243,13 +213,6 @@ export class Scheduler {
         "UNKNOWN_JOB",
         `runNow(${JSON.stringify(id)}): the store does not know this job`,
       );
-    this.hub.emit("run:claimed", {
-      jobId: id,
-      scheduledAt: new Date(run.scheduledAt),
-      replicaId: this.replicaId,
-      runId: run.runId,
-      attempt: 1,
-    });
     return { runId: run.runId, finished: this.runner.execute(entry.config, run) };
   }
 
@@ -293,7 +256,7 @@ export class Scheduler {
     await this.store.init();
     this.started = true;
     this.stopping = false;
-    await this.syncClock();
+    await this.maintenance.syncClock();
     await Promise.all(
       [...this.entries.values()].map((entry) =>
         this.register(entry).catch((error: unknown) => this.reportStoreError("registerJob", error)),
@@ -408,10 +371,16 @@ export class Scheduler {
     const keys = this.queue.popDue(now);
     const jobs: Entry[] = [];
     for (const key of keys) {
-      if (key === SYS.recover) await this.recover();
-      else if (key === SYS.clock) await this.syncClock();
-      else if (key === SYS.replica) await this.touchReplica();
-      else {
+      if (key === SYS.recover) {
+        this.queue.set(SYS.recover, now + this.recoveryMs);
+        await this.maintenance.recover();
+      } else if (key === SYS.clock) {
+        this.queue.set(SYS.clock, now + this.clockSyncMs);
+        await this.maintenance.syncClock();
+      } else if (key === SYS.replica) {
+        this.queue.set(SYS.replica, now + REPLICA_TOUCH_MS);
+        await this.maintenance.touchReplica();
+      } else {
         const entry = this.entries.get(key);
         if (entry) jobs.push(entry);
       }
@@ -444,13 +413,6 @@ export class Scheduler {
         const entry = this.entries.get(pass.state.series.config.id);
         if (!entry || entry.state !== pass.state) continue;
         for (const run of pass.won) {
-          this.hub.emit("run:claimed", {
-            jobId: run.jobId,
-            scheduledAt: new Date(run.scheduledAt),
-            replicaId: this.replicaId,
-            runId: run.runId,
-            attempt: run.attempt,
-          });
           void this.runner.execute(entry.config, run);
         }
         entry.nextAt = pass.wakeAt;
@@ -476,79 +438,11 @@ export class Scheduler {
     };
   }
 
-  private async recover(): Promise<void> {
-    this.queue.set(SYS.recover, this.clock.now() + this.recoveryMs);
-    try {
-      const recovered = await this.store.recoverExpired(this.replicaId, this.leaseMs, 100);
-      for (const item of recovered) {
-        if (item.action === "abandoned") {
-          this.logger.warn(
-            { jobId: item.jobId, runId: item.runId },
-            "belfry: run abandoned after its lease expired",
-          );
-          this.hub.emit("run:abandoned", {
-            jobId: item.jobId,
-            runId: item.runId,
-            scheduledAt: new Date(item.scheduledAt),
-            replicaId: this.replicaId,
-          });
-          continue;
-        }
-        const entry = this.entries.get(item.run.jobId);
-        if (!entry) {
-          await this.store.releaseRun(item.run.runId, item.run.token);
-          continue;
-        }
-        const event = {
-          jobId: item.run.jobId,
-          scheduledAt: new Date(item.run.scheduledAt),
-          replicaId: this.replicaId,
-          runId: item.run.runId,
-          attempt: item.run.attempt,
-        };
-        this.hub.emit(item.action === "retried" ? "run:recovered" : "run:claimed", event);
-        void this.runner.execute(entry.config, item.run);
-      }
-    } catch (error) {
-      this.reportStoreError("recoverExpired", error);
-    }
-  }
-
-  private async syncClock(): Promise<void> {
-    this.queue.set(SYS.clock, this.clock.now() + this.clockSyncMs);
-    try {
-      const sample = await measureOffset(this.store, this.localClock);
-      this.clock.offset = sample.offsetMs;
-      const skewed = Math.abs(sample.offsetMs) > this.skewMs;
-      if (skewed && !this.skewed) {
-        const message = `replica ${this.replicaId}: clock differs from the store clock by ${sample.offsetMs} ms (threshold ${this.skewMs} ms); belfry runs on store time, but check NTP on this host`;
-        this.logger.warn({ offsetMs: sample.offsetMs, rttMs: sample.rttMs }, message);
-        this.hub.emit("clock:skew", {
-          replicaId: this.replicaId,
-          offsetMs: sample.offsetMs,
-          thresholdMs: this.skewMs,
-        });
-        await this.store.addWarning({ replicaId: this.replicaId, kind: "clock-skew", message });
-      }
-      this.skewed = skewed;
-    } catch (error) {
-      this.reportStoreError("now", error);
-    }
-  }
-
-  private async touchReplica(): Promise<void> {
-    this.queue.set(SYS.replica, this.clock.now() + REPLICA_TOUCH_MS);
-    try {
-      await this.store.touchReplica({
-        replicaId: this.replicaId,
-        host: hostname(),
-        pid: process.pid,
-        startedAt: this.startedAt,
-        clockOffsetMs: this.clock.offset,
-      });
-    } catch (error) {
-      this.reportStoreError("touchReplica", error);
-    }
+  private executeTakenOver(run: ClaimedRun, origin: "claimed" | "recovered"): boolean {
+    const entry = this.entries.get(run.jobId);
+    if (!entry) return false;
+    void this.runner.execute(entry.config, run, origin);
+    return true;
   }
 
   private reportStoreError(operation: string, error: unknown): void {

@@ -54,6 +54,8 @@ CREATE TABLE belfry_warnings (
 
 CREATE INDEX belfry_replicas_last_seen ON belfry_replicas (last_seen_at);
 
+CREATE INDEX belfry_runs_job_state ON belfry_runs (job_id, state, scheduled_at);
+
 CREATE INDEX belfry_runs_scheduled ON belfry_runs (scheduled_at);
 
 CREATE INDEX belfry_runs_state_lease ON belfry_runs (state, lease_expires_at);

@@ -1,6 +1,6 @@
 import { settledWithin, sleep, type Clock } from "../clock.js";
 import { BelfryError } from "../errors.js";
-import type { EventHub, OwnedRunEvent } from "../observe/events.js";
+import { ownedRunEvent, type EventHub } from "../observe/events.js";
 import { childLogger, type Logger } from "../observe/logger.js";
 import { retryDelay, type JobConfig, type RunContext } from "../options.js";
 import type { ClaimedRun, RunOutcome, Store } from "../stores/store.js";
@@ -42,13 +42,21 @@ export class Runner {
     return this.active.size;
   }
 
-  /** Starts executing `run` (already claimed by this replica). */
-  execute(config: JobConfig, run: ClaimedRun): Promise<void> {
+  /**
+   * Starts executing `run` (already claimed by this replica, or `recovered` from a replica whose
+   * lease expired) and emits `run:claimed` or `run:recovered`.
+   */
+  execute(
+    config: JobConfig,
+    run: ClaimedRun,
+    origin: "claimed" | "recovered" = "claimed",
+  ): Promise<void> {
     const { store, clock, hub, replicaId, leaseMs } = this.deps;
+    hub.emit(origin === "claimed" ? "run:claimed" : "run:recovered", ownedRunEvent(run, replicaId));
     const lease = new Lease(store, clock, run, leaseMs, {
       onLost: (reason) => {
         this.deps.logger.warn({ err: reason, runId: run.runId }, reason.message);
-        hub.emit("run:leaseLost", this.eventOf(run, run.attempt));
+        hub.emit("run:leaseLost", ownedRunEvent(run, this.deps.replicaId));
       },
       onStoreError: (error) =>
         hub.emit("store:error", { replicaId, operation: "heartbeat", error }),
@@ -81,16 +89,6 @@ export class Runner {
     for (const entry of this.active.values()) entry.lease.stop();
   }
 
-  private eventOf(run: ClaimedRun, attempt: number): OwnedRunEvent {
-    return {
-      jobId: run.jobId,
-      scheduledAt: new Date(run.scheduledAt),
-      replicaId: this.deps.replicaId,
-      runId: run.runId,
-      attempt,
-    };
-  }
-
   private contextOf(run: ClaimedRun, attempt: number, signal: AbortSignal): RunContext {
     return {
       jobId: run.jobId,
@@ -112,7 +110,7 @@ export class Runner {
       config.beforeRun &&
       (await config.beforeRun(this.contextOf(run, run.attempt, lease.signal))) === false
     ) {
-      hub.emit("run:skipped", { ...this.eventOf(run, run.attempt), reason: "beforeRun" });
+      hub.emit("run:skipped", { ...ownedRunEvent(run, this.deps.replicaId), reason: "beforeRun" });
       return this.finish(config, lease, { state: "skipped", error: "skipped by beforeRun" });
     }
     for (let attempt = run.attempt; ; attempt++) {
@@ -142,7 +140,7 @@ export class Runner {
     const { hub, clock } = this.deps;
     const controller = new AbortController();
     const context = this.contextOf(run, attempt, controller.signal);
-    const event = this.eventOf(run, attempt);
+    const event = ownedRunEvent({ ...run, attempt }, this.deps.replicaId);
     hub.emit("run:started", event);
     const startedAt = clock.now();
     try {
@@ -206,7 +204,6 @@ export class Runner {
       try {
         const result = await store.finishRun(run.runId, run.token, outcome, leaseMs);
         if (result.next) {
-          hub.emit("run:claimed", this.eventOf(result.next, result.next.attempt));
           void this.execute(config, result.next);
         }
         return;

@@ -92,3 +92,22 @@ export class EventHub {
     }
   }
 }
+
+/** The payload of an event about a run this replica owns. */
+export function ownedRunEvent(
+  run: {
+    readonly jobId: string;
+    readonly scheduledAt: number;
+    readonly runId: string;
+    readonly attempt: number;
+  },
+  replicaId: string,
+): OwnedRunEvent {
+  return {
+    jobId: run.jobId,
+    scheduledAt: new Date(run.scheduledAt),
+    replicaId,
+    runId: run.runId,
+    attempt: run.attempt,
+  };
+}

@@ -97,9 +97,20 @@ export function ownZone(options: CalendarOptions | undefined, where: string): st
   return timezone;
 }
 
-/** The zone a schedule runs in: its own, else the context's. */
-export function zoneFor(own: string | null, context: ScheduleContext): string {
-  return own ?? context.timezone;
+/** Zones already checked by {@link zoneFor} (a memo: checking builds an `Intl` formatter). */
+const checkedZones = new Set<string>();
+
+/**
+ * The zone a schedule runs in: its own, else the context's. A context zone is checked the first
+ * time it is seen (`INVALID_TIMEZONE` naming `where`).
+ */
+export function zoneFor(own: string | null, context: ScheduleContext, where: string): string {
+  const zone = own ?? context.timezone;
+  if (!checkedZones.has(zone)) {
+    assertTimezone(zone, where);
+    checkedZones.add(zone);
+  }
+  return zone;
 }
 
 /** Days since 1970-01-01 of a proleptic Gregorian date (month 1-12). */

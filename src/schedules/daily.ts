@@ -58,7 +58,7 @@ export function daily(
   return {
     spec,
     next(after: number, context: ScheduleContext): number | null {
-      const zone = zoneFor(own, context);
+      const zone = zoneFor(own, context, where);
       const search = searchStart(after, context.anchor, zone);
       const days = dailyDays(search.start, localDay(context.anchor, zone), every);
       return firstAfter(search.after, zone, times, days);

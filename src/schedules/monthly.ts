@@ -69,7 +69,7 @@ export function monthly(
   return {
     spec,
     next(after: number, context: ScheduleContext): number | null {
-      const zone = zoneFor(own, context);
+      const zone = zoneFor(own, context, where);
       const search = searchStart(after, context.anchor, zone);
       const anchorMonth = monthIndex(localDay(context.anchor, zone));
       const candidates = monthlyDays(search.start, anchorMonth, every, monthDays);

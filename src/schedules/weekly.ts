@@ -85,7 +85,7 @@ export function weekly(
   return {
     spec,
     next(after: number, context: ScheduleContext): number | null {
-      const zone = zoneFor(own, context);
+      const zone = zoneFor(own, context, where);
       const search = searchStart(after, context.anchor, zone);
       const anchorMonday = mondayOf(localDay(context.anchor, zone));
       return firstAfter(

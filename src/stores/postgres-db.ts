@@ -168,7 +168,9 @@ export async function migrate(db: PgDb, schema: string, prefix: string): Promise
       );
       for (const migration of MIGRATIONS.postgres ?? []) {
         if (applied.has(migration.version)) continue;
-        await query(migration.sql.replaceAll("{{schema}}", schema).replaceAll("{{prefix}}", prefix));
+        await query(
+          migration.sql.replaceAll("{{schema}}", schema).replaceAll("{{prefix}}", prefix),
+        );
         await query(
           `INSERT INTO ${db.tables.migrations} (version, name, applied_at) VALUES ($1, $2, ${PG_NOW})`,
           [migration.version, migration.name],

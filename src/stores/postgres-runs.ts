@@ -203,7 +203,12 @@ SELECT * FROM rec UNION ALL SELECT * FROM prom`;
     const action = row.action;
     if (action === "retried" || action === "promoted") return { action, run: toClaimed(db, row) };
     const run = parseRunRow(row, `PostgresStore table ${db.tables.runs}`);
-    return { action: "abandoned", runId: run.runId, jobId: run.jobId, scheduledAt: run.scheduledAt };
+    return {
+      action: "abandoned",
+      runId: run.runId,
+      jobId: run.jobId,
+      scheduledAt: run.scheduledAt,
+    };
   });
 }
 

@@ -118,10 +118,7 @@ export async function touchReplicaRow(context: RedisContext, info: ReplicaInfo):
 }
 
 /** Replicas seen at or after `since`. */
-export async function readReplicas(
-  context: RedisContext,
-  since: number,
-): Promise<ReplicaRecord[]> {
+export async function readReplicas(context: RedisContext, since: number): Promise<ReplicaRecord[]> {
   const key = context.keys.replicas;
   const rows = Object.entries(record(await context.client.call("hgetall", key)));
   return rows

@@ -1,19 +1,16 @@
 import { BelfryError } from "../errors.js";
+import type { RunJobCache } from "./redis-claims.js";
 import { list, runGroups, text, type RedisClientLike, type Step } from "./redis-connection.js";
+import { listJobIds, type RedisContext } from "./redis-records.js";
 import { RECOVER, SWEEP } from "./redis-run-scripts.js";
-import { parseClaimedTuple, type RedisKeys } from "./redis-support.js";
+import { parseClaimedTuple } from "./redis-support.js";
 import type { Recovered } from "./store.js";
 
 /** What recovery needs from the store. */
-export interface RecoveryContext {
-  readonly client: RedisClientLike;
-  readonly keys: RedisKeys;
-  readonly historyLimit: number;
-  readonly retentionMs: number;
+export interface RecoveryContext extends RedisContext {
+  /** How often one replica re-indexes every job's active runs (0: never). */
   readonly reconcileMs: number;
-  jobIds(): Promise<string[]>;
-  /** Caches (or, with null, forgets) the job of a run. */
-  remember(runId: string, jobId: string | null): void;
+  readonly cache: RunJobCache;
 }
 
 /**
@@ -50,7 +47,8 @@ export async function recoverExpiredRuns(
   }
   const reconcile = text(sweep[1]) === "1";
   if (reconcile) {
-    for (const jobId of await context.jobIds()) candidates.set(jobId, candidates.get(jobId) ?? []);
+    for (const jobId of await listJobIds(context))
+      candidates.set(jobId, candidates.get(jobId) ?? []);
   }
   let remaining = limit;
   const jobIds = [...candidates.keys()];
@@ -98,7 +96,7 @@ function parseAction(
     throw new BelfryError("STORE_ERROR", `RedisStore.recoverExpired: unexpected action ${kind}`);
   }
   const run = parseClaimedTuple(jobId, rest);
-  context.remember(run.runId, jobId);
+  context.cache.remember(run.runId, jobId);
   const member = context.keys.member(jobId, run.runId);
   index.push({ command: "zadd", args: [context.keys.leases, run.leaseExpiresAt, member] });
   index.push({ command: "hset", args: [context.keys.runJobs, run.runId, jobId] });
@@ -121,7 +119,7 @@ function indexReport(
     if (score === "-1") {
       index.push({ command: "zrem", args: [keys.leases, member] });
       index.push({ command: "hdel", args: [keys.runJobs, runId] });
-      context.remember(runId, null);
+      context.cache.remember(runId, null);
     } else if (reconcile) {
       index.push({ command: "zadd", args: [keys.leases, "NX", score, member] });
       index.push({ command: "hsetnx", args: [keys.runJobs, runId, jobId] });

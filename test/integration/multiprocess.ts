@@ -51,7 +51,10 @@ export function describeMultiProcess(name: string, storeUrl: StoreUrlFactory): v
       running.push(...replicas);
       await sleep(systemClock, stopAt + 1_500 - systemClock.now());
       await stopAll(replicas);
-      const summary = summarize(dueInWindow("stress", { startAt, stopAt }), replicas.flatMap((r) => r.reports));
+      const summary = summarize(
+        dueInWindow("stress", { startAt, stopAt }),
+        replicas.flatMap((r) => r.reports),
+      );
       expect(summary.due).toBe(50);
       expect(summary).toMatchObject({ duplicates: 0, misses: 0, early: 0, runs: 50 });
       const store = await openStore(url);
@@ -68,11 +71,21 @@ export function describeMultiProcess(name: string, storeUrl: StoreUrlFactory): v
         const startAt = Math.ceil((systemClock.now() + BOOT_MS) / 1000) * 1000;
         const replicas = ["k1", "k2", "k3"].map((replicaId) =>
           spawnReplica(
-            replicaArgs(url, { replicaId, scenario: "crash", startAt, stopAt: startAt, onAbandoned, holdMs: 60_000 }),
+            replicaArgs(url, {
+              replicaId,
+              scenario: "crash",
+              startAt,
+              stopAt: startAt,
+              onAbandoned,
+              holdMs: 60_000,
+            }),
           ),
         );
         running.push(...replicas);
-        const owner = await waitFor(() => replicas.find((r) => r.reports.some((x) => x.type === "start")), 15_000);
+        const owner = await waitFor(
+          () => replicas.find((r) => r.reports.some((x) => x.type === "start")),
+          15_000,
+        );
         owner.child.kill("SIGKILL");
         await owner.exited;
         const others = replicas.filter((r) => r !== owner);
@@ -98,7 +111,10 @@ export function describeMultiProcess(name: string, storeUrl: StoreUrlFactory): v
   });
 }
 
-async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number): Promise<T> {
+async function waitFor<T>(
+  probe: () => T | undefined | Promise<T | undefined>,
+  timeoutMs: number,
+): Promise<T> {
   const deadline = systemClock.now() + timeoutMs;
   for (;;) {
     const value = await probe();

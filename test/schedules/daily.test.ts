@@ -81,7 +81,12 @@ describe("daily", () => {
     expectError(() => daily(1.5, "09:00"), "INVALID_INTERVAL", "1.5");
   });
 
-  it("rejects an unknown time zone", () => {
+  it("rejects an unknown time zone, its own or the scheduler's", () => {
+    expectError(
+      () => daily(1, "09:00").next(0, context({ timezone: "Nowhere/Land" })),
+      "INVALID_TIMEZONE",
+      "Nowhere/Land",
+    );
     expectError(
       () => daily(1, "09:00", { timezone: "Europe/Atlantis" }),
       "INVALID_TIMEZONE",

@@ -10,8 +10,17 @@ const url = process.env.BELFRY_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0
 // One schema per test file run; each test gets its own table prefix inside it.
 const schema = `belfry_t_${randomBytes(4).toString("hex")}`;
 const admin = new pg.Pool({ connectionString: url, max: 2 });
-const make = (prefix: string, extra: Partial<ConstructorParameters<typeof PostgresStore>[0]> = {}) =>
-  new PostgresStore({ connectionString: url, schema, tablePrefix: prefix, maxConnections: 4, ...extra });
+const make = (
+  prefix: string,
+  extra: Partial<ConstructorParameters<typeof PostgresStore>[0]> = {},
+) =>
+  new PostgresStore({
+    connectionString: url,
+    schema,
+    tablePrefix: prefix,
+    maxConnections: 4,
+    ...extra,
+  });
 
 let failures = 0;
 beforeEach((context) => context.onTestFailed(() => void (failures += 1)));
@@ -52,7 +61,10 @@ async function withStores<T>(stores: Store[], body: () => Promise<T>): Promise<T
 
 describe("PostgresStore", () => {
   it("rejects a schema or prefix that is not a plain identifier with INVALID_PREFIX", async () => {
-    await rejectsWith(Promise.resolve().then(() => make("bad-prefix")), "INVALID_PREFIX");
+    await rejectsWith(
+      Promise.resolve().then(() => make("bad-prefix")),
+      "INVALID_PREFIX",
+    );
     const badSchema = () => new PostgresStore({ connectionString: url, schema: "x; DROP" });
     await rejectsWith(Promise.resolve().then(badSchema), "INVALID_PREFIX");
   });

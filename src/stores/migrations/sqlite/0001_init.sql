@@ -37,8 +37,11 @@ CREATE TABLE {{prefix}}runs (
   UNIQUE (job_id, scheduled_at, trigger_kind)
 ) STRICT;
 
--- The unique key above also serves lookups by (job_id, scheduled_at).
+-- The unique key above also serves lookups by (job_id, scheduled_at). runs_state_lease finds
+-- expired leases; runs_job_state answers "does this job have an active or queued run" inside
+-- every claim without scanning the job's history.
 CREATE INDEX {{prefix}}runs_state_lease ON {{prefix}}runs (state, lease_expires_at);
+CREATE INDEX {{prefix}}runs_job_state ON {{prefix}}runs (job_id, state, scheduled_at);
 CREATE INDEX {{prefix}}runs_scheduled ON {{prefix}}runs (scheduled_at);
 
 CREATE TABLE {{prefix}}replicas (

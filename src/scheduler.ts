@@ -254,6 +254,10 @@ export class Scheduler {
     if (this.started)
       throw new BelfryError("ALREADY_STARTED", "start(): the scheduler is already running");
     await this.store.init();
+    for (const message of this.store.settingsWarnings ?? []) {
+      this.logger.warn({ store: this.store.kind }, message);
+      this.hub.emit("store:warning", { replicaId: this.replicaId, message });
+    }
     this.started = true;
     this.stopping = false;
     await this.maintenance.syncClock();

@@ -12,5 +12,5 @@ export { cron, type CronOptions, type CronSpec } from "./cron.js";
 export { daily, type DailySpec } from "./daily.js";
 export { weekly, type Weekday, type WeekdayName, type WeeklySpec } from "./weekly.js";
 export { monthly, type MonthlySpec } from "./monthly.js";
-export { once, type Instant, type OnceSpec } from "./once.js";
+export { once, type InstantInput, type OnceSpec } from "./once.js";
 export { preview, type PreviewOptions } from "./preview.js";

@@ -3,7 +3,7 @@ import { BelfryError } from "../errors.js";
 import type { Schedule, ScheduleSpec } from "./schedule.js";
 
 /** An instant: a `Date`, epoch milliseconds, or an ISO 8601 string with `Z` or an offset. */
-export type Instant = Date | number | string;
+export type InstantInput = Date | number | string;
 
 /** Canonical description of a {@link once} schedule. */
 export interface OnceSpec extends ScheduleSpec {
@@ -28,7 +28,7 @@ const MAX_INSTANT = 8.64e15;
  * once(["2026-06-01T09:00:00Z", new Date("2026-07-01T09:00:00Z")]);
  * ```
  */
-export function once(at: Instant | readonly Instant[]): Schedule {
+export function once(at: InstantInput | readonly InstantInput[]): Schedule {
   const where = `once(${describe(at)})`;
   const list: readonly unknown[] = Array.isArray(at) ? at : [at];
   if (list.length === 0) {

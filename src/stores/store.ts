@@ -198,6 +198,11 @@ export interface WarningRecord {
 export interface Store {
   /** Short backend name (`memory`, `sqlite`, `postgres`, `mysql`, `redis`). */
   readonly kind: string;
+  /**
+   * Settings of the backend that can lose claims (Redis eviction policy, no persistence), found
+   * by `init()`. The scheduler reports each as a `store:warning` event and a log line.
+   */
+  readonly settingsWarnings?: readonly string[];
   /** Connects and applies migrations; idempotent and safe for N replicas at once. */
   init(): Promise<void>;
   /** Releases connections the store opened (not ones the caller passed in). */

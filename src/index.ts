@@ -15,3 +15,5 @@ export type { SchedulerEvents, SchedulerEventName, Listener } from "./observe/ev
 export { MemoryStore } from "./stores/memory.js";
 export type { MemoryStoreOptions } from "./stores/memory.js";
 export type * from "./stores/store.js";
+export { MemoryLocker, StoreElector } from "./coordination/modes.js";
+export type { Coordination, Elector, Locker, Lock } from "./coordination/modes.js";

@@ -5,6 +5,7 @@ import { toMs, toPositiveMs, type Duration } from "./duration.js";
 import { BelfryError } from "./errors.js";
 import { silentLogger, type Logger } from "./observe/logger.js";
 import { assertTimezone } from "./schedules/schedule.js";
+import type { Coordination } from "./coordination/modes.js";
 import type { Store } from "./stores/store.js";
 
 /** Options of {@link Scheduler}; every field is optional. */
@@ -31,6 +32,14 @@ export interface SchedulerOptions {
   readonly clockSyncInterval?: Duration;
   /** Offset to the store clock above which `clock:skew` is raised (default 2 s). */
   readonly skewThreshold?: Duration;
+  /**
+   * How replicas coordinate (default `occurrence`: each occurrence is claimed in the store).
+   * `leader`, `{ elector }` and `{ locker }` behave like gocron's Elector and Locker, for
+   * migration; they are weaker (see docs/coordination.md).
+   */
+  readonly coordination?: Coordination;
+  /** Term of the `leader` mode's election (default 10 s). */
+  readonly leaderTerm?: Duration;
 }
 
 /** {@link SchedulerOptions} validated, with defaults applied. */
@@ -45,6 +54,8 @@ export interface SchedulerConfig {
   readonly clockSyncMs: number;
   readonly skewThresholdMs: number;
   readonly replicaId: string;
+  readonly coordination: Coordination;
+  readonly leaderTermMs: number;
 }
 
 /** Validates scheduler options in one place; throws `BelfryError` naming the option. */
@@ -75,6 +86,8 @@ export function toSchedulerConfig(options: SchedulerOptions): SchedulerConfig {
       "Scheduler({ clockSyncInterval })",
     ),
     skewThresholdMs: toPositiveMs(options.skewThreshold ?? "2s", "Scheduler({ skewThreshold })"),
+    coordination: options.coordination ?? "occurrence",
+    leaderTermMs: toPositiveMs(options.leaderTerm ?? "10s", "Scheduler({ leaderTerm })"),
     replicaId:
       options.replicaId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`,
   };

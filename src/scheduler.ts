@@ -1,6 +1,8 @@
 import { OffsetClock, type Clock, type Timer } from "./clock.js";
 import { claimDue, type JobState } from "./coordination/claimer.js";
+import { unrecordedLedger } from "./coordination/lease.js";
 import { Maintenance } from "./coordination/maintenance.js";
+import { gatedPass, gateFor, type Gate } from "./coordination/modes.js";
 import { Runner } from "./coordination/runner.js";
 import { JobSeries } from "./coordination/series.js";
 import { toMs, type Duration } from "./duration.js";
@@ -90,6 +92,8 @@ export class Scheduler {
   private readonly recoveryMs: number;
   private readonly clockSyncMs: number;
   private readonly maintenance: Maintenance;
+  /** Set in gocron-style modes: who may run, instead of the occurrence claim. */
+  private readonly gate: Gate | null;
   private timer: Timer | null = null;
   private started = false;
   private stopping = false;
@@ -111,6 +115,10 @@ export class Scheduler {
     this.recoveryMs = config.recoveryMs;
     this.clockSyncMs = config.clockSyncMs;
     this.replicaId = config.replicaId;
+    this.gate =
+      config.coordination === "occurrence"
+        ? null
+        : gateFor(config.coordination, this.store, this.replicaId, config.leaderTermMs);
     this.runner = new Runner({
       store: this.store,
       clock: this.clock,
@@ -260,7 +268,8 @@ export class Scheduler {
     }
     this.started = true;
     this.stopping = false;
-    await this.maintenance.syncClock();
+    // gocron-style modes decide on this replica's own clock, as gocron does.
+    if (!this.gate) await this.maintenance.syncClock();
     await Promise.all(
       [...this.entries.values()].map((entry) =>
         this.register(entry).catch((error: unknown) => this.reportStoreError("registerJob", error)),
@@ -268,8 +277,10 @@ export class Scheduler {
     );
     const now = this.clock.now();
     for (const entry of this.entries.values()) this.queue.set(entry.config.id, now);
-    this.queue.set(SYS.recover, now);
-    this.queue.set(SYS.clock, now + this.clockSyncMs);
+    if (!this.gate) {
+      this.queue.set(SYS.recover, now);
+      this.queue.set(SYS.clock, now + this.clockSyncMs);
+    }
     this.queue.set(SYS.replica, now);
     this.logger.info(
       { replicaId: this.replicaId, store: this.store.kind, jobs: this.entries.size },
@@ -380,7 +391,8 @@ export class Scheduler {
         await this.maintenance.recover();
       } else if (key === SYS.clock) {
         this.queue.set(SYS.clock, now + this.clockSyncMs);
-        await this.maintenance.syncClock();
+        // gocron-style modes decide on this replica's own clock, as gocron does.
+        if (!this.gate) await this.maintenance.syncClock();
       } else if (key === SYS.replica) {
         this.queue.set(SYS.replica, now + REPLICA_TOUCH_MS);
         await this.maintenance.touchReplica();
@@ -403,6 +415,7 @@ export class Scheduler {
         this.queue.set(entry.config.id, this.clock.now() + this.retryDelay());
       }
     }
+    if (this.gate) return this.dispatchGated(this.gate, ready);
     const now = this.clock.now();
     const slots = Math.max(0, this.concurrency - this.runner.activeCount);
     try {
@@ -429,6 +442,26 @@ export class Scheduler {
       this.reportStoreError("claim", error);
       const retryAt = this.clock.now() + this.retryDelay();
       for (const entry of ready) this.queue.set(entry.config.id, retryAt);
+    }
+  }
+
+  /** gocron-style: run what the elector or locker allows, on this replica's clock. */
+  private async dispatchGated(gate: Gate, entries: Entry[]): Promise<void> {
+    for (const entry of entries) {
+      const now = this.clock.now();
+      try {
+        for (const { run, release } of await gatedPass(gate, entry.state, now)) {
+          void this.runner
+            .execute(entry.config, run, "claimed", unrecordedLedger)
+            .finally(() =>
+              release().catch((error: unknown) => this.reportStoreError("unlock", error)),
+            );
+        }
+      } catch (error) {
+        this.reportStoreError("coordination", error);
+      }
+      entry.nextAt = entry.state.series.next(Math.max(entry.state.cursor ?? now, now));
+      if (entry.nextAt !== null) this.queue.set(entry.config.id, entry.nextAt);
     }
   }
 

@@ -2,6 +2,17 @@ import type { Clock, Timer } from "../clock.js";
 import { BelfryError } from "../errors.js";
 import type { ClaimedRun, Store } from "../stores/store.js";
 
+/** Where a run's progress is written: the store, or nowhere (gocron-style modes). */
+export type RunLedger = Pick<Store, "startRun" | "heartbeat" | "finishRun" | "releaseRun">;
+
+/** The ledger of runs that are not recorded (leader and lock modes): every write succeeds. */
+export const unrecordedLedger: RunLedger = {
+  startRun: async () => true,
+  heartbeat: async () => true,
+  finishRun: async () => ({ ok: true, next: null }),
+  releaseRun: async () => true,
+};
+
 /** Callbacks a {@link Lease} reports through. */
 export interface LeaseEvents {
   /** The lease is gone (token refused, or heartbeats failed past its expiry). */
@@ -22,7 +33,8 @@ export class Lease {
   private isLost = false;
 
   constructor(
-    private readonly store: Store,
+    /** Where this run's writes go. */
+    readonly ledger: RunLedger,
     private readonly clock: Clock,
     readonly run: ClaimedRun,
     private readonly leaseMs: number,
@@ -64,7 +76,7 @@ export class Lease {
   private async renew(): Promise<void> {
     if (this.stopped) return;
     try {
-      const kept = await this.store.heartbeat(this.run.runId, this.run.token, this.leaseMs);
+      const kept = await this.ledger.heartbeat(this.run.runId, this.run.token, this.leaseMs);
       if (!kept) return this.lose("the store refused the heartbeat: another replica took the run");
       this.expiresAt = this.clock.now() + this.leaseMs;
     } catch (error) {

@@ -4,7 +4,7 @@ import { ownedRunEvent, type EventHub } from "../observe/events.js";
 import { childLogger, type Logger } from "../observe/logger.js";
 import { retryDelay, type JobConfig, type RunContext } from "../options.js";
 import type { ClaimedRun, RunOutcome, Store } from "../stores/store.js";
-import { Lease } from "./lease.js";
+import { Lease, type RunLedger } from "./lease.js";
 
 /** What a {@link Runner} needs from its scheduler. */
 export interface RunnerDeps {
@@ -50,10 +50,11 @@ export class Runner {
     config: JobConfig,
     run: ClaimedRun,
     origin: "claimed" | "recovered" = "claimed",
+    ledger: RunLedger = this.deps.store,
   ): Promise<void> {
-    const { store, clock, hub, replicaId, leaseMs } = this.deps;
+    const { clock, hub, replicaId, leaseMs } = this.deps;
     hub.emit(origin === "claimed" ? "run:claimed" : "run:recovered", ownedRunEvent(run, replicaId));
-    const lease = new Lease(store, clock, run, leaseMs, {
+    const lease = new Lease(ledger, clock, run, leaseMs, {
       onLost: (reason) => {
         this.deps.logger.warn({ err: reason, runId: run.runId }, reason.message);
         hub.emit("run:leaseLost", ownedRunEvent(run, this.deps.replicaId));
@@ -105,7 +106,8 @@ export class Runner {
 
   private async runAttempts(config: JobConfig, lease: Lease): Promise<void> {
     const { run } = lease;
-    const { store, hub } = this.deps;
+    const { hub } = this.deps;
+    const store = lease.ledger;
     if (
       config.beforeRun &&
       (await config.beforeRun(this.contextOf(run, run.attempt, lease.signal))) === false
@@ -198,8 +200,9 @@ export class Runner {
 
   /** Writes the outcome, retrying store errors while the lease holds; runs a handed-on queued run. */
   private async finish(config: JobConfig, lease: Lease, outcome: RunOutcome): Promise<void> {
-    const { store, hub, replicaId, leaseMs, clock } = this.deps;
+    const { hub, replicaId, leaseMs, clock } = this.deps;
     const { run } = lease;
+    const store = lease.ledger;
     for (;;) {
       try {
         const result = await store.finishRun(run.runId, run.token, outcome, leaseMs);

@@ -154,7 +154,12 @@ export async function claimBatch(
             );
             return runWave(db.tables, recheck, requests, query);
           });
-    for (const i of wave) results[i] = (first.get(i) ?? second.get(i)) as ClaimResult;
+    for (const i of wave) {
+      const result = first.get(i) ?? second.get(i);
+      // Cannot happen: inside the transaction the job rows are locked before the snapshot.
+      if (!result) throw new BelfryError("STORE_ERROR", "PostgresStore.claim: claim undecided");
+      results[i] = result;
+    }
   }
   return results;
 }

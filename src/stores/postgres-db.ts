@@ -97,7 +97,7 @@ export class PgDb {
     client.on("error", ignore);
     let broken: Error | undefined;
     try {
-      await client.query("BEGIN");
+      await client.query("BEGIN ISOLATION LEVEL READ COMMITTED");
       const result = await body(async (text, values) => (await client.query(text, values)).rows);
       await client.query("COMMIT");
       return result;
@@ -181,6 +181,33 @@ export async function migrate(db: PgDb, schema: string, prefix: string): Promise
     const cause = error instanceof BelfryError && error.cause ? error.cause : error;
     throw wrapError("MIGRATION", `${db.where}.init: migrating ${schema}.${prefix}*`, cause);
   }
+}
+
+/**
+ * Server settings that can lose committed claims (so an occurrence could run twice after a
+ * crash) or make the store's statements fail; reported as `settingsWarnings`.
+ */
+export async function checkSettings(db: PgDb): Promise<string[]> {
+  const [row] = await db.rows(
+    "init",
+    "SELECT current_setting('fsync') AS fsync, current_setting('synchronous_commit') AS sync, " +
+      "current_setting('default_transaction_isolation') AS isolation",
+  );
+  const warnings: string[] = [];
+  if (row?.fsync === "off") {
+    warnings.push("PostgreSQL fsync is off: a server crash can lose or corrupt committed claims");
+  }
+  if (row?.sync === "off") {
+    warnings.push(
+      "PostgreSQL synchronous_commit is off: a server crash can lose the last committed claims, and those occurrences can then run again; set synchronous_commit = on for belfry's connections",
+    );
+  }
+  if (row?.isolation !== undefined && row.isolation !== "read committed") {
+    warnings.push(
+      `PostgreSQL default_transaction_isolation is ${String(row.isolation)}: belfry's claims are designed for read committed and will retry on serialization failures; set it to read committed for belfry's connections`,
+    );
+  }
+  return warnings;
 }
 
 /** A stable signed 64-bit advisory-lock key (decimal string) for `name`. */

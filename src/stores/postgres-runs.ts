@@ -1,12 +1,20 @@
 import { PG_NOW, type PgDb } from "./postgres-db.js";
-import { parseRunRow, type RawRow } from "./rows.js";
+import { parseJobRow, parseRunRow, type RawRow } from "./rows.js";
+import { toClaimedRun } from "./run-writes.js";
 import { newRunId } from "./sql-shared.js";
-import type { ClaimedRun, FinishResult, Recovered, RunOutcome } from "./store.js";
+import type {
+  ClaimedRun,
+  FinishResult,
+  JobRegistration,
+  Recovered,
+  RegisterResult,
+  RunOutcome,
+} from "./store.js";
 
 /**
- * Run-lifecycle statements of `PostgresStore` that do more than one write: manual claims,
+ * Statements of `PostgresStore` that do more than one write: registration, manual claims,
  * missed occurrences, finishing with hand-over of a queued run, and recovery. Each is one
- * statement. Every step that makes a run active (manual claim, hand-over, retry, promotion)
+ * statement (registration two). Every step that makes a run active (manual claim, hand-over, retry, promotion)
  * also updates its job row (`run_count = run_count`), which serialises it with claims of that
  * job and lets a racing claim see that its snapshot is stale (see `postgres-claim.ts`).
  */
@@ -15,6 +23,44 @@ const RUN_COLUMNS =
   "run_id, job_id, scheduled_at, trigger_kind, state, attempt, token, replica_id, " +
   "claimed_at, started_at, finished_at, lease_expires_at, error";
 const ACTIVE = "('claimed', 'running')";
+
+/**
+ * Upserts a job: inserts it, or else locks the stored row (its newest version) and replaces it
+ * when the hash differs. Racing registrations of one job serialise on the row.
+ */
+export async function registerJob(db: PgDb, r: JobRegistration): Promise<RegisterResult> {
+  const { jobs } = db.tables;
+  const where = `PostgresStore table ${jobs}`;
+  const values: unknown[] = [r.jobId, r.hash, r.definition, r.anchor, r.overlap];
+  values.push(r.onAbandoned, r.maxAttempts, r.maxRuns);
+  const [inserted] = await db.rows(
+    "registerJob",
+    `INSERT INTO ${jobs} (job_id, hash, definition, anchor, overlap, on_abandoned, max_attempts,
+       max_runs, watermark, paused, run_count, version, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, FALSE, 0, 1, ${PG_NOW}, ${PG_NOW})
+     ON CONFLICT (job_id) DO NOTHING RETURNING *`,
+    values,
+  );
+  if (inserted)
+    return { job: parseJobRow(inserted, where), outcome: "created", previousHash: null };
+  // The row was committed before this second statement, so it sees it.
+  const [row] = await db.rows(
+    "registerJob",
+    `WITH old AS MATERIALIZED (SELECT * FROM ${jobs} WHERE job_id = $1 FOR UPDATE),
+     upd AS (
+       UPDATE ${jobs} j SET hash = $2, definition = $3, anchor = $4, overlap = $5,
+         on_abandoned = $6, max_attempts = $7, max_runs = $8, version = j.version + 1,
+         updated_at = ${PG_NOW}
+       FROM old WHERE j.job_id = old.job_id AND old.hash <> $2 RETURNING j.*)
+     SELECT u.*, o.hash AS previous_hash FROM upd u CROSS JOIN old o
+     UNION ALL SELECT o.*, o.hash FROM old o WHERE NOT EXISTS (SELECT 1 FROM upd)`,
+    values,
+  );
+  if (!row) return registerJob(db, r);
+  const job = parseJobRow(row, where);
+  const previousHash = String(row.previous_hash);
+  return { job, outcome: previousHash === job.hash ? "unchanged" : "updated", previousHash };
+}
 
 /** Creates a manual run at store now (the next free millisecond); null for an unknown job. */
 export async function claimManual(
@@ -213,15 +259,6 @@ SELECT * FROM rec UNION ALL SELECT * FROM prom`;
 }
 
 /** The claimed run in a `runs` row. */
-export function toClaimed(db: PgDb, row: RawRow): ClaimedRun {
-  const run = parseRunRow(row, `PostgresStore table ${db.tables.runs}`);
-  return {
-    runId: run.runId,
-    jobId: run.jobId,
-    scheduledAt: run.scheduledAt,
-    trigger: run.trigger,
-    attempt: run.attempt,
-    token: run.token,
-    leaseExpiresAt: run.leaseExpiresAt ?? 0,
-  };
+function toClaimed(db: PgDb, row: RawRow): ClaimedRun {
+  return toClaimedRun(parseRunRow(row, `PostgresStore table ${db.tables.runs}`));
 }

@@ -5,6 +5,7 @@ import {
   PgDb,
   connectError,
   describeTarget,
+  checkSettings,
   migrate,
   type PgPoolLike,
   type PgTables,
@@ -72,6 +73,8 @@ export class PostgresStore implements Store {
   private readonly schema: string;
   private readonly prefix: string;
   private readonly tables: PgTables;
+  /** Risky server settings found by `init` (also persisted with `addWarning`, replica "store"). */
+  readonly settingsWarnings: string[] = [];
   private db: PgDb | null = null;
   private ownPool = false;
   private readonly onPoolError: (error: Error) => void;
@@ -114,6 +117,7 @@ export class PostgresStore implements Store {
       throw connectError(WHERE, target, error);
     }
     await migrate(db, this.schema, this.prefix);
+    await this.reportSettings(await checkSettings(db));
   }
 
   private async openDb(): Promise<PgDb> {
@@ -132,6 +136,14 @@ export class PostgresStore implements Store {
     pool.on("error", this.onPoolError);
     this.db = new PgDb(pool, this.tables, WHERE);
     return this.db;
+  }
+
+  /** Keeps the warnings for the scheduler and persists them (kind `store-settings`). */
+  private async reportSettings(warnings: string[]): Promise<void> {
+    this.settingsWarnings.splice(0, this.settingsWarnings.length, ...warnings);
+    for (const message of warnings) {
+      await this.addWarning({ replicaId: "store", kind: "store-settings", message });
+    }
   }
 
   /** Ends the pool the store opened; a pool passed in is left open. */
@@ -154,48 +166,7 @@ export class PostgresStore implements Store {
   }
 
   async registerJob(registration: JobRegistration): Promise<RegisterResult> {
-    const r = registration;
-    const values = [
-      r.jobId,
-      r.hash,
-      r.definition,
-      r.anchor,
-      r.overlap,
-      r.onAbandoned,
-      r.maxAttempts,
-      r.maxRuns,
-    ];
-    const { jobs } = this.tables;
-    const inserted = await this.conn.rows(
-      "registerJob",
-      `INSERT INTO ${jobs} (job_id, hash, definition, anchor, overlap, on_abandoned, max_attempts,
-         max_runs, watermark, paused, run_count, version, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, FALSE, 0, 1, ${PG_NOW}, ${PG_NOW})
-       ON CONFLICT (job_id) DO NOTHING RETURNING *`,
-      values,
-    );
-    if (inserted[0]) return { job: this.job(inserted[0]), outcome: "created", previousHash: null };
-    // The row exists (committed before this statement): lock its newest version, replace it
-    // only when the hash differs.
-    const rows = await this.conn.rows(
-      "registerJob",
-      `WITH old AS MATERIALIZED (SELECT * FROM ${jobs} WHERE job_id = $1 FOR UPDATE),
-       upd AS (
-         UPDATE ${jobs} j SET hash = $2, definition = $3, anchor = $4, overlap = $5,
-           on_abandoned = $6, max_attempts = $7, max_runs = $8, version = j.version + 1,
-           updated_at = ${PG_NOW}
-         FROM old WHERE j.job_id = old.job_id AND old.hash <> $2 RETURNING j.*)
-       SELECT u.*, o.hash AS previous_hash FROM upd u CROSS JOIN old o
-       UNION ALL SELECT o.*, o.hash FROM old o WHERE NOT EXISTS (SELECT 1 FROM upd)`,
-      values,
-    );
-    const row = rows[0];
-    if (!row) return this.registerJob(registration);
-    const job = this.job(row);
-    const changed = row.previous_hash !== job.hash;
-    return changed
-      ? { job, outcome: "updated", previousHash: String(row.previous_hash) }
-      : { job, outcome: "unchanged", previousHash: job.hash };
+    return lifecycle.registerJob(this.conn, registration);
   }
 
   async getJob(jobId: string): Promise<JobRecord | null> {

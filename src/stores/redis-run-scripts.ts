@@ -63,12 +63,13 @@ return { 1, next }
 
 /**
  * Recovery of one job: takes over at most `budget` runs (expired leases first, then promotes
- * the oldest queued run when no lease is live), then reports, for each candidate run id, the
- * score the lease index should hold (lease expiry, or when a queued run's blocker expires), or
- * '-1' when the run is terminal or gone. ARGV: base, jobId, replicaId, leaseMs, budget,
- * historyLimit, retentionMs, '1'|'0' (report all active and queued runs), candidate run ids.
- * Returns {actions, report}: actions are {'retried'|'promoted', run tuple...} or
- * {'abandoned', runId, scheduledAt}; report is a flat list of runId, score.
+ * the oldest queued run when no lease is live), then reports, for each candidate run id and
+ * each queued run, the score the lease index should hold (lease expiry, or when a queued run's
+ * blocker expires), or '-1' when the run is terminal or gone. ARGV: base, jobId, replicaId,
+ * leaseMs, budget, historyLimit, retentionMs, '1'|'0' (also report every active run: the
+ * reconcile pass), candidate run ids. Returns {actions, report}: actions are
+ * {'retried'|'promoted', run tuple...} or {'abandoned', runId, scheduledAt}; report is a flat
+ * list of runId, score.
  */
 export const RECOVER = jobScript(
   "recover",
@@ -112,8 +113,9 @@ local candidates = {}
 for i = 9, #ARGV do candidates[#candidates + 1] = ARGV[i] end
 if ARGV[8] == '1' then
   for _, id in ipairs(redis.call('ZRANGE', K_ACTIVE, 0, -1)) do candidates[#candidates + 1] = id end
-  for _, id in ipairs(redis.call('ZRANGE', K_QUEUED, 0, -1)) do candidates[#candidates + 1] = id end
 end
+-- Queued runs (at most one under queueOne) are always re-scored to when their blocker expires.
+for _, id in ipairs(redis.call('ZRANGE', K_QUEUED, 0, -1)) do candidates[#candidates + 1] = id end
 local live = redis.call('ZRANGEBYSCORE', K_ACTIVE, '(' .. s(now), '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
 local report = {}
 for _, id in ipairs(candidates) do

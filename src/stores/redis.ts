@@ -95,7 +95,7 @@ export class RedisStore implements Store {
   private readonly reconcileMs: number;
   private readonly runJobs: RunJobCache;
   private lastError: Error | null = null;
-  private initialized = false;
+  private initializing: Promise<void> | null = null;
 
   constructor(options: RedisStoreOptions = {}) {
     const prefix = options.keyPrefix ?? "belfry";
@@ -141,7 +141,15 @@ export class RedisStore implements Store {
   }
 
   async init(): Promise<void> {
-    if (this.initialized) return;
+    this.initializing ??= this.initOnce().catch((error: unknown) => {
+      this.initializing = null;
+      throw error;
+    });
+    return this.initializing;
+  }
+
+  private async initOnce(): Promise<void> {
+    this.lastError = null;
     try {
       if (this.owned && ["wait", "end", "close"].includes(this.owned.status)) {
         await this.owned.connect();
@@ -149,7 +157,9 @@ export class RedisStore implements Store {
       await this.client.call("ping");
     } catch (error) {
       this.owned?.disconnect();
-      const detail = this.lastError?.message ?? (error instanceof Error ? error.message : error);
+      // The socket error (ECONNREFUSED …) arrives as an 'error' event, not as the rejection.
+      const event = this.lastError as Error | null;
+      const detail = event?.message ?? (error instanceof Error ? error.message : error);
       throw new BelfryError(
         "STORE_CONNECT",
         `RedisStore: cannot connect to Redis at ${this.address}: ${String(detail)}`,
@@ -161,7 +171,6 @@ export class RedisStore implements Store {
       await this.addWarning({ replicaId: "store", kind: "store-settings", message });
     }
     this.settingsWarnings.splice(0, this.settingsWarnings.length, ...warnings);
-    this.initialized = true;
   }
 
   async close(): Promise<void> {

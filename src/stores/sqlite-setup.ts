@@ -73,13 +73,19 @@ export function migrateSqlite(
   }
 }
 
+/** A prepared statement. */
+export type SqliteStatement = Database.Statement<unknown[], unknown>;
+
 /** Every statement the store runs, prepared once after migrating. */
-export function prepareStatements(db: SqliteDatabase, prefix: string) {
+export function prepareStatements(
+  db: SqliteDatabase,
+  prefix: string,
+): Record<StatementName, SqliteStatement> {
   const jobs = `${prefix}jobs`;
   const runs = `${prefix}runs`;
   const active = "state IN ('claimed', 'running')";
   const terminal = TERMINAL_STATES.map((state) => `'${state}'`).join(", ");
-  const sql = (text: string) => db.prepare(text);
+  const sql = (text: string): SqliteStatement => db.prepare(text);
   return {
     jobGet: sql(`SELECT * FROM ${jobs} WHERE job_id = ?`),
     jobList: sql(`SELECT * FROM ${jobs} ORDER BY job_id`),
@@ -121,5 +127,28 @@ export function prepareStatements(db: SqliteDatabase, prefix: string) {
   };
 }
 
+/** Names of the prepared statements. */
+type StatementName =
+  | "jobGet"
+  | "jobList"
+  | "jobInsert"
+  | "jobUpdate"
+  | "jobPause"
+  | "jobAdvance"
+  | "runGet"
+  | "runInsert"
+  | "runInsertIgnore"
+  | "runUpdate"
+  | "runHasActive"
+  | "runFirstQueued"
+  | "runExpired"
+  | "runQueued"
+  | "runLastManual"
+  | "runPrune"
+  | "replicaUpsert"
+  | "replicaList"
+  | "warningInsert"
+  | "warningList";
+
 /** The prepared statements of one store. */
-export type SqliteStatements = ReturnType<typeof prepareStatements>;
+export type SqliteStatements = Record<StatementName, SqliteStatement>;

@@ -17,6 +17,10 @@ export function cluster(start = T0) {
       schedulers.push(scheduler);
       return scheduler;
     },
+    /** Adds a scheduler built elsewhere to those `stopAll` stops. */
+    track(scheduler: Scheduler): void {
+      schedulers.push(scheduler);
+    },
     /** Stops every scheduler and returns the fake timers still pending (should be 0). */
     async stopAll(): Promise<number> {
       await Promise.all(schedulers.map((s) => s.stop({ drain: true })));

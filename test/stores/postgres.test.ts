@@ -104,6 +104,26 @@ describe("PostgresStore", () => {
     await dropPrefix(prefix);
   });
 
+  it("reports settings that can lose claims as settingsWarnings and persisted warnings", async () => {
+    const prefix = freshPrefix();
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: 1,
+      options: "-c synchronous_commit=off",
+    });
+    const store = new PostgresStore({ pool, schema, tablePrefix: prefix });
+    await store.init();
+    expect(store.settingsWarnings.join("\n")).toContain("synchronous_commit is off");
+    const persisted = (await store.listWarnings()).filter((w) => w.kind === "store-settings");
+    expect(persisted.map((w) => w.replicaId)).toContain("store");
+    await store.close();
+    await pool.end();
+    const healthy = make(prefix);
+    await withStores([healthy], () => healthy.init());
+    expect(healthy.settingsWarnings).toEqual([]);
+    await dropPrefix(prefix);
+  });
+
   it("five instances initialising at once migrate once (one ledger row per migration)", async () => {
     const prefix = freshPrefix();
     const stores = Array.from({ length: 5 }, () => make(prefix, { maxConnections: 1 }));

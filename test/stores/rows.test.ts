@@ -69,7 +69,8 @@ describe("rows.parseJobRow", () => {
     expect(corruptMessage(() => parseJobRow({ ...jobRow, version: 2n ** 60n }, "w"))).toContain(
       "1152921504606846976n",
     );
-    const { hash: _hash, ...noHash } = jobRow;
+    const noHash: Record<string, unknown> = { ...jobRow };
+    delete noHash.hash;
     expect(corruptMessage(() => parseJobRow(noHash, "w"))).toContain("column hash");
     expect(corruptMessage(() => parseJobRow({ ...jobRow, paused: 2 }, "w"))).toContain("paused");
   });

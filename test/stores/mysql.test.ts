@@ -1,0 +1,187 @@
+import { randomBytes } from "node:crypto";
+import mysql from "mysql2/promise";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { MysqlStore, type MysqlStoreOptions } from "../../src/stores/mysql.js";
+import type { ClaimResult, Store } from "../../src/stores/store.js";
+import { describeStore } from "../conformance/describe-store.js";
+import { job, pastBase, rejectsWith, request } from "../conformance/harness.js";
+
+const uri = process.env.BELFRY_TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
+const admin = mysql.createPool({ uri, connectionLimit: 2 });
+const make = (prefix: string, extra: Partial<MysqlStoreOptions> = {}) =>
+  new MysqlStore({ uri, tablePrefix: prefix, maxConnections: 4, ...extra });
+
+let failures = 0;
+beforeEach((context) => context.onTestFailed(() => void (failures += 1)));
+afterAll(async () => {
+  if (failures === 0) {
+    // Every prefix of this file starts with m_; a failed run keeps its tables for debugging.
+    const [rows] = await admin.query(
+      "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE 'm\\_%'",
+    );
+    for (const row of rows as { t: string }[])
+      await admin.query(`DROP TABLE IF EXISTS \`${row.t}\``);
+  }
+  await admin.end();
+});
+
+async function dropPrefix(prefix: string): Promise<void> {
+  for (const table of ["jobs", "runs", "replicas", "warnings", "migrations"]) {
+    await admin.query(`DROP TABLE IF EXISTS ${prefix}${table}`);
+  }
+}
+
+// The conformance prefixes are t_<hex>_; map them to m_<hex>_ so the afterAll sweep finds them.
+const mine = (prefix: string) => prefix.replace(/^t_/, "m_");
+
+describeStore("mysql", async ({ prefix }) => make(mine(prefix)), {
+  corrupt: async (_store, prefix, jobId) => {
+    await admin.query(`UPDATE ${mine(prefix)}jobs SET overlap = 'bogus' WHERE job_id = ?`, [jobId]);
+    return { column: "overlap", value: "bogus" };
+  },
+  cleanup: (prefix) => dropPrefix(mine(prefix)),
+});
+
+function freshPrefix(): string {
+  return `m_s${randomBytes(4).toString("hex")}_`;
+}
+
+async function withStores<T>(stores: Store[], body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } finally {
+    await Promise.all(stores.map((s) => s.close()));
+  }
+}
+
+describe("MysqlStore", () => {
+  it("rejects a prefix that is not a plain identifier with INVALID_PREFIX", async () => {
+    await rejectsWith(
+      Promise.resolve().then(() => make("bad-prefix")),
+      "INVALID_PREFIX",
+    );
+  });
+
+  it("init on a closed port fails fast with STORE_CONNECT naming host:port/db, not the password", async () => {
+    const store = new MysqlStore({
+      uri: "mysql://someone:s3cret-pw@127.0.0.1:1/belfry_nowhere",
+      connectTimeoutMs: 2000,
+    });
+    const message = await rejectsWith(store.init(), "STORE_CONNECT");
+    expect(message).toContain("127.0.0.1:1/belfry_nowhere");
+    expect(message).toMatch(/check/);
+    expect(message).not.toContain("s3cret-pw");
+    await store.close();
+  });
+
+  it("init against a missing database fails with STORE_CONNECT", async () => {
+    const missing = new URL(uri);
+    missing.pathname = "/belfry_no_such_db";
+    const store = new MysqlStore({ uri: missing.toString() });
+    expect(await rejectsWith(store.init(), "STORE_CONNECT")).toContain("belfry_no_such_db");
+    await store.close();
+  });
+
+  it("accepts an existing pool and leaves it open on close", async () => {
+    const prefix = freshPrefix();
+    const pool = mysql.createPool({ uri, connectionLimit: 2, supportBigNumbers: true });
+    const store = new MysqlStore({ pool, tablePrefix: prefix });
+    await store.init();
+    const reg = job();
+    await store.registerJob(reg);
+    expect((await store.claim([request(reg, await pastBase(store))]))[0]?.status).toBe("won");
+    await store.close();
+    const [rows] = await pool.query(`SELECT COUNT(*) AS n FROM ${prefix}runs`);
+    expect((rows as { n: number }[])[0]?.n).toBe(1);
+    await pool.end();
+    await dropPrefix(prefix);
+  });
+
+  it("finds no risky settings on the test server (flush at commit, binlog format)", async () => {
+    const prefix = freshPrefix();
+    const store = make(prefix);
+    await withStores([store], () => store.init());
+    expect(store.settingsWarnings).toEqual([]);
+    await dropPrefix(prefix);
+  });
+
+  it("five instances initialising at once migrate once (one ledger row per migration)", async () => {
+    const prefix = freshPrefix();
+    const stores = Array.from({ length: 5 }, () => make(prefix, { maxConnections: 1 }));
+    await withStores(stores, () => Promise.all(stores.map((s) => s.init())));
+    const [rows] = await admin.query(
+      `SELECT version, COUNT(*) AS n FROM ${prefix}migrations GROUP BY version`,
+    );
+    expect(rows).toEqual([{ version: 1, n: 1 }]);
+    await dropPrefix(prefix);
+  });
+
+  it("after its connections are killed, the next call works or fails with STORE_ERROR, the one after works", async () => {
+    const prefix = freshPrefix();
+    // A pool of our own, so that exactly the store's connections are known (and killed).
+    const pool = mysql.createPool({ uri, connectionLimit: 2, supportBigNumbers: true });
+    const ids = new Set<number>();
+    pool.on("connection", (connection) => void ids.add(connection.threadId));
+    const store = new MysqlStore({ pool, tablePrefix: prefix });
+    await withStores([store], async () => {
+      await store.init();
+      const reg = job();
+      await store.registerJob(reg);
+      const t = await pastBase(store);
+      await store.claim([request(reg, t)]);
+      expect(ids.size).toBeGreaterThan(0);
+      for (const id of ids) await admin.query(`KILL ${id}`).catch(() => undefined);
+      const next = await store.claim([request(reg, t + 1000)]).then(
+        (results) => results[0]?.status,
+        (error: unknown) => (error as { code?: string }).code,
+      );
+      expect(["won", "STORE_ERROR"]).toContain(next);
+      const after = await store.claim([request(reg, t + 2000)]);
+      expect(after[0]?.status).toBe("won");
+    });
+    await pool.end();
+    await dropPrefix(prefix);
+  });
+
+  it("racing claims of successive occurrences of a skip job never leave two active runs", async () => {
+    const prefix = freshPrefix();
+    const stores = Array.from({ length: 8 }, () => make(prefix, { maxConnections: 2 }));
+    await withStores(stores, async () => {
+      await Promise.all(stores.map((s) => s.init()));
+      const reg = job({ overlap: "skip" });
+      await stores[0]!.registerJob(reg);
+      const t = await pastBase(stores[0]!);
+      for (let round = 0; round < 30; round++) {
+        const base = t + round * 100_000;
+        const results: ClaimResult[] = (
+          await Promise.all(
+            stores.map((s, i) => s.claim([request(reg, base + i * 1000, { replicaId: `r${i}` })])),
+          )
+        ).flat();
+        const won = results.filter((r) => r.status === "won");
+        expect(won.length, results.map((r) => r.status).join(",")).toBe(1);
+        const active = await stores[0]!.history({ jobId: reg.jobId, states: ["claimed"] });
+        expect(active).toHaveLength(1);
+        const run = won[0]?.status === "won" ? won[0].run : null;
+        await stores[0]!.finishRun(run!.runId, run!.token, { state: "succeeded" }, 1000);
+      }
+    });
+    await dropPrefix(prefix);
+  });
+
+  it("64-bit values come back as numbers and an out-of-range one is a CORRUPT_ROW", async () => {
+    const prefix = freshPrefix();
+    const store = make(prefix);
+    await withStores([store], async () => {
+      await store.init();
+      const reg = job({ anchor: 2 ** 52 });
+      await store.registerJob(reg);
+      expect((await store.getJob(reg.jobId))?.anchor).toBe(2 ** 52);
+      await admin.query(`UPDATE ${prefix}jobs SET anchor = 9007199254740993 WHERE job_id = ?`, [
+        reg.jobId,
+      ]);
+      expect(await rejectsWith(store.getJob(reg.jobId), "CORRUPT_ROW")).toContain("anchor");
+    });
+    await dropPrefix(prefix);
+  });
+});

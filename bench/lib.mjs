@@ -1,0 +1,114 @@
+// Shared helpers of the benchmarks: server URLs, run-unique names, percentiles, clean-up.
+import { randomBytes } from "node:crypto";
+import { rmSync } from "node:fs";
+
+/** The local servers (never anything but 127.0.0.1). */
+export const URLS = {
+  postgres: process.env.BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test",
+  mysql: process.env.BENCH_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test",
+  redis: process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379",
+};
+
+/** A short id unique to this run, used in every table, schema, key and queue name. */
+export function runTag() {
+  return `b${Date.now().toString(36)}${randomBytes(2).toString("hex")}`;
+}
+
+/** The value at quantile `q` (0…1) of `values`, nearest rank; NaN when empty. */
+export function percentile(values, q) {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[rank];
+}
+
+/** `x` rounded to `digits` decimals (a number, for JSON). */
+export function round(x, digits = 2) {
+  if (!Number.isFinite(x)) return x;
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+/** Drops a PostgreSQL schema and everything in it. */
+export async function dropPgSchema(schema) {
+  const pg = (await import("pg")).default;
+  const client = new pg.Client({ connectionString: URLS.postgres });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Drops every MySQL table whose name starts with `prefix`. */
+export async function dropMysqlTables(prefix) {
+  const mysql = await import("mysql2/promise");
+  const conn = await mysql.createConnection(URLS.mysql);
+  try {
+    const [rows] = await conn.query(
+      "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE ?",
+      [`${prefix}%`],
+    );
+    for (const { t } of rows) await conn.query(`DROP TABLE IF EXISTS \`${t}\``);
+  } finally {
+    await conn.end();
+  }
+}
+
+/** Deletes every Redis key that starts with `prefix`. */
+export async function deleteRedisKeys(prefix) {
+  const { Redis } = await import("ioredis");
+  const redis = new Redis(URLS.redis, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  await redis.connect();
+  try {
+    let cursor = "0";
+    let rounds = 0;
+    do {
+      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== "0" && ++rounds < 10_000);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Removes a temp folder. */
+export function removeDir(dir) {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** Server versions, for the record. */
+export async function serverVersions() {
+  const out = {};
+  try {
+    const pg = (await import("pg")).default;
+    const client = new pg.Client({ connectionString: URLS.postgres });
+    await client.connect();
+    out.postgres = (await client.query("SHOW server_version")).rows[0].server_version;
+    await client.end();
+  } catch (error) {
+    out.postgres = `unreachable (${error.message})`;
+  }
+  try {
+    const mysql = await import("mysql2/promise");
+    const conn = await mysql.createConnection(URLS.mysql);
+    const [rows] = await conn.query("SELECT VERSION() AS v");
+    out.mysql = rows[0].v;
+    await conn.end();
+  } catch (error) {
+    out.mysql = `unreachable (${error.message})`;
+  }
+  try {
+    const { Redis } = await import("ioredis");
+    const redis = new Redis(URLS.redis, { lazyConnect: true, maxRetriesPerRequest: 2 });
+    await redis.connect();
+    const info = await redis.info("server");
+    out.redis = /redis_version:(\S+)/.exec(info)?.[1] ?? "?";
+    redis.disconnect();
+  } catch (error) {
+    out.redis = `unreachable (${error.message})`;
+  }
+  return out;
+}

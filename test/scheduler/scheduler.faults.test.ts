@@ -1,0 +1,98 @@
+import { describe, expect, it } from "vitest";
+import { BelfryError, every, MemoryStore, once, Scheduler, type Store } from "../../src/index.js";
+import { cluster, recordEvents, T0 } from "./harness.js";
+
+/** Fault injection around a real store: while `down`, every call fails like a lost connection. */
+function outage(store: MemoryStore): { store: Store; setDown: (down: boolean) => void } {
+  let down = false;
+  const proxy = new Proxy(store, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        if (down) return Promise.reject(new Error("ECONNRESET: connection lost"));
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { store: proxy, setDown: (value) => (down = value) };
+}
+
+describe("Scheduler when the store goes away", () => {
+  it("survives an outage, reports store:error, and applies the missed policy afterwards", async () => {
+    const c = cluster();
+    const faulty = outage(c.store);
+    const scheduler = new Scheduler({ store: faulty.store, clock: c.clock, replicaId: "a" });
+    const errors = recordEvents(scheduler, "store:error");
+    const ran: number[] = [];
+    scheduler.job("tick", every("10s"), (run) => void ran.push(run.scheduledAt.getTime()));
+    await scheduler.start();
+    await c.clock.advance(20_000);
+    faulty.setDown(true);
+    await c.clock.advance(60_000);
+    faulty.setDown(false);
+    await c.clock.advance(40_000);
+    await scheduler.stop();
+    expect(errors.length).toBeGreaterThan(0);
+    expect((errors[0]?.error as BelfryError).code).toBe("STORE_ERROR");
+    const states = new Map(
+      (await c.store.history({ limit: 50 })).map((r) => [r.scheduledAt, r.state]),
+    );
+    // Every occurrence has a row: run before and after the outage, missed during it.
+    for (let at = T0 + 10_000; at <= T0 + 120_000; at += 10_000) expect(states.has(at)).toBe(true);
+    expect([...states.values()].filter((s) => s === "missed").length).toBeGreaterThanOrEqual(4);
+    expect(ran).toContain(T0 + 10_000);
+    expect(ran).toContain(T0 + 120_000);
+    expect(c.clock.pendingTimers()).toBe(0);
+  });
+
+  it("aborts a running handler when heartbeats fail until its lease expires", async () => {
+    const c = cluster();
+    const faulty = outage(c.store);
+    const scheduler = new Scheduler({
+      store: faulty.store,
+      clock: c.clock,
+      leaseDuration: "9s",
+      replicaId: "a",
+    });
+    const lost = recordEvents(scheduler, "run:leaseLost");
+    let signal: AbortSignal | undefined;
+    scheduler.job("long", once(T0 + 1_000), (run) => {
+      signal = run.signal;
+      return new Promise(() => {});
+    });
+    await scheduler.start();
+    await c.clock.advance(1_000);
+    faulty.setDown(true);
+    await c.clock.advance(5_000);
+    expect(signal?.aborted).toBe(false);
+    await c.clock.advance(6_000);
+    expect(signal?.aborted).toBe(true);
+    expect((signal?.reason as BelfryError).code).toBe("LEASE_LOST");
+    expect(lost).toHaveLength(1);
+    faulty.setDown(false);
+    await scheduler.stop({ drain: false });
+    expect(c.clock.pendingTimers()).toBe(0);
+  });
+
+  it("start() rejects with STORE_CONNECT-like errors from init and can be retried", async () => {
+    const store = new MemoryStore();
+    let fail = true;
+    const flaky = new Proxy(store, {
+      get(target, property, receiver) {
+        if (property === "init") {
+          return async () => {
+            if (fail) throw new BelfryError("STORE_CONNECT", "memory: cannot connect (test)");
+          };
+        }
+        const value = Reflect.get(target, property, receiver) as unknown;
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const scheduler = new Scheduler({ store: flaky });
+    await expect(scheduler.start()).rejects.toMatchObject({ code: "STORE_CONNECT" });
+    fail = false;
+    await scheduler.start();
+    await scheduler.stop();
+  });
+});

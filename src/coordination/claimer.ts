@@ -1,3 +1,4 @@
+import { BelfryError } from "../errors.js";
 import type { EventHub } from "../observe/events.js";
 import type { Logger } from "../observe/logger.js";
 import type { ClaimedRun, ClaimRequest, ClaimResult, Store } from "../stores/store.js";
@@ -37,6 +38,7 @@ export interface ClaimDeps {
 }
 
 const SUPERSEDED_RETRY_MS = 60_000;
+const BROKEN_JOB_RETRY_MS = 60_000;
 
 interface Planned {
   readonly state: JobState;
@@ -209,6 +211,13 @@ function applyOne(
     case "exhausted":
       state.exhausted = true;
       return null;
+    case "error": {
+      // One broken job (a corrupt row) must not stop the others: report it, look again later.
+      const error = new BelfryError(result.code, `job ${JSON.stringify(jobId)}: ${result.message}`);
+      deps.logger.error({ err: error, jobId }, error.message);
+      deps.hub.emit("store:error", { replicaId: deps.replicaId, operation: "claim", error });
+      return now + BROKEN_JOB_RETRY_MS;
+    }
     case "unknownJob":
       state.unregistered = true;
       return now;

@@ -206,6 +206,14 @@ export class Runner {
     for (;;) {
       try {
         const result = await store.finishRun(run.runId, run.token, outcome, leaseMs);
+        if (!result.ok) {
+          // The lease expired or another replica took the run over: its outcome is not ours.
+          this.deps.logger.warn(
+            { runId: run.runId, outcome: outcome.state },
+            "belfry: outcome refused, lease lost",
+          );
+          hub.emit("run:leaseLost", ownedRunEvent(run, replicaId));
+        }
         if (result.next) {
           void this.execute(config, result.next);
         }

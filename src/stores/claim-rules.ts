@@ -1,3 +1,4 @@
+import { BelfryError, type BelfryErrorCode } from "../errors.js";
 import type { ClaimRequest, ClaimResult, JobRecord, RunState } from "./store.js";
 
 /**
@@ -72,14 +73,62 @@ export function missedToRecord(request: ClaimRequest, watermark: number | null):
   return [...unique].sort((a, b) => a - b);
 }
 
+/** What recovery does with one expired run. */
+export type RecoveryAction = "retried" | "abandoned" | "superseded";
+
 /**
- * Under `queueOne` the job's active run, when it ends, hands its queued run on; recovery does
- * the same when the active run's replica died. Under `retry`, recovery re-runs an expired run
- * while `attempt < maxAttempts`.
+ * Under `retry`, recovery re-runs an expired run while `attempt < maxAttempts`, except that
+ * under overlap `skip` or `queueOne` it never revives a run while the job has another active
+ * run (`busy`): that run is `superseded` (recorded `abandoned`). Anything else is `abandoned`.
+ * (Under `queueOne` the job's active run, when it ends, hands its queued run on; recovery does
+ * the same when the active run's replica died.)
  */
 export function recoveryAction(
-  job: Pick<JobRecord, "onAbandoned" | "maxAttempts"> | null,
+  job: Pick<JobRecord, "onAbandoned" | "maxAttempts" | "overlap"> | null,
   attempt: number,
-): "retried" | "abandoned" {
-  return job && job.onAbandoned === "retry" && attempt < job.maxAttempts ? "retried" : "abandoned";
+  busy: boolean,
+): RecoveryAction {
+  if (!job || job.onAbandoned !== "retry" || attempt >= job.maxAttempts) return "abandoned";
+  return busy && job.overlap !== "allow" ? "superseded" : "retried";
+}
+
+/** Codes that mean the store itself failed: they reject a whole `claim` call. */
+const INFRASTRUCTURE: readonly BelfryErrorCode[] = ["STORE_ERROR", "STORE_CONNECT", "NOT_STARTED"];
+
+/**
+ * The `error` result of one claim request that failed for a reason specific to its job (a
+ * `BelfryError` such as `CORRUPT_ROW`), or null when `error` is an infrastructure failure that
+ * must reject the whole call.
+ */
+export function requestError(error: unknown): ClaimResult | null {
+  if (!(error instanceof BelfryError) || INFRASTRUCTURE.includes(error.code)) return null;
+  return { status: "error", code: error.code, message: error.message };
+}
+
+/**
+ * {@link decideClaim} on what `read` returns (read inside the store's atomic step). When reading
+ * fails for a reason specific to the request's job (a corrupt row), the request is refused with
+ * its `error` result and nothing is written for it; an infrastructure failure is thrown.
+ */
+export function decideOrRefuse(request: ClaimRequest, read: () => ClaimSnapshot): ClaimDecision {
+  let snapshot: ClaimSnapshot;
+  try {
+    snapshot = read();
+  } catch (error) {
+    const result = requestError(error);
+    if (result) return { kind: "refuse", result };
+    throw error;
+  }
+  return decideClaim(request, snapshot);
+}
+
+/**
+ * True when {@link recoveryAction} for this run depends on whether another run of its job is
+ * active, so a store that could not read that for sure must leave the run for a later pass.
+ */
+export function recoveryDependsOnBusy(
+  job: Pick<JobRecord, "onAbandoned" | "maxAttempts" | "overlap"> | null,
+  attempt: number,
+): boolean {
+  return recoveryAction(job, attempt, true) !== recoveryAction(job, attempt, false);
 }

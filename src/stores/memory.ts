@@ -1,25 +1,26 @@
 import { randomUUID } from "node:crypto";
 import { systemClock, type Clock } from "../clock.js";
-import { decideClaim, recoveryAction, type ClaimWrite } from "./claim-rules.js";
-import {
-  ACTIVE_STATES,
-  type ClaimedRun,
-  type ClaimRequest,
-  type ClaimResult,
-  type FinishResult,
-  type HistoryQuery,
-  type JobRecord,
-  type JobRegistration,
-  type Recovered,
-  type RegisterResult,
-  type ReplicaInfo,
-  type ReplicaRecord,
-  type RunOutcome,
-  type RunRecord,
-  type RunState,
-  type RunTrigger,
-  type Store,
-  type WarningRecord,
+import { decideOrRefuse, recoveryAction } from "./claim-rules.js";
+import { compareIds, RunTable } from "./memory-runs.js";
+import { jobRowOf, parseJobRow, unlessCorrupt } from "./rows.js";
+import * as writes from "./run-writes.js";
+import { TERMINAL_STATES } from "./sql-shared.js";
+import type {
+  ClaimedRun,
+  ClaimRequest,
+  ClaimResult,
+  FinishResult,
+  HistoryQuery,
+  JobRecord,
+  JobRegistration,
+  Recovered,
+  RegisterResult,
+  ReplicaInfo,
+  ReplicaRecord,
+  RunOutcome,
+  RunRecord,
+  Store,
+  WarningRecord,
 } from "./store.js";
 
 /** Options for {@link MemoryStore}. */
@@ -28,15 +29,13 @@ export interface MemoryStoreOptions {
   readonly clock?: Clock;
 }
 
-type MutableRun = { -readonly [K in keyof RunRecord]: RunRecord[K] };
-type MutableJob = { -readonly [K in keyof JobRecord]: JobRecord[K] };
-
-const TERMINAL: readonly RunState[] = ["succeeded", "failed", "abandoned", "missed", "skipped"];
+const WHERE = "MemoryStore jobs";
 
 /**
  * The reference {@link Store}: everything in one process's memory, nothing shared. It is the
  * default store (a single-process scheduler) and the executable specification the other stores
- * are checked against. Each method runs without awaiting, so it is atomic in JavaScript.
+ * are checked against. Each method runs without awaiting, so it is atomic in JavaScript. Rows
+ * are built by `run-writes.ts`, as in every store that decides in JavaScript.
  *
  * @example
  * ```ts
@@ -46,9 +45,8 @@ const TERMINAL: readonly RunState[] = ["succeeded", "failed", "abandoned", "miss
 export class MemoryStore implements Store {
   readonly kind = "memory";
   private readonly clock: Clock;
-  private readonly jobs = new Map<string, MutableJob>();
-  private readonly runs = new Map<string, MutableRun>();
-  private readonly occurrences = new Map<string, string>();
+  private readonly jobs = new Map<string, JobRecord>();
+  private readonly runs = new RunTable();
   private readonly replicas = new Map<string, ReplicaRecord>();
   private readonly warnings: WarningRecord[] = [];
 
@@ -68,7 +66,7 @@ export class MemoryStore implements Store {
     const now = this.clock.now();
     const existing = this.jobs.get(registration.jobId);
     if (!existing) {
-      const job: MutableJob = {
+      const job: JobRecord = {
         ...registration,
         watermark: null,
         paused: false,
@@ -78,117 +76,89 @@ export class MemoryStore implements Store {
         updatedAt: now,
       };
       this.jobs.set(job.jobId, job);
-      return { job: { ...job }, outcome: "created", previousHash: null };
-    }
-    if (existing.hash === registration.hash) {
-      return { job: { ...existing }, outcome: "unchanged", previousHash: existing.hash };
+      return { job, outcome: "created", previousHash: null };
     }
     const previousHash = existing.hash;
-    Object.assign(existing, registration, { version: existing.version + 1, updatedAt: now });
-    return { job: { ...existing }, outcome: "updated", previousHash };
+    if (previousHash === registration.hash) {
+      return { job: existing, outcome: "unchanged", previousHash };
+    }
+    const version = existing.version + 1;
+    const job = this.setJob({ ...existing, ...registration, version, updatedAt: now });
+    return { job, outcome: "updated", previousHash };
   }
 
   async getJob(jobId: string): Promise<JobRecord | null> {
-    const job = this.jobs.get(jobId);
-    return job ? { ...job } : null;
+    return this.readJob(jobId);
   }
 
   async listJobs(): Promise<JobRecord[]> {
-    return [...this.jobs.values()].map((job) => ({ ...job }));
+    return [...this.jobs.keys()].sort().map((jobId) => this.readJob(jobId) as JobRecord);
   }
 
   async setPaused(jobId: string, paused: boolean): Promise<boolean> {
     const job = this.jobs.get(jobId);
     if (!job) return false;
-    job.paused = paused;
-    job.updatedAt = this.clock.now();
+    this.setJob({ ...job, paused, updatedAt: this.clock.now() });
     return true;
   }
 
   async claim(requests: readonly ClaimRequest[]): Promise<ClaimResult[]> {
-    return requests.map((request) => this.claimOne(request));
+    return requests.map((request) => this.claimOne(request, this.clock.now()));
   }
 
-  private claimOne(request: ClaimRequest): ClaimResult {
-    const now = this.clock.now();
-    const job = this.jobs.get(request.jobId) ?? null;
-    const decision = decideClaim(request, {
-      job,
+  private claimOne(request: ClaimRequest, now: number): ClaimResult {
+    const jobId = request.jobId;
+    const decision = decideOrRefuse(request, () => ({
+      job: this.readJob(jobId),
       now,
-      hasActiveRun: this.activeRuns(request.jobId, now).length > 0,
-      hasQueuedRun: this.runsOf(request.jobId, ["queued"]).length > 0,
-    });
+      hasActiveRun: this.hasActiveRun(jobId, now),
+      hasQueuedRun: this.runs.open(jobId).some((run) => run.state === "queued"),
+    }));
     if (decision.kind === "refuse") return decision.result;
-    return this.applyClaim(job as MutableJob, request, decision.write, now);
-  }
-
-  private applyClaim(
-    job: MutableJob,
-    request: ClaimRequest,
-    write: ClaimWrite,
-    now: number,
-  ): ClaimResult {
-    for (const at of write.missed) this.insertMissed(job.jobId, at);
-    job.watermark = request.scheduledAt;
-    if (write.countsAsRun) job.runCount += 1;
-    const claimed = write.state === "claimed";
-    const run = this.insertRun({
-      jobId: job.jobId,
-      scheduledAt: request.scheduledAt,
-      trigger: "schedule",
-      state: write.state,
-      token: claimed ? 1 : 0,
-      replicaId: request.replicaId,
-      claimedAt: claimed ? now : null,
-      finishedAt: write.state === "skipped" ? now : null,
-      leaseExpiresAt: claimed ? now + request.leaseMs : null,
-    });
-    if (claimed) return { status: "won", run: toClaimed(run) };
-    return { status: write.state, runId: run.runId };
+    const { rows, result } = writes.claimRows(request, decision.write, now, randomUUID);
+    for (const row of rows) this.runs.insert(row);
+    const job = this.jobs.get(jobId) as JobRecord;
+    const runCount = job.runCount + (decision.write.countsAsRun ? 1 : 0);
+    this.setJob({ ...job, watermark: request.scheduledAt, runCount });
+    return result;
   }
 
   async claimManual(jobId: string, replicaId: string, leaseMs: number): Promise<ClaimedRun | null> {
     if (!this.jobs.has(jobId)) return null;
-    let at = this.clock.now();
-    while (this.occurrences.has(occurrenceKey(jobId, at, "manual"))) at += 1;
-    const run = this.insertRun({
-      jobId,
-      scheduledAt: at,
-      trigger: "manual",
-      state: "claimed",
-      token: 1,
-      replicaId,
-      claimedAt: at,
-      finishedAt: null,
-      leaseExpiresAt: this.clock.now() + leaseMs,
-    });
-    return toClaimed(run);
+    const now = this.clock.now();
+    let at = now;
+    for (const run of this.runs.all(jobId)) {
+      if (run.trigger === "manual" && run.scheduledAt >= at) at = run.scheduledAt + 1;
+    }
+    const row = writes.manualRow(jobId, at, replicaId, now, leaseMs, randomUUID());
+    this.runs.insert(row);
+    return writes.toClaimedRun(row);
   }
 
   async recordMissed(jobId: string, hash: string, instants: readonly number[]): Promise<number> {
-    const job = this.jobs.get(jobId);
+    const job = this.readJob(jobId);
     if (!job || job.hash !== hash) return 0;
-    const floor = job.watermark ?? Number.NEGATIVE_INFINITY;
-    const fresh = [...new Set(instants)].filter((at) => at > floor).sort((a, b) => a - b);
-    for (const at of fresh) this.insertMissed(jobId, at);
-    if (fresh.length > 0) job.watermark = fresh[fresh.length - 1] as number;
+    const now = this.clock.now();
+    const fresh = writes.newMissedInstants(job.watermark, instants);
+    for (const at of fresh) this.runs.insert(writes.missedRow(jobId, at, now, randomUUID()));
+    const newest = fresh[fresh.length - 1];
+    if (newest !== undefined) this.setJob({ ...job, watermark: newest });
     return fresh.length;
   }
 
   async startRun(runId: string, token: number, attempt: number): Promise<boolean> {
-    const run = this.ownedRun(runId, token);
-    if (!run) return false;
-    run.state = "running";
-    run.attempt = attempt;
-    run.startedAt = this.clock.now();
-    return true;
+    return this.updateOwned(runId, token, (run, now) => writes.startedRow(run, attempt, now));
   }
 
   async heartbeat(runId: string, token: number, leaseMs: number): Promise<boolean> {
-    const run = this.ownedRun(runId, token);
-    if (!run) return false;
-    run.leaseExpiresAt = this.clock.now() + leaseMs;
-    return true;
+    return this.updateOwned(runId, token, (run, now) => ({
+      ...run,
+      leaseExpiresAt: now + leaseMs,
+    }));
+  }
+
+  async releaseRun(runId: string, token: number): Promise<boolean> {
+    return this.updateOwned(runId, token, (run, now) => ({ ...run, leaseExpiresAt: now }));
   }
 
   async finishRun(
@@ -197,101 +167,67 @@ export class MemoryStore implements Store {
     outcome: RunOutcome,
     leaseMs: number,
   ): Promise<FinishResult> {
-    const run = this.ownedRun(runId, token);
-    if (!run) return { ok: false, next: null };
     const now = this.clock.now();
-    run.state = outcome.state;
-    run.error = outcome.error ?? null;
-    run.finishedAt = now;
-    run.leaseExpiresAt = null;
-    const queued = this.runsOf(run.jobId, ["queued"])[0];
+    const run = this.runs.get(runId);
+    if (!writes.isOwned(run, token, now)) return { ok: false, next: null };
+    this.runs.put(writes.finishedRow(run, outcome, now));
+    const queued = this.runs.open(run.jobId).find((r) => r.state === "queued");
     if (!queued) return { ok: true, next: null };
-    return { ok: true, next: this.takeOver(queued, run.replicaId ?? "", leaseMs, now, false) };
-  }
-
-  async releaseRun(runId: string, token: number): Promise<boolean> {
-    const run = this.ownedRun(runId, token);
-    if (!run) return false;
-    run.leaseExpiresAt = this.clock.now();
-    return true;
+    const next = writes.takenOverRow(queued, run.replicaId ?? "", leaseMs, now, false);
+    this.runs.put(next);
+    return { ok: true, next: writes.toClaimedRun(next) };
   }
 
   async recoverExpired(replicaId: string, leaseMs: number, limit: number): Promise<Recovered[]> {
     const now = this.clock.now();
     const recovered: Recovered[] = [];
-    for (const run of this.runs.values()) {
-      if (recovered.length >= limit) break;
-      if (!ACTIVE_STATES.includes(run.state) || (run.leaseExpiresAt ?? 0) > now) continue;
-      recovered.push(this.recoverOne(run, replicaId, leaseMs, now));
+    const expired = this.runs
+      .open()
+      .filter((run) => run.state !== "queued" && !writes.isActive(run, now))
+      .sort((a, b) => (a.leaseExpiresAt ?? 0) - (b.leaseExpiresAt ?? 0) || compareIds(a, b));
+    for (const run of expired.slice(0, Math.max(0, limit))) {
+      const job = unlessCorrupt(() => this.readJob(run.jobId));
+      const action = recoveryAction(job, run.attempt, this.hasActiveRun(run.jobId, now));
+      const { row, recovered: entry } = writes.recoveredRow(run, action, replicaId, leaseMs, now);
+      this.runs.put(row);
+      recovered.push(entry);
     }
-    for (const run of this.runs.values()) {
+    for (const run of this.runs.open().filter((r) => r.state === "queued")) {
       if (recovered.length >= limit) break;
-      if (run.state !== "queued" || this.activeRuns(run.jobId, now).length > 0) continue;
-      const next = this.takeOver(run, replicaId, leaseMs, now, false);
-      recovered.push({ action: "promoted", run: next });
+      if (this.hasActiveRun(run.jobId, now)) continue;
+      const next = writes.takenOverRow(run, replicaId, leaseMs, now, false);
+      this.runs.put(next);
+      recovered.push({ action: "promoted", run: writes.toClaimedRun(next) });
     }
     return recovered;
   }
 
-  private recoverOne(run: MutableRun, replicaId: string, leaseMs: number, now: number): Recovered {
-    const action = recoveryAction(this.jobs.get(run.jobId) ?? null, run.attempt);
-    const reason = `lease expired on replica ${run.replicaId ?? "?"} (attempt ${run.attempt})`;
-    if (action === "retried") {
-      const claimed = this.takeOver(run, replicaId, leaseMs, now, true);
-      run.error = reason;
-      return { action, run: claimed };
-    }
-    run.state = "abandoned";
-    run.token += 1;
-    run.finishedAt = now;
-    run.leaseExpiresAt = null;
-    run.error = reason;
-    return { action, runId: run.runId, jobId: run.jobId, scheduledAt: run.scheduledAt };
-  }
-
-  /** Gives `run` to `replicaId` as a fresh claim with a new token (fencing the old owner). */
-  private takeOver(
-    run: MutableRun,
-    replicaId: string,
-    leaseMs: number,
-    now: number,
-    nextAttempt: boolean,
-  ): ClaimedRun {
-    run.state = "claimed";
-    run.token += 1;
-    if (nextAttempt) run.attempt += 1;
-    run.replicaId = replicaId;
-    run.claimedAt = now;
-    run.startedAt = null;
-    run.leaseExpiresAt = now + leaseMs;
-    return toClaimed(run);
-  }
-
   async history(query: HistoryQuery = {}): Promise<RunRecord[]> {
-    const matches = [...this.runs.values()].filter(
-      (run) =>
-        (query.jobId === undefined || run.jobId === query.jobId) &&
-        (query.states === undefined || query.states.includes(run.state)) &&
-        (query.from === undefined || run.scheduledAt >= query.from) &&
-        (query.to === undefined || run.scheduledAt < query.to),
-    );
-    matches.sort((a, b) => b.scheduledAt - a.scheduledAt || a.runId.localeCompare(b.runId));
-    return matches.slice(0, query.limit ?? 100).map((run) => ({ ...run }));
+    const matches = this.runs
+      .all(query.jobId)
+      .filter(
+        (run) =>
+          (query.states === undefined || query.states.includes(run.state)) &&
+          (query.from === undefined || run.scheduledAt >= query.from) &&
+          (query.to === undefined || run.scheduledAt < query.to),
+      );
+    matches.sort((a, b) => b.scheduledAt - a.scheduledAt || compareIds(b, a));
+    return matches.slice(0, Math.max(0, query.limit ?? 100));
   }
 
   async prune(before: number): Promise<number> {
     let removed = 0;
-    for (const run of [...this.runs.values()]) {
-      if (run.scheduledAt >= before || !TERMINAL.includes(run.state)) continue;
-      this.runs.delete(run.runId);
-      this.occurrences.delete(occurrenceKey(run.jobId, run.scheduledAt, run.trigger));
+    for (const run of this.runs.all()) {
+      if (run.scheduledAt >= before || !TERMINAL_STATES.includes(run.state)) continue;
+      this.runs.delete(run);
       removed += 1;
     }
     return removed;
   }
 
   async touchReplica(info: ReplicaInfo): Promise<void> {
-    this.replicas.set(info.replicaId, { ...info, lastSeenAt: this.clock.now() });
+    const clockOffsetMs = Math.round(info.clockOffsetMs);
+    this.replicas.set(info.replicaId, { ...info, clockOffsetMs, lastSeenAt: this.clock.now() });
   }
 
   async listReplicas(since: number): Promise<ReplicaRecord[]> {
@@ -303,80 +239,35 @@ export class MemoryStore implements Store {
   }
 
   async listWarnings(limit = 100): Promise<WarningRecord[]> {
-    return this.warnings.slice(-limit).reverse();
+    const n = Math.max(0, Math.floor(limit));
+    return n === 0 ? [] : this.warnings.slice(-n).reverse();
   }
 
-  private ownedRun(runId: string, token: number): MutableRun | undefined {
-    const run = this.runs.get(runId);
-    if (!run || run.token !== token || !ACTIVE_STATES.includes(run.state)) return undefined;
-    return run;
+  /** The job, checked with the rules of every store's row parsing. @throws `CORRUPT_ROW`. */
+  private readJob(jobId: string): JobRecord | null {
+    const job = this.jobs.get(jobId);
+    return job ? parseJobRow(jobRowOf(job), WHERE) : null;
   }
 
-  private runsOf(jobId: string, states: readonly RunState[]): MutableRun[] {
-    return [...this.runs.values()]
-      .filter((run) => run.jobId === jobId && states.includes(run.state))
-      .sort((a, b) => a.scheduledAt - b.scheduledAt);
+  private setJob(job: JobRecord): JobRecord {
+    this.jobs.set(job.jobId, job);
+    return job;
   }
 
-  private activeRuns(jobId: string, now: number): MutableRun[] {
-    return this.runsOf(jobId, ACTIVE_STATES).filter((run) => (run.leaseExpiresAt ?? 0) > now);
+  private hasActiveRun(jobId: string, now: number): boolean {
+    return this.runs.open(jobId).some((run) => writes.isActive(run, now));
   }
 
-  private insertMissed(jobId: string, scheduledAt: number): void {
-    if (this.occurrences.has(occurrenceKey(jobId, scheduledAt, "schedule"))) return;
+  /** Rewrites a run the caller owns (token current, lease not expired); false when fenced. */
+  private updateOwned(
+    runId: string,
+    token: number,
+    change: (run: RunRecord, now: number) => RunRecord,
+  ): boolean {
     const now = this.clock.now();
-    this.insertRun({
-      jobId,
-      scheduledAt,
-      trigger: "schedule",
-      state: "missed",
-      token: 0,
-      replicaId: null,
-      claimedAt: null,
-      finishedAt: now,
-      leaseExpiresAt: null,
-    });
+    const run = this.runs.get(runId);
+    if (!writes.isOwned(run, token, now)) return false;
+    this.runs.put(change(run, now));
+    return true;
   }
-
-  private insertRun(
-    fields: Pick<
-      MutableRun,
-      | "jobId"
-      | "scheduledAt"
-      | "trigger"
-      | "state"
-      | "token"
-      | "replicaId"
-      | "claimedAt"
-      | "finishedAt"
-      | "leaseExpiresAt"
-    >,
-  ): MutableRun {
-    const run: MutableRun = {
-      ...fields,
-      runId: randomUUID(),
-      attempt: 1,
-      startedAt: null,
-      error: null,
-    };
-    this.runs.set(run.runId, run);
-    this.occurrences.set(occurrenceKey(run.jobId, run.scheduledAt, run.trigger), run.runId);
-    return run;
-  }
-}
-
-function occurrenceKey(jobId: string, scheduledAt: number, trigger: RunTrigger): string {
-  return `${jobId}\u0000${scheduledAt}\u0000${trigger}`;
-}
-
-function toClaimed(run: RunRecord): ClaimedRun {
-  return {
-    runId: run.runId,
-    jobId: run.jobId,
-    scheduledAt: run.scheduledAt,
-    trigger: run.trigger,
-    attempt: run.attempt,
-    token: run.token,
-    leaseExpiresAt: run.leaseExpiresAt ?? 0,
-  };
 }

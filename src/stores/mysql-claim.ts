@@ -1,8 +1,9 @@
-import { decideClaim } from "./claim-rules.js";
+import { BelfryError } from "../errors.js";
+import { decideOrRefuse } from "./claim-rules.js";
 import { MY_NOW, type MysqlDb, type MysqlQuery } from "./mysql-db.js";
 import { parseEpochOrNull, parseJobRow, parseRunState, type RawRow } from "./rows.js";
 import * as writes from "./run-writes.js";
-import { newRunId } from "./sql-shared.js";
+import { newRunId, RUN_COLUMN_LIST as COLUMNS, runValues } from "./sql-shared.js";
 import type { ClaimRequest, ClaimResult, JobRecord, RunRecord } from "./store.js";
 
 /**
@@ -10,32 +11,10 @@ import type { ClaimRequest, ClaimResult, JobRecord, RunRecord } from "./store.js
  * (`SELECT … FOR UPDATE` in job id order, so racing batches queue instead of deadlocking),
  * then reads store now and the jobs' active and queued runs (READ COMMITTED: after the lock,
  * so every earlier commit is seen), decides each request in order with `decideClaim` (the
- * same rules as every store), and writes the watermarks and run rows before committing.
+ * same rules as every store), and writes the watermarks and run rows before committing. A job
+ * whose row (or one of its active or queued runs) cannot be parsed gets an `error` result for
+ * its requests and no writes; the rest of the batch goes on.
  */
-
-/** Run columns in insert order; {@link runValues} lists a row's values in the same order. */
-export const RUN_COLUMNS =
-  "run_id, job_id, scheduled_at, trigger_kind, state, attempt, token, replica_id, " +
-  "claimed_at, started_at, finished_at, lease_expires_at, error";
-
-/** A run row's values in {@link RUN_COLUMNS} order. */
-export function runValues(run: RunRecord): unknown[] {
-  return [
-    run.runId,
-    run.jobId,
-    run.scheduledAt,
-    run.trigger,
-    run.state,
-    run.attempt,
-    run.token,
-    run.replicaId,
-    run.claimedAt,
-    run.startedAt,
-    run.finishedAt,
-    run.leaseExpiresAt,
-    run.error,
-  ];
-}
 
 /** What the claim read inside its transaction. */
 interface Snapshot {
@@ -43,6 +22,8 @@ interface Snapshot {
   readonly now: number;
   readonly active: Set<string>;
   readonly queued: Set<string>;
+  /** Jobs whose rows could not be read (`CORRUPT_ROW`): their requests get an `error` result. */
+  readonly broken: Map<string, BelfryError>;
 }
 
 /** The outcome of deciding a batch: results in request order and the writes they need. */
@@ -60,18 +41,17 @@ export interface ClaimPlan {
  * Pure, so any store that decides in JavaScript inside one transaction can use it.
  */
 export function planClaims(requests: readonly ClaimRequest[], snapshot: Snapshot): ClaimPlan {
-  const { now, active, queued } = snapshot;
+  const { now, active, queued, broken } = snapshot;
   const jobs = new Map(snapshot.jobs);
   const changed = new Set<string>();
   const rows: RunRecord[] = [];
   const results = requests.map((request): ClaimResult => {
     const id = request.jobId;
     const job = jobs.get(id) ?? null;
-    const decision = decideClaim(request, {
-      job,
-      now,
-      hasActiveRun: active.has(id),
-      hasQueuedRun: queued.has(id),
+    const decision = decideOrRefuse(request, () => {
+      const error = broken.get(id);
+      if (error) throw error;
+      return { job, now, hasActiveRun: active.has(id), hasQueuedRun: queued.has(id) };
     });
     if (decision.kind === "refuse") return decision.result;
     const { write } = decision;
@@ -113,26 +93,45 @@ async function readSnapshot(
   ids: readonly string[],
   jobRows: RawRow[],
 ): Promise<Snapshot> {
+  const broken = new Map<string, BelfryError>();
+  /** Runs `read` for one job's row; a `BelfryError` marks only that job broken. */
+  const perJob = (jobId: string, read: () => void): void => {
+    try {
+      read();
+    } catch (error) {
+      if (!(error instanceof BelfryError)) throw error;
+      if (!broken.has(jobId)) broken.set(jobId, error);
+    }
+  };
   const where = `${db.where} table ${db.tables.jobs}`;
-  const jobs = new Map(jobRows.map((row) => [String(row.job_id), parseJobRow(row, where)]));
+  const jobs = new Map<string, JobRecord>();
+  for (const row of jobRows) {
+    const jobId = String(row.job_id);
+    perJob(jobId, () => jobs.set(jobId, parseJobRow(row, where)));
+  }
   const rows = await query(
-    `SELECT n.now_ms, r.job_id, r.state, r.lease_expires_at FROM (SELECT ${MY_NOW} AS now_ms) n
+    `SELECT n.now_ms, r.run_id, r.job_id, r.state, r.lease_expires_at
+     FROM (SELECT ${MY_NOW} AS now_ms) n
      LEFT JOIN ${db.tables.runs} r
        ON r.job_id IN (?) AND r.state IN ('claimed', 'running', 'queued')`,
     [ids],
   );
-  const runsWhere = `${db.where} table ${db.tables.runs}`;
+  const runsWhere = `${db.where} table ${db.tables.runs}, row run_id=`;
   const now = parseEpochOrNull(rows[0]?.now_ms, "now_ms", db.where) ?? 0;
   const active = new Set<string>();
   const queued = new Set<string>();
   for (const row of rows) {
     if (row.job_id === null || row.job_id === undefined) continue;
-    const state = parseRunState(row.state, runsWhere);
-    const lease = parseEpochOrNull(row.lease_expires_at, "lease_expires_at", runsWhere);
-    if (state === "queued") queued.add(String(row.job_id));
-    else if ((lease ?? 0) > now) active.add(String(row.job_id));
+    const jobId = String(row.job_id);
+    perJob(jobId, () => {
+      const at = `${runsWhere}${JSON.stringify(String(row.run_id))}`;
+      const state = parseRunState(row.state, at);
+      const lease = parseEpochOrNull(row.lease_expires_at, "lease_expires_at", at);
+      if (state === "queued") queued.add(jobId);
+      else if ((lease ?? 0) > now) active.add(jobId);
+    });
   }
-  return { jobs, now, active, queued };
+  return { jobs, now, active, queued, broken };
 }
 
 async function writePlan(db: MysqlDb, query: MysqlQuery, plan: ClaimPlan): Promise<void> {
@@ -150,11 +149,11 @@ async function writePlan(db: MysqlDb, query: MysqlQuery, plan: ClaimPlan): Promi
   const own = plan.rows.filter((row) => row.state !== "missed");
   if (missed.length > 0) {
     await query(
-      `INSERT INTO ${db.tables.runs} (${RUN_COLUMNS}) VALUES ? ON DUPLICATE KEY UPDATE job_id = job_id`,
+      `INSERT INTO ${db.tables.runs} (${COLUMNS}) VALUES ? ON DUPLICATE KEY UPDATE job_id = job_id`,
       [missed.map(runValues)],
     );
   }
   if (own.length > 0) {
-    await query(`INSERT INTO ${db.tables.runs} (${RUN_COLUMNS}) VALUES ?`, [own.map(runValues)]);
+    await query(`INSERT INTO ${db.tables.runs} (${COLUMNS}) VALUES ?`, [own.map(runValues)]);
   }
 }

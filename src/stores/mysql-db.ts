@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { BelfryError, wrapError } from "../errors.js";
 import { MIGRATIONS } from "./migrations/bundled.js";
 import type { RawRow } from "./rows.js";
-import { ledgerDdl, renderSql, splitSqlStatements } from "./sql-shared.js";
+import { ledgerDdl, renderSql, splitSqlStatements, type SqlTables } from "./sql-shared.js";
 
 /**
  * The MySQL / MariaDB plumbing under `MysqlStore`: structural driver types (so the core never
@@ -27,13 +27,7 @@ export interface MysqlPoolLike {
 }
 
 /** Table names with the prefix applied. */
-export interface MysqlTables {
-  readonly jobs: string;
-  readonly runs: string;
-  readonly replicas: string;
-  readonly warnings: string;
-  readonly migrations: string;
-}
+export type MysqlTables = SqlTables;
 
 /**
  * The server clock as integer epoch ms, independent of the session time zone (UNIX_TIMESTAMP of

@@ -1,15 +1,18 @@
-import { recoveryAction } from "./claim-rules.js";
-import { RUN_COLUMNS, runValues } from "./mysql-claim.js";
 import { MY_NOW, type MysqlDb, type MysqlQuery } from "./mysql-db.js";
 import { parseEpochOrNull, parseJobRow, parseRunRow, type RawRow } from "./rows.js";
 import * as writes from "./run-writes.js";
-import { newRunId } from "./sql-shared.js";
+import {
+  newRunId,
+  RUN_COLUMN_LIST,
+  runUpdateSql,
+  runUpdateValues,
+  runValues,
+} from "./sql-shared.js";
 import type {
   ClaimedRun,
   FinishResult,
   JobRecord,
   JobRegistration,
-  Recovered,
   RegisterResult,
   RunOutcome,
   RunRecord,
@@ -17,47 +20,40 @@ import type {
 
 /**
  * Transactions of `MysqlStore` that read before they write: registration, manual claims,
- * missed occurrences, finishing with hand-over of a queued run, and recovery. Every step that
- * makes a run active holds its job row lock, as the claim does, so it serialises with claims
- * of that job. The rows written are built by `run-writes.ts`, as in every JavaScript store.
+ * missed occurrences and finishing with hand-over of a queued run (recovery is in
+ * `mysql-recovery.ts`). Every step that makes a run active holds its job row lock, as the claim
+ * does, so it serialises with claims of that job. The rows written are built by
+ * `run-writes.ts`, as in every JavaScript store.
  */
 
-const ACTIVE = "('claimed', 'running')";
-
 /** Store now, read inside the transaction. */
-async function readNow(db: MysqlDb, query: MysqlQuery): Promise<number> {
+export async function readNow(db: MysqlDb, query: MysqlQuery): Promise<number> {
   const [row] = await query(`SELECT ${MY_NOW} AS now_ms`);
   return parseEpochOrNull(row?.now_ms, "now_ms", db.where) ?? 0;
 }
 
 /** Locks a job row; null when the job is unknown. */
-async function lockJob(db: MysqlDb, query: MysqlQuery, jobId: string): Promise<JobRecord | null> {
+export async function lockJob(
+  db: MysqlDb,
+  query: MysqlQuery,
+  jobId: string,
+): Promise<JobRecord | null> {
   const [row] = await query(`SELECT * FROM ${db.tables.jobs} WHERE job_id = ? FOR UPDATE`, [jobId]);
   return row ? parseJobRow(row, `${db.where} table ${db.tables.jobs}`) : null;
 }
 
-/** Writes back a run row this transaction holds locked. */
-async function saveRun(db: MysqlDb, query: MysqlQuery, run: RunRecord): Promise<void> {
-  await query(
-    `UPDATE ${db.tables.runs} SET state = ?, attempt = ?, token = ?, replica_id = ?,
-       claimed_at = ?, started_at = ?, finished_at = ?, lease_expires_at = ?, error = ?
-     WHERE run_id = ?`,
-    [
-      run.state,
-      run.attempt,
-      run.token,
-      run.replicaId,
-      run.claimedAt,
-      run.startedAt,
-      run.finishedAt,
-      run.leaseExpiresAt,
-      run.error,
-      run.runId,
-    ],
-  );
+/** Writes back a run row this transaction holds locked (fenced by the token read before). */
+export async function saveRun(
+  db: MysqlDb,
+  query: MysqlQuery,
+  run: RunRecord,
+  tokenBefore: number,
+): Promise<void> {
+  await query(runUpdateSql(db.tables.runs), runUpdateValues(run, tokenBefore));
 }
 
-function parseRun(db: MysqlDb, row: RawRow): RunRecord {
+/** Parses a runs row. @throws `CORRUPT_ROW`. */
+export function parseRun(db: MysqlDb, row: RawRow): RunRecord {
   return parseRunRow(row, `${db.where} table ${db.tables.runs}`);
 }
 
@@ -123,7 +119,7 @@ export async function claimManual(
     const taken = parseEpochOrNull(last?.at, "scheduled_at", db.where);
     const at = taken === null ? now : taken + 1;
     const row = writes.manualRow(jobId, at, replicaId, now, leaseMs, newRunId());
-    await query(`INSERT INTO ${db.tables.runs} (${RUN_COLUMNS}) VALUES (?)`, [runValues(row)]);
+    await query(`INSERT INTO ${db.tables.runs} (${RUN_COLUMN_LIST}) VALUES (?)`, [runValues(row)]);
     return writes.toClaimedRun(row);
   });
 }
@@ -145,7 +141,7 @@ export async function recordMissed(
     const now = await readNow(db, query);
     const rows = fresh.map((at) => runValues(writes.missedRow(jobId, at, now, newRunId())));
     await query(
-      `INSERT INTO ${db.tables.runs} (${RUN_COLUMNS}) VALUES ? ON DUPLICATE KEY UPDATE job_id = job_id`,
+      `INSERT INTO ${db.tables.runs} (${RUN_COLUMN_LIST}) VALUES ? ON DUPLICATE KEY UPDATE job_id = job_id`,
       [rows],
     );
     await query(`UPDATE ${db.tables.jobs} SET watermark = ? WHERE job_id = ?`, [newest, jobId]);
@@ -166,9 +162,9 @@ export async function finishRun(
       runId,
     ]);
     const run = raw ? parseRun(db, raw) : null;
-    if (!writes.isOwned(run, token)) return { ok: false, next: null };
     const now = await readNow(db, query);
-    await saveRun(db, query, writes.finishedRow(run, outcome, now));
+    if (!writes.isOwned(run, token, now)) return { ok: false, next: null };
+    await saveRun(db, query, writes.finishedRow(run, outcome, now), token);
     const [queued] = await query(
       `SELECT * FROM ${db.tables.runs} WHERE job_id = ? AND state = 'queued'
        ORDER BY scheduled_at LIMIT 1 FOR UPDATE SKIP LOCKED`,
@@ -176,95 +172,9 @@ export async function finishRun(
     );
     if (!queued) return { ok: true, next: null };
     await lockJob(db, query, run.jobId);
-    const next = writes.takenOverRow(
-      parseRun(db, queued),
-      run.replicaId ?? "",
-      leaseMs,
-      now,
-      false,
-    );
-    await saveRun(db, query, next);
+    const waiting = parseRun(db, queued);
+    const next = writes.takenOverRow(waiting, run.replicaId ?? "", leaseMs, now, false);
+    await saveRun(db, query, next, waiting.token);
     return { ok: true, next: writes.toClaimedRun(next) };
-  });
-}
-
-/**
- * Recovers runs whose lease expired (`SKIP LOCKED`: racing replicas take disjoint runs, and a
- * run whose lease was renewed meanwhile no longer qualifies), then promotes queued runs of jobs
- * left without an active run, within `limit` in total.
- */
-export async function recoverExpired(
-  db: MysqlDb,
-  replicaId: string,
-  leaseMs: number,
-  limit: number,
-): Promise<Recovered[]> {
-  const { runs, jobs } = db.tables;
-  const activeRun = `SELECT 1 FROM ${runs} a WHERE a.job_id = q.job_id AND a.state IN ${ACTIVE}
-    AND a.lease_expires_at > ${MY_NOW}`;
-  return db.transaction("recoverExpired", async (query) => {
-    const now = await readNow(db, query);
-    const expired = (
-      await query(
-        `SELECT * FROM ${runs} WHERE state IN ${ACTIVE} AND lease_expires_at <= ?
-         ORDER BY lease_expires_at, run_id LIMIT ? FOR UPDATE SKIP LOCKED`,
-        [now, Math.max(0, limit)],
-      )
-    ).map((row) => parseRun(db, row));
-    const waiting = await query(
-      `SELECT DISTINCT q.job_id FROM ${runs} q WHERE q.state = 'queued' AND NOT EXISTS (${activeRun})`,
-    );
-    const ids = [
-      ...new Set([...expired.map((r) => r.jobId), ...waiting.map((r) => String(r.job_id))]),
-    ];
-    const policies = new Map<string, JobRecord>();
-    if (ids.length > 0) {
-      const locked = await query(
-        `SELECT * FROM ${jobs} WHERE job_id IN (?) ORDER BY job_id FOR UPDATE`,
-        [ids.sort()],
-      );
-      for (const row of locked) {
-        // A corrupt job row must not stop recovery: its runs are abandoned (no policy to retry).
-        try {
-          policies.set(String(row.job_id), parseJobRow(row, `${db.where} table ${jobs}`));
-        } catch {
-          continue;
-        }
-      }
-    }
-    const recovered: Recovered[] = [];
-    for (const run of expired) {
-      const action = recoveryAction(policies.get(run.jobId) ?? null, run.attempt);
-      const next =
-        action === "retried"
-          ? writes.takenOverRow(run, replicaId, leaseMs, now, true)
-          : writes.abandonedRow(run, now);
-      await saveRun(db, query, next);
-      const { runId, jobId, scheduledAt } = run;
-      recovered.push(
-        action === "retried"
-          ? { action, run: writes.toClaimedRun(next) }
-          : { action, runId, jobId, scheduledAt },
-      );
-    }
-    const room = limit - recovered.length;
-    if (room <= 0 || waiting.length === 0) return recovered;
-    // Our own retries are visible here (same transaction), so their jobs are not promoted.
-    const queued = await query(
-      `SELECT * FROM ${runs} q WHERE q.state = 'queued' AND q.job_id IN (?)
-         AND NOT EXISTS (${activeRun})
-       ORDER BY q.scheduled_at, q.run_id LIMIT ? FOR UPDATE SKIP LOCKED`,
-      [waiting.map((r) => String(r.job_id)), room],
-    );
-    const promotedJobs = new Set<string>();
-    for (const raw of queued) {
-      const run = parseRun(db, raw);
-      if (promotedJobs.has(run.jobId)) continue;
-      promotedJobs.add(run.jobId);
-      const next = writes.takenOverRow(run, replicaId, leaseMs, now, false);
-      await saveRun(db, query, next);
-      recovered.push({ action: "promoted", run: writes.toClaimedRun(next) });
-    }
-    return recovered;
   });
 }

@@ -11,6 +11,7 @@ import {
   type MysqlPoolLike,
   type MysqlTables,
 } from "./mysql-db.js";
+import { recoverExpired } from "./mysql-recovery.js";
 import * as lifecycle from "./mysql-runs.js";
 import {
   parseEpochOrNull,
@@ -19,9 +20,14 @@ import {
   parseRunRow,
   parseWarningRow,
 } from "./rows.js";
-import { buildHistoryQuery, TERMINAL_STATES } from "./sql-shared.js";
 import {
   assertPrefix,
+  buildHistoryQuery,
+  keepSettingsWarnings,
+  sqlTables,
+  TERMINAL_STATES,
+} from "./sql-shared.js";
+import {
   type ClaimedRun,
   type ClaimRequest,
   type ClaimResult,
@@ -87,14 +93,7 @@ export class MysqlStore implements Store {
     if (!options.pool && !options.uri) {
       throw new BelfryError("INVALID_OPTION", `${WHERE}: give uri or pool`);
     }
-    const table = (name: string) => `${this.prefix}${name}`;
-    this.tables = {
-      jobs: table("jobs"),
-      runs: table("runs"),
-      replicas: table("replicas"),
-      warnings: table("warnings"),
-      migrations: table("migrations"),
-    };
+    this.tables = sqlTables((name) => `${this.prefix}${name}`);
   }
 
   /**
@@ -115,7 +114,7 @@ export class MysqlStore implements Store {
     } finally {
       conn.release();
     }
-    await this.reportSettings(await checkSettings(db));
+    await keepSettingsWarnings(this, this.settingsWarnings, await checkSettings(db));
   }
 
   private async openDb(): Promise<MysqlDb> {
@@ -133,14 +132,6 @@ export class MysqlStore implements Store {
     }
     this.db = new MysqlDb(pool, this.tables, WHERE);
     return this.db;
-  }
-
-  /** Keeps the warnings for the scheduler and persists them (kind `store-settings`). */
-  private async reportSettings(warnings: string[]): Promise<void> {
-    this.settingsWarnings.splice(0, this.settingsWarnings.length, ...warnings);
-    for (const message of warnings) {
-      await this.addWarning({ replicaId: "store", kind: "store-settings", message });
-    }
   }
 
   /** Ends the pool the store opened; a pool passed in is left open. */
@@ -203,17 +194,12 @@ export class MysqlStore implements Store {
   }
 
   async startRun(runId: string, token: number, attempt: number): Promise<boolean> {
-    return this.fenced(
-      "startRun",
-      `state = 'running', attempt = ?, started_at = ${MY_NOW}`,
-      [attempt],
-      runId,
-      token,
-    );
+    const set = `state = 'running', attempt = ?, started_at = ${MY_NOW}`;
+    return this.fenced("startRun", set, runId, token, attempt);
   }
 
   async heartbeat(runId: string, token: number, leaseMs: number): Promise<boolean> {
-    return this.fenced("heartbeat", `lease_expires_at = ${MY_NOW} + ?`, [leaseMs], runId, token);
+    return this.fenced("heartbeat", `lease_expires_at = ${MY_NOW} + ?`, runId, token, leaseMs);
   }
 
   async finishRun(
@@ -226,28 +212,28 @@ export class MysqlStore implements Store {
   }
 
   async releaseRun(runId: string, token: number): Promise<boolean> {
-    return this.fenced("releaseRun", `lease_expires_at = ${MY_NOW}`, [], runId, token);
+    return this.fenced("releaseRun", `lease_expires_at = ${MY_NOW}`, runId, token);
   }
 
-  /** One fenced write to an active run (mysql2 reports matched rows, so a no-op still counts). */
+  /** One fenced write to an unexpired run (mysql2 reports matched rows: a no-op still counts). */
   private async fenced(
     op: string,
     set: string,
-    values: unknown[],
     runId: string,
     token: number,
-  ): Promise<boolean> {
+    ...values: unknown[]
+  ) {
     const result = await this.conn.run(
       op,
-      `UPDATE ${this.tables.runs} SET ${set}
-       WHERE run_id = ? AND token = ? AND state IN ('claimed', 'running')`,
+      `UPDATE ${this.tables.runs} SET ${set} WHERE run_id = ? AND token = ?
+         AND state IN ('claimed', 'running') AND lease_expires_at > ${MY_NOW}`,
       [...values, runId, token],
     );
     return affected(result) > 0;
   }
 
   async recoverExpired(replicaId: string, leaseMs: number, limit: number): Promise<Recovered[]> {
-    return lifecycle.recoverExpired(this.conn, replicaId, leaseMs, limit);
+    return recoverExpired(this.conn, replicaId, leaseMs, limit);
   }
 
   async history(query: HistoryQuery = {}): Promise<RunRecord[]> {

@@ -1,7 +1,8 @@
 import { BelfryError } from "../errors.js";
+import { requestError } from "./claim-rules.js";
 import { PG_NOW, type PgDb, type PgQuery, type PgTables } from "./postgres-db.js";
 import { parseJobRow, type RawRow } from "./rows.js";
-import { newRunId } from "./sql-shared.js";
+import { newRunId, RUN_COLUMN_LIST as RUN_COLUMNS } from "./sql-shared.js";
 import type { ClaimRequest, ClaimResult } from "./store.js";
 
 /**
@@ -18,6 +19,10 @@ import type { ClaimRequest, ClaimResult } from "./store.js";
  * locked row is newer than the snapshot's (`xmin` differs) the runs read may be stale: for an
  * overlap policy other than `allow` that request is answered `recheck` and run again inside a
  * transaction that first locks the job rows, so its statement's snapshot is current.
+ *
+ * A job row that fails the checks of `parseJobRow` (a bad policy, an integer beyond 2^53) is
+ * answered `corrupt` in SQL: that request writes nothing and gets an `error` result naming the
+ * row, column and value, while the rest of the batch is decided and written as usual.
  */
 
 /** Checks, in SQL, what `parseJobRow` checks, so a corrupt row is refused before any write. */
@@ -36,10 +41,6 @@ const VALID_JOB = [
   "l.on_abandoned IN ('retry', 'abandon')",
   ...SAFE_INTS.map((c) => `coalesce(l.${c}, 0) BETWEEN -9007199254740991 AND 9007199254740991`),
 ].join(" AND ");
-
-const RUN_COLUMNS =
-  "run_id, job_id, scheduled_at, trigger_kind, state, attempt, token, replica_id, " +
-  "claimed_at, started_at, finished_at, lease_expires_at, error";
 
 /** The claim statement. Parameters: the request columns as arrays, then missed (ord, at) pairs. */
 export function claimSql(t: PgTables): string {
@@ -90,13 +91,12 @@ dec AS MATERIALIZED (
   LEFT JOIN seen s ON s.job_id = q.job_id
   LEFT JOIN busy b ON b.job_id = q.job_id
 ),
-proceed AS (SELECT NOT EXISTS (SELECT 1 FROM dec WHERE status = 'corrupt') AS ok),
 upd AS (
   UPDATE ${t.jobs} j
   SET watermark = d.scheduled_at,
       run_count = j.run_count + CASE WHEN d.status IN ('claimed', 'queued') THEN 1 ELSE 0 END
-  FROM dec d CROSS JOIN proceed
-  WHERE proceed.ok AND j.job_id = d.job_id AND d.status IN ('claimed', 'skipped', 'queued')
+  FROM dec d
+  WHERE j.job_id = d.job_id AND d.status IN ('claimed', 'skipped', 'queued')
     AND (j.watermark IS NULL OR j.watermark < d.scheduled_at)
   RETURNING j.job_id
 ),
@@ -197,22 +197,22 @@ async function runWave(
     missed.map(([ord]) => ord),
     missed.map(([, at]) => at),
   ]);
-  const corrupt = rows.find((row) => row.status === "corrupt");
-  if (corrupt) throw corruptError(corrupt, t.jobs);
   const out = new Map<number, ClaimResult>();
   for (const row of rows) {
-    const result = toResult(row);
+    const result = toResult(row, t.jobs);
     if (result) out.set(Number(row.ord), result);
   }
   return out;
 }
 
-function toResult(row: RawRow): ClaimResult | null {
+function toResult(row: RawRow, jobs: string): ClaimResult | null {
   const status = String(row.status);
   const num = (column: string) => Number(row[column]);
   switch (status) {
     case "recheck":
       return null;
+    case "corrupt":
+      return corruptResult(row, jobs);
     case "claimed":
     case "skipped":
     case "queued": {
@@ -249,13 +249,18 @@ function toResult(row: RawRow): ClaimResult | null {
   }
 }
 
-/** The `CORRUPT_ROW` error for a job row the statement refused to act on. */
-function corruptError(row: RawRow, table: string): BelfryError {
+/** The `error` result (`CORRUPT_ROW`) of a request whose job row the statement refused. */
+function corruptResult(row: RawRow, table: string): ClaimResult {
   const where = `PostgresStore table ${table}`;
   const raw = row.job_row;
-  if (raw && typeof raw === "object") parseJobRow(raw as RawRow, where);
-  return new BelfryError(
-    "CORRUPT_ROW",
-    `${where}, row job_id=${JSON.stringify(String(row.job_id))}: invalid values (a policy or an integer out of range)`,
-  );
+  try {
+    // Names the column and value when the row fails the checks every store applies.
+    if (raw && typeof raw === "object") parseJobRow(raw as RawRow, where);
+  } catch (error) {
+    const result = requestError(error);
+    if (result) return result;
+    throw error;
+  }
+  const message = `${where}, row job_id=${JSON.stringify(String(row.job_id))}: invalid values (a policy or an integer out of range)`;
+  return { status: "error", code: "CORRUPT_ROW", message };
 }

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { BelfryError, wrapError } from "../errors.js";
 import { MIGRATIONS } from "./migrations/bundled.js";
 import type { RawRow } from "./rows.js";
+import type { SqlTables } from "./sql-shared.js";
 
 /**
  * The PostgreSQL plumbing under `PostgresStore`: the structural driver types (so the core never
@@ -39,13 +40,7 @@ export interface PgPoolLike {
 }
 
 /** Schema-qualified table names. */
-export interface PgTables {
-  readonly jobs: string;
-  readonly runs: string;
-  readonly replicas: string;
-  readonly warnings: string;
-  readonly migrations: string;
-}
+export type PgTables = SqlTables;
 
 /** The server clock as epoch ms. `clock_timestamp()` (not `now()`) so that it is read when evaluated. */
 export const PG_NOW = "floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint";

@@ -1,27 +1,24 @@
 import { PG_NOW, type PgDb } from "./postgres-db.js";
 import { parseJobRow, parseRunRow, type RawRow } from "./rows.js";
 import { toClaimedRun } from "./run-writes.js";
-import { newRunId } from "./sql-shared.js";
+import { newRunId, RUN_COLUMN_LIST as RUN_COLUMNS } from "./sql-shared.js";
 import type {
   ClaimedRun,
   FinishResult,
   JobRegistration,
-  Recovered,
   RegisterResult,
   RunOutcome,
 } from "./store.js";
 
 /**
  * Statements of `PostgresStore` that do more than one write: registration, manual claims,
- * missed occurrences, finishing with hand-over of a queued run, and recovery. Each is one
- * statement (registration two). Every step that makes a run active (manual claim, hand-over, retry, promotion)
- * also updates its job row (`run_count = run_count`), which serialises it with claims of that
- * job and lets a racing claim see that its snapshot is stale (see `postgres-claim.ts`).
+ * missed occurrences and finishing with hand-over of a queued run (recovery is in
+ * `postgres-recovery.ts`). Each is one statement (registration two). Every step that makes a
+ * run active (manual claim, hand-over, retry, promotion) also updates its job row
+ * (`run_count = run_count`), which serialises it with claims of that job and lets a racing
+ * claim see that its snapshot is stale (see `postgres-claim.ts`).
  */
 
-const RUN_COLUMNS =
-  "run_id, job_id, scheduled_at, trigger_kind, state, attempt, token, replica_id, " +
-  "claimed_at, started_at, finished_at, lease_expires_at, error";
 const ACTIVE = "('claimed', 'running')";
 
 /**
@@ -81,7 +78,7 @@ slot AS (
 ),
 ins AS (
   INSERT INTO ${runs} (${RUN_COLUMNS})
-  SELECT $2, j.job_id, s.at, 'manual', 'claimed', 1, 1, $3, s.at, NULL, NULL, s.now_ms + $4, NULL
+  SELECT $2, j.job_id, s.at, 'manual', 'claimed', 1, 1, $3, s.now_ms, NULL, NULL, s.now_ms + $4, NULL
   FROM job j CROSS JOIN slot s
   ON CONFLICT (job_id, scheduled_at, trigger_kind) DO NOTHING
   RETURNING *
@@ -147,7 +144,7 @@ WITH clock AS MATERIALIZED (SELECT ${PG_NOW} AS now_ms),
 fin AS (
   UPDATE ${runs} r SET state = $3, error = $4, finished_at = c.now_ms, lease_expires_at = NULL
   FROM clock c
-  WHERE r.run_id = $1 AND r.token = $2 AND r.state IN ${ACTIVE}
+  WHERE r.run_id = $1 AND r.token = $2 AND r.state IN ${ACTIVE} AND r.lease_expires_at > c.now_ms
   RETURNING r.job_id, r.replica_id
 ),
 next AS MATERIALIZED (
@@ -174,91 +171,7 @@ FROM (SELECT 1) AS one LEFT JOIN prom p ON true`;
   return { ok: true, next: row.run_id ? toClaimed(db, row) : null };
 }
 
-/**
- * Recovers runs whose lease expired (`SKIP LOCKED`: racing replicas take disjoint runs, and a
- * run whose lease was renewed meanwhile no longer qualifies), then promotes queued runs of jobs
- * left without an active run, within `limit` in total.
- */
-export async function recoverExpired(
-  db: PgDb,
-  replicaId: string,
-  leaseMs: number,
-  limit: number,
-): Promise<Recovered[]> {
-  const { jobs, runs } = db.tables;
-  const sql = `
-WITH clock AS MATERIALIZED (SELECT ${PG_NOW} AS now_ms),
-exp AS MATERIALIZED (
-  SELECT r.run_id, r.job_id, r.attempt, r.replica_id FROM ${runs} r CROSS JOIN clock c
-  WHERE r.state IN ${ACTIVE} AND r.lease_expires_at <= c.now_ms
-  ORDER BY r.lease_expires_at, r.run_id LIMIT $3 FOR UPDATE OF r SKIP LOCKED
-),
-cand AS MATERIALIZED (
-  SELECT DISTINCT ON (q.job_id) q.run_id, q.job_id FROM ${runs} q CROSS JOIN clock c
-  WHERE q.state = 'queued' AND NOT EXISTS (
-    SELECT 1 FROM ${runs} a WHERE a.job_id = q.job_id AND a.state IN ${ACTIVE}
-      AND a.lease_expires_at > c.now_ms)
-  ORDER BY q.job_id, q.scheduled_at
-),
-seen AS (SELECT job_id, xmin::text AS v FROM ${jobs} WHERE job_id IN (SELECT job_id FROM cand)),
-jl AS MATERIALIZED (
-  SELECT j.job_id, j.on_abandoned, j.max_attempts, j.xmin::text AS v FROM ${jobs} j
-  WHERE j.job_id IN (SELECT job_id FROM exp UNION SELECT job_id FROM cand)
-  ORDER BY j.job_id FOR UPDATE
-),
-act AS MATERIALIZED (
-  SELECT e.*, c.now_ms,
-    coalesce(jl.on_abandoned = 'retry' AND e.attempt < jl.max_attempts, false) AS retry
-  FROM exp e CROSS JOIN clock c LEFT JOIN jl ON jl.job_id = e.job_id
-),
-rec AS (
-  UPDATE ${runs} r SET
-    state = CASE WHEN a.retry THEN 'claimed' ELSE 'abandoned' END,
-    token = r.token + 1,
-    attempt = r.attempt + CASE WHEN a.retry THEN 1 ELSE 0 END,
-    replica_id = CASE WHEN a.retry THEN $1 ELSE r.replica_id END,
-    claimed_at = CASE WHEN a.retry THEN a.now_ms ELSE r.claimed_at END,
-    started_at = CASE WHEN a.retry THEN NULL ELSE r.started_at END,
-    finished_at = CASE WHEN a.retry THEN r.finished_at ELSE a.now_ms END,
-    lease_expires_at = CASE WHEN a.retry THEN a.now_ms + $2 END,
-    error = 'lease expired on replica ' || coalesce(a.replica_id, '?') || ' (attempt ' || a.attempt || ')'
-  FROM act a WHERE r.run_id = a.run_id
-  RETURNING r.*, CASE WHEN a.retry THEN 'retried' ELSE 'abandoned' END AS action
-),
-promo AS MATERIALIZED (
-  SELECT q.run_id FROM ${runs} q
-  WHERE q.state = 'queued' AND q.run_id IN (
-    SELECT c.run_id FROM cand c JOIN jl ON jl.job_id = c.job_id JOIN seen s ON s.job_id = c.job_id
-    WHERE jl.v = s.v AND c.job_id NOT IN (SELECT job_id FROM act WHERE retry))
-  ORDER BY q.scheduled_at, q.run_id
-  LIMIT greatest($3 - (SELECT count(*) FROM exp), 0) FOR UPDATE SKIP LOCKED
-),
-prom AS (
-  UPDATE ${runs} r SET state = 'claimed', token = r.token + 1, replica_id = $1,
-    claimed_at = c.now_ms, started_at = NULL, lease_expires_at = c.now_ms + $2
-  FROM promo p CROSS JOIN clock c WHERE r.run_id = p.run_id
-  RETURNING r.*, 'promoted' AS action
-),
-bump AS (
-  UPDATE ${jobs} j SET run_count = j.run_count
-  WHERE j.job_id IN (SELECT job_id FROM rec WHERE action = 'retried' UNION SELECT job_id FROM prom)
-)
-SELECT * FROM rec UNION ALL SELECT * FROM prom`;
-  const rows = await db.rows("recoverExpired", sql, [replicaId, leaseMs, Math.max(0, limit)]);
-  return rows.map((row): Recovered => {
-    const action = row.action;
-    if (action === "retried" || action === "promoted") return { action, run: toClaimed(db, row) };
-    const run = parseRunRow(row, `PostgresStore table ${db.tables.runs}`);
-    return {
-      action: "abandoned",
-      runId: run.runId,
-      jobId: run.jobId,
-      scheduledAt: run.scheduledAt,
-    };
-  });
-}
-
-/** The claimed run in a `runs` row. */
-function toClaimed(db: PgDb, row: RawRow): ClaimedRun {
+/** The claimed run in a `runs` row. @throws `CORRUPT_ROW`. */
+export function toClaimed(db: PgDb, row: RawRow): ClaimedRun {
   return toClaimedRun(parseRunRow(row, `PostgresStore table ${db.tables.runs}`));
 }

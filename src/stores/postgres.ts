@@ -10,11 +10,17 @@ import {
   type PgPoolLike,
   type PgTables,
 } from "./postgres-db.js";
+import { recoverExpired } from "./postgres-recovery.js";
 import * as lifecycle from "./postgres-runs.js";
 import { parseJobRow, parseReplicaRow, parseRunRow, parseWarningRow } from "./rows.js";
-import { buildHistoryQuery, TERMINAL_STATES } from "./sql-shared.js";
 import {
   assertPrefix,
+  buildHistoryQuery,
+  keepSettingsWarnings,
+  sqlTables,
+  TERMINAL_STATES,
+} from "./sql-shared.js";
+import {
   type ClaimedRun,
   type ClaimRequest,
   type ClaimResult,
@@ -91,14 +97,7 @@ export class PostgresStore implements Store {
     // Unquoted identifiers fold to lower case; folding here keeps the lock key and lookups exact.
     this.schema = schema.toLowerCase();
     this.prefix = prefix.toLowerCase();
-    const table = (name: string) => `${this.schema}.${this.prefix}${name}`;
-    this.tables = {
-      jobs: table("jobs"),
-      runs: table("runs"),
-      replicas: table("replicas"),
-      warnings: table("warnings"),
-      migrations: table("migrations"),
-    };
+    this.tables = sqlTables((name) => `${this.schema}.${this.prefix}${name}`);
     this.onPoolError = (error) => options.onPoolError?.(error);
   }
 
@@ -117,7 +116,7 @@ export class PostgresStore implements Store {
       throw connectError(WHERE, target, error);
     }
     await migrate(db, this.schema, this.prefix);
-    await this.reportSettings(await checkSettings(db));
+    await keepSettingsWarnings(this, this.settingsWarnings, await checkSettings(db));
   }
 
   private async openDb(): Promise<PgDb> {
@@ -136,14 +135,6 @@ export class PostgresStore implements Store {
     pool.on("error", this.onPoolError);
     this.db = new PgDb(pool, this.tables, WHERE);
     return this.db;
-  }
-
-  /** Keeps the warnings for the scheduler and persists them (kind `store-settings`). */
-  private async reportSettings(warnings: string[]): Promise<void> {
-    this.settingsWarnings.splice(0, this.settingsWarnings.length, ...warnings);
-    for (const message of warnings) {
-      await this.addWarning({ replicaId: "store", kind: "store-settings", message });
-    }
   }
 
   /** Ends the pool the store opened; a pool passed in is left open. */
@@ -208,11 +199,8 @@ export class PostgresStore implements Store {
   }
 
   async startRun(runId: string, token: number, attempt: number): Promise<boolean> {
-    return this.fenced("startRun", `state = 'running', attempt = $3, started_at = ${PG_NOW}`, [
-      runId,
-      token,
-      attempt,
-    ]);
+    const set = `state = 'running', attempt = $3, started_at = ${PG_NOW}`;
+    return this.fenced("startRun", set, [runId, token, attempt]);
   }
 
   async heartbeat(runId: string, token: number, leaseMs: number): Promise<boolean> {
@@ -232,19 +220,19 @@ export class PostgresStore implements Store {
     return this.fenced("releaseRun", `lease_expires_at = ${PG_NOW}`, [runId, token]);
   }
 
-  /** One fenced write to an active run: `$1` run id, `$2` token, further parameters from `$3`. */
+  /** One fenced write to an unexpired run: `$1` run id, `$2` token, further parameters from `$3`. */
   private async fenced(op: string, set: string, values: unknown[]): Promise<boolean> {
     const rows = await this.conn.rows(
       op,
-      `UPDATE ${this.tables.runs} SET ${set}
-       WHERE run_id = $1 AND token = $2 AND state IN ('claimed', 'running') RETURNING 1`,
+      `UPDATE ${this.tables.runs} SET ${set} WHERE run_id = $1 AND token = $2
+         AND state IN ('claimed', 'running') AND lease_expires_at > ${PG_NOW} RETURNING 1`,
       values,
     );
     return rows.length > 0;
   }
 
   async recoverExpired(replicaId: string, leaseMs: number, limit: number): Promise<Recovered[]> {
-    return lifecycle.recoverExpired(this.conn, replicaId, leaseMs, limit);
+    return recoverExpired(this.conn, replicaId, leaseMs, limit);
   }
 
   async history(query: HistoryQuery = {}): Promise<RunRecord[]> {

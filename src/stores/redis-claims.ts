@@ -4,7 +4,7 @@ import { list, record, runGroups, text, type Step } from "./redis-connection.js"
 import { runSteps, settledValue, type RedisContext } from "./redis-records.js";
 import { FENCED_WRITE, FINISH } from "./redis-run-scripts.js";
 import { CLAIM, CLAIM_MANUAL, RECORD_MISSED, REGISTER, SET_PAUSED } from "./redis-scripts.js";
-import { parseClaimedTuple, parseClaimReply } from "./redis-support.js";
+import { parseClaimedTuple, parseClaimReply, scriptFailure } from "./redis-support.js";
 import { parseJobRow } from "./rows.js";
 import type {
   ClaimedRun,
@@ -86,7 +86,11 @@ export async function setJobPaused(
   return Number(text(reply)) === 1;
 }
 
-/** `Store.claim`: one pipeline, one claim script per request, in request order per job. */
+/**
+ * `Store.claim`: one pipeline, one claim script per request, in request order per job. A script
+ * that failed on its own job's data is that request's `error` result; the other scripts of the
+ * pipeline ran and their results stand. Any other failure rejects the call.
+ */
 export async function claimRuns(
   context: RedisContext,
   cache: RunJobCache,
@@ -98,6 +102,9 @@ export async function claimRuns(
   const settled = await runGroups(context.client, groups, lanes);
   return settled.map((group, i) => {
     const request = requests[i] as ClaimRequest;
+    const script = group[1];
+    const failed = script?.error ? scriptFailure(script.error) : null;
+    if (failed) return failed;
     const result = parseClaimReply(list(settledValue(group[1])), request);
     if (result.status === "won" || result.status === "queued") {
       cache.remember(runIds[i] as string, request.jobId);

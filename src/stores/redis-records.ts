@@ -70,7 +70,7 @@ export async function readJobs(
   });
 }
 
-/** Run rows, newest `scheduledAt` first (ties by run id), as `Store.history`. */
+/** Run rows, newest `scheduledAt` first (ties by run id descending), as `Store.history`. */
 export async function readHistory(
   context: RedisContext,
   query: HistoryQuery,
@@ -90,7 +90,7 @@ export async function readHistory(
     const where = `RedisStore runs of job ${JSON.stringify(jobIds[i])}`;
     return list(settledValue(group[0])).map((raw) => parseRunRow(record(raw), where));
   });
-  rows.sort((a, b) => b.scheduledAt - a.scheduledAt || a.runId.localeCompare(b.runId));
+  rows.sort((a, b) => b.scheduledAt - a.scheduledAt || (a.runId < b.runId ? 1 : -1));
   return rows.slice(0, limit);
 }
 

@@ -1,4 +1,5 @@
 import { JOB_PRELUDE, luaScript, type LuaScript } from "./redis-scripts.js";
+import { SUPERSEDED } from "./run-writes.js";
 
 /**
  * Lua scripts of the Redis store about runs (fenced writes, finish, recovery, history, prune),
@@ -13,17 +14,16 @@ function jobScript(name: string, body: string): LuaScript {
 
 /**
  * `startRun`, `heartbeat` and `releaseRun`: refused (0) unless the token is current and the run
- * is claimed or running. ARGV: base, jobId, runId, token, 'start'|'heartbeat'|'release', value
- * (attempt for start, leaseMs for heartbeat).
+ * is claimed or running with an unexpired lease. ARGV: base, jobId, runId, token,
+ * 'start'|'heartbeat'|'release', value (attempt for start, leaseMs for heartbeat).
  */
 export const FENCED_WRITE = jobScript(
   "fencedWrite",
   `
 local id = ARGV[3]
 local k = run_key(id)
-local f = redis.call('HMGET', k, 'token', 'state')
-if f[1] ~= ARGV[4] or (f[2] ~= 'claimed' and f[2] ~= 'running') then return 0 end
 local now = now_ms()
+if not owned(k, ARGV[4], now) then return 0 end
 if ARGV[5] == 'start' then
   redis.call('HSET', k, 'state', 'running', 'attempt', ARGV[6], 'started_at', s(now))
 else
@@ -39,33 +39,36 @@ return 1
 /**
  * Terminal write, then hands the oldest queued run to the finishing replica. ARGV: base, jobId,
  * runId, token, state, '1'|'0' (has error), error, leaseMs, historyLimit, retentionMs.
- * Returns {0} when fenced, else {1, next} with next = {} or a claimed run tuple.
+ * Returns {0} when fenced (or the lease expired), else {1, next} with next = {} or a claimed run
+ * tuple.
  */
 export const FINISH = jobScript(
   "finish",
   `
 local id = ARGV[3]
 local k = run_key(id)
-local f = redis.call('HMGET', k, 'token', 'state', 'replica_id', 'scheduled_at')
-if f[1] ~= ARGV[4] or (f[2] ~= 'claimed' and f[2] ~= 'running') then return { 0 } end
 local now = now_ms()
+local f = owned(k, ARGV[4], now, 'replica_id', 'scheduled_at')
+if not f then return { 0 } end
 redis.call('HSET', k, 'state', ARGV[5], 'finished_at', s(now))
 redis.call('HDEL', k, 'lease_expires_at')
 if ARGV[6] == '1' then redis.call('HSET', k, 'error', ARGV[7]) else redis.call('HDEL', k, 'error') end
-mark_done(id, f[4])
+mark_done(id, f[5])
 local next = {}
 local queued = redis.call('ZRANGE', K_QUEUED, 0, 0)
-if queued[1] then next = take_over(queued[1], f[3] or '', tonumber(ARGV[8]), now, false) end
+if queued[1] then next = take_over(queued[1], f[4] or '', tonumber(ARGV[8]), now, false) end
 trim(now, tonumber(ARGV[9]), tonumber(ARGV[10]))
 return { 1, next }
 `,
 );
 
 /**
- * Recovery of one job: takes over at most `budget` runs (expired leases first, then promotes
- * the oldest queued run when no lease is live), then reports, for each candidate run id and
- * each queued run, the score the lease index should hold (lease expiry, or when a queued run's
- * blocker expires), or '-1' when the run is terminal or gone. ARGV: base, jobId, replicaId,
+ * Recovery of one job: takes over at most `budget` runs (expired leases first, oldest lease
+ * first; under overlap skip/queueOne one is retried only while no other lease is live, else it
+ * is abandoned as superseded; a corrupt job row has no policy, so its runs are abandoned), then
+ * promotes the oldest queued run when no lease is live, then reports, for each candidate run id
+ * and each queued run, the score the lease index should hold (lease expiry, or when a queued
+ * run's blocker expires), or '-1' when the run is terminal or gone. ARGV: base, jobId, replicaId,
  * leaseMs, budget, historyLimit, retentionMs, '1'|'0' (also report every active run: the
  * reconcile pass), candidate run ids. Returns {actions, report}: actions are
  * {'retried'|'promoted', run tuple...} or {'abandoned', runId, scheduledAt}; report is a flat
@@ -76,7 +79,8 @@ export const RECOVER = jobScript(
   `
 local now = now_ms()
 local replica, lease_ms, budget = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
-local job = read_job()
+local readable, job = pcall(read_job)
+if not readable then job = nil end
 local actions = {}
 if budget > 0 then
   for _, id in ipairs(redis.call('ZRANGEBYSCORE', K_ACTIVE, '-inf', s(now), 'LIMIT', 0, budget)) do
@@ -87,7 +91,11 @@ if budget > 0 then
     else
       local attempt = int(k, 'attempt', f[1])
       local reason = 'lease expired on replica ' .. (f[2] or '?') .. ' (attempt ' .. s(attempt) .. ')'
-      if job and job.on_abandoned == 'retry' and attempt < job.max_attempts then
+      local retry = job and job.on_abandoned == 'retry' and attempt < job.max_attempts
+      if retry and job.overlap ~= 'allow' and redis.call('ZCOUNT', K_ACTIVE, '(' .. s(now), '+inf') > 0 then
+        retry, reason = false, reason .. ${JSON.stringify(SUPERSEDED)}
+      end
+      if retry then
         local run = take_over(id, replica, lease_ms, now, true)
         redis.call('HSET', k, 'error', reason)
         actions[#actions + 1] = { 'retried', unpack(run) }

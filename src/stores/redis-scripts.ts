@@ -92,6 +92,12 @@ local function insert_missed(id, at, now)
   insert_run(id, at, 'schedule', { 'state', 'missed', 'attempt', '1', 'token', '0', 'finished_at', s(now) })
   mark_done(id, s(at))
 end
+local function owned(k, token, now, ...)
+  local f = redis.call('HMGET', k, 'token', 'state', 'lease_expires_at', ...)
+  if f[1] ~= token or (f[2] ~= 'claimed' and f[2] ~= 'running') then return nil end
+  if (tonumber(f[3]) or 0) <= now then return nil end
+  return f
+end
 local function take_over(id, replica, lease_ms, now, next_attempt)
   local k = run_key(id)
   local f = redis.call('HMGET', k, 'token', 'attempt', 'scheduled_at', 'trigger_kind')
@@ -205,17 +211,24 @@ return reply
 `,
 );
 
-/** ARGV: base, jobId, replicaId, leaseMs, runId. Returns {runId, scheduledAt, lease} or {}. */
+/**
+ * ARGV: base, jobId, replicaId, leaseMs, runId. Returns {runId, scheduledAt, lease} or {}. The
+ * run is scheduled at now, moved 1 ms past the newest manual run of the job at or after now.
+ */
 export const CLAIM_MANUAL = jobScript(
   "claimManual",
   `
 if redis.call('EXISTS', K_JOB) == 0 then return {} end
 local now = now_ms()
 local at = now
-while redis.call('HEXISTS', K_OCC, s(at) .. ':manual') == 1 do at = at + 1 end
+local later = redis.call('ZRANGEBYSCORE', K_RUNS, s(now), '+inf', 'WITHSCORES')
+for i = 1, #later, 2 do
+  local m = tonumber(later[i + 1])
+  if m >= at and redis.call('HGET', run_key(later[i]), 'trigger_kind') == 'manual' then at = m + 1 end
+end
 local lease = now + tonumber(ARGV[4])
 insert_run(ARGV[5], at, 'manual', { 'state', 'claimed', 'attempt', '1', 'token', '1',
-  'replica_id', ARGV[3], 'claimed_at', s(at), 'lease_expires_at', s(lease) })
+  'replica_id', ARGV[3], 'claimed_at', s(now), 'lease_expires_at', s(lease) })
 redis.call('ZADD', K_ACTIVE, s(lease), ARGV[5])
 return { ARGV[5], s(at), s(lease) }
 `,

@@ -164,6 +164,25 @@ export function toStoreError(op: string, error: unknown): BelfryError {
   return new BelfryError("STORE_ERROR", `RedisStore.${op}: ${message}`, { cause: error });
 }
 
+/**
+ * The `error` result of one claim whose script failed because of its own job's data: a value the
+ * script refused to read (`CORRUPT_ROW`), a job key holding the wrong kind of value
+ * (`WRONGTYPE`, also `CORRUPT_ROW`) or a Lua runtime error on that data (`STORE_ERROR`). Null
+ * for anything else (connection lost, OOM, loading, read-only replica…), which must reject the
+ * whole call.
+ */
+export function scriptFailure(error: Error): ClaimResult | null {
+  const message = error.message;
+  const own =
+    message.includes("BELFRY_CORRUPT|") ||
+    /^(WRONGTYPE |ERR user_script:|ERR Error running script)/.test(message);
+  if (!own) return null;
+  const failure = message.startsWith("WRONGTYPE ")
+    ? new BelfryError("CORRUPT_ROW", `RedisStore.claim: a key of the job ${message}`)
+    : toStoreError("claim", error);
+  return { status: "error", code: failure.code, message: failure.message };
+}
+
 /** Validates an integer option. */
 export function integerOption(name: string, value: number, allowZero = false): number {
   if (Number.isSafeInteger(value) && (value > 0 || (allowZero && value === 0))) return value;

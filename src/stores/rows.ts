@@ -218,3 +218,39 @@ export function parseRunState(value: unknown, where: string): RunState {
 export function parseEpochOrNull(value: unknown, column: string, where: string): number | null {
   return new RowReader({ [column]: value }, where).intOrNull(column);
 }
+
+/**
+ * A job record as a `jobs` row, so that a store holding records in memory can check one with
+ * {@link parseJobRow} (same rules, same messages).
+ */
+export function jobRowOf(job: JobRecord): RawRow {
+  return {
+    job_id: job.jobId,
+    hash: job.hash,
+    definition: job.definition,
+    anchor: job.anchor,
+    overlap: job.overlap,
+    on_abandoned: job.onAbandoned,
+    max_attempts: job.maxAttempts,
+    max_runs: job.maxRuns,
+    watermark: job.watermark,
+    paused: job.paused,
+    run_count: job.runCount,
+    version: job.version,
+    created_at: job.createdAt,
+    updated_at: job.updatedAt,
+  };
+}
+
+/**
+ * `read()`, or null when it throws `CORRUPT_ROW`: recovery abandons the runs of a job whose row
+ * is corrupt (there is no policy to retry by) instead of failing for every job.
+ */
+export function unlessCorrupt<T>(read: () => T): T | null {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof BelfryError && error.code === "CORRUPT_ROW") return null;
+    throw error;
+  }
+}

@@ -1,9 +1,10 @@
-import type { ClaimWrite } from "./claim-rules.js";
+import type { ClaimWrite, RecoveryAction } from "./claim-rules.js";
 import {
   ACTIVE_STATES,
   type ClaimedRun,
   type ClaimRequest,
   type ClaimResult,
+  type Recovered,
   type RunOutcome,
   type RunRecord,
 } from "./store.js";
@@ -97,9 +98,18 @@ export function newMissedInstants(watermark: number | null, instants: readonly n
   return [...new Set(instants)].filter((at) => at > floor).sort((a, b) => a - b);
 }
 
-/** True when `run` is active (`claimed`/`running`) and `token` is its current token. */
-export function isOwned(run: RunRecord | null | undefined, token: number): run is RunRecord {
-  return !!run && run.token === token && ACTIVE_STATES.includes(run.state);
+/** True when `run` is `claimed`/`running` with a lease that has not expired at `now`. */
+export function isActive(run: RunRecord, now: number): boolean {
+  return ACTIVE_STATES.includes(run.state) && (run.leaseExpiresAt ?? 0) > now;
+}
+
+/** True when `run` is active at `now` and `token` is its current token: the owner may write. */
+export function isOwned(
+  run: RunRecord | null | undefined,
+  token: number,
+  now: number,
+): run is RunRecord {
+  return !!run && run.token === token && isActive(run, now);
 }
 
 /** The run marked `running` by its owner. */
@@ -142,21 +152,44 @@ export function takenOverRow(
   };
 }
 
-/** The expired run recorded `abandoned`, with a new token so its old owner is fenced. */
-export function abandonedRow(run: RunRecord, now: number): RunRecord {
+/**
+ * The expired run recorded `abandoned`, with a new token so its old owner is fenced; its error
+ * says `superseded` when it was not retried because another run of the job is active.
+ */
+export function abandonedRow(run: RunRecord, now: number, superseded = false): RunRecord {
   return {
     ...run,
     state: "abandoned",
     token: run.token + 1,
     finishedAt: now,
     leaseExpiresAt: null,
-    error: expiryReason(run),
+    error: superseded ? `${expiryReason(run)}${SUPERSEDED}` : expiryReason(run),
   };
 }
+
+/** Appended to the expiry reason of a run that recovery did not retry because of overlap. */
+export const SUPERSEDED = "; superseded: not retried while another run of the job is active";
 
 /** Why recovery took a run: kept in its `error` column for audit. */
 export function expiryReason(run: RunRecord): string {
   return `lease expired on replica ${run.replicaId ?? "?"} (attempt ${run.attempt})`;
+}
+
+/** The row an expired run becomes under `action`, and what `recoverExpired` reports for it. */
+export function recoveredRow(
+  run: RunRecord,
+  action: RecoveryAction,
+  replicaId: string,
+  leaseMs: number,
+  now: number,
+): { readonly row: RunRecord; readonly recovered: Recovered } {
+  if (action === "retried") {
+    const row = takenOverRow(run, replicaId, leaseMs, now, true);
+    return { row, recovered: { action, run: toClaimedRun(row) } };
+  }
+  const row = abandonedRow(run, now, action === "superseded");
+  const { runId, jobId, scheduledAt } = run;
+  return { row, recovered: { action: "abandoned", runId, jobId, scheduledAt } };
 }
 
 /** The owner's view of a run row. */

@@ -1,11 +1,61 @@
 import { randomUUID } from "node:crypto";
-import { assertPrefix } from "./store.js";
-import type { HistoryQuery, JobRegistration, RunRecord, RunState } from "./store.js";
+import { BelfryError } from "../errors.js";
+import type { HistoryQuery, JobRegistration, RunRecord, RunState, Store } from "./store.js";
 
 /**
- * SQL text and helpers every SQL store would otherwise repeat: prefix substitution, the
- * migrations ledger, run ids and the history filter. Column names are in `rows.ts`.
+ * SQL text and helpers every SQL store would otherwise repeat: the table-prefix rule and its
+ * substitution, the migrations ledger, run ids and the history filter. Column names are in
+ * `rows.ts`.
  */
+
+/** Table-name prefixes must be plain SQL identifiers: letters, digits, underscores. */
+export const PREFIX_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,40}$/;
+
+/** Throws `INVALID_PREFIX` unless `prefix` matches {@link PREFIX_PATTERN}. */
+export function assertPrefix(prefix: string, where: string): void {
+  if (!PREFIX_PATTERN.test(prefix)) {
+    throw new BelfryError(
+      "INVALID_PREFIX",
+      `${where}: table prefix ${JSON.stringify(prefix)} is not allowed; use letters, digits and underscores, starting with a letter or underscore (at most 41 characters)`,
+    );
+  }
+}
+
+/** The table names of one SQL store (prefix, and schema where there is one, applied). */
+export interface SqlTables {
+  readonly jobs: string;
+  readonly runs: string;
+  readonly replicas: string;
+  readonly warnings: string;
+  readonly migrations: string;
+}
+
+/** Names every table with `qualify` (e.g. `name => \`public.belfry_${name}\``). */
+export function sqlTables(qualify: (name: string) => string): SqlTables {
+  const [jobs, runs, replicas, warnings, migrations] = [
+    "jobs",
+    "runs",
+    "replicas",
+    "warnings",
+    "migrations",
+  ].map(qualify) as [string, string, string, string, string];
+  return { jobs, runs, replicas, warnings, migrations };
+}
+
+/**
+ * Replaces `kept` (a store's `settingsWarnings`) with `warnings` and persists each one with
+ * `addWarning` (replica `store`, kind `store-settings`), as every server store does at `init`.
+ */
+export async function keepSettingsWarnings(
+  store: Pick<Store, "addWarning">,
+  kept: string[],
+  warnings: readonly string[],
+): Promise<void> {
+  kept.splice(0, kept.length, ...warnings);
+  for (const message of warnings) {
+    await store.addWarning({ replicaId: "store", kind: "store-settings", message });
+  }
+}
 
 /** States a run never leaves; `prune` deletes only these. */
 export const TERMINAL_STATES: readonly RunState[] = [
@@ -68,7 +118,7 @@ export interface SqlFragment {
 
 /**
  * The `SELECT … FROM <runs>` tail for {@link HistoryQuery}: filters, newest `scheduled_at` first
- * (ties by run id, so the order is stable), and the limit.
+ * (ties by run id descending, so the order is stable), and the limit.
  *
  * @param placeholder renders the n-th parameter (1-based): `?` by default, `$n` for PostgreSQL.
  * @example
@@ -97,7 +147,7 @@ export function buildHistoryQuery(
   const where = conditions.length > 0 ? `WHERE ${conditions.join(" AND ")} ` : "";
   const limit = historyLimit(query.limit);
   return {
-    sql: `${where}ORDER BY scheduled_at DESC, run_id LIMIT ${param(limit)}`,
+    sql: `${where}ORDER BY scheduled_at DESC, run_id DESC LIMIT ${param(limit)}`,
     params,
   };
 }
@@ -129,6 +179,9 @@ export const RUN_COLUMNS = [
   "lease_expires_at",
   "error",
 ] as const;
+
+/** {@link RUN_COLUMNS} as a column list for SQL text. */
+export const RUN_COLUMN_LIST = RUN_COLUMNS.join(", ");
 
 /** Values of `run` in {@link RUN_COLUMNS} order. */
 export function runValues(run: RunRecord): (string | number | null)[] {

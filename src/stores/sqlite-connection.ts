@@ -2,7 +2,7 @@ import type { Clock } from "../clock.js";
 import { BelfryError, wrapError } from "../errors.js";
 import { parseJobRow, parseRunRow, type RawRow } from "./rows.js";
 import * as writes from "./run-writes.js";
-import { decideClaim } from "./claim-rules.js";
+import { decideOrRefuse } from "./claim-rules.js";
 import { newRunId, runUpdateValues, runValues } from "./sql-shared.js";
 import {
   migrateSqlite,
@@ -116,14 +116,18 @@ export class SqliteConnection {
     return row ? this.parseRun(row) : null;
   }
 
-  /** One claim inside the batch's transaction: read, decide (`claim-rules.ts`), write. */
+  /**
+   * One claim inside the batch's transaction: read, decide (`claim-rules.ts`), write. A corrupt
+   * row of the request's job is read before anything is written, so it refuses only this
+   * request (its `error` result).
+   */
   claimOne(request: ClaimRequest, now: number): ClaimResult {
-    const decision = decideClaim(request, {
+    const decision = decideOrRefuse(request, () => ({
       job: this.readJob(request.jobId),
       now,
       hasActiveRun: this.hasActiveRun(request.jobId, now),
       hasQueuedRun: this.firstQueued(request.jobId) !== null,
-    });
+    }));
     if (decision.kind === "refuse") return decision.result;
     const { rows, result } = writes.claimRows(request, decision.write, now, newRunId);
     rows.forEach((row, i) => {

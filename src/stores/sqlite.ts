@@ -6,10 +6,12 @@ import {
   parseJobRow,
   parseReplicaRow,
   parseWarningRow,
+  unlessCorrupt,
   type RawRow,
 } from "./rows.js";
 import * as writes from "./run-writes.js";
 import {
+  assertPrefix,
   buildHistoryQuery,
   jobUpdateValues,
   jobValues,
@@ -18,7 +20,6 @@ import {
 } from "./sql-shared.js";
 import { SqliteConnection } from "./sqlite-connection.js";
 import {
-  assertPrefix,
   type ClaimedRun,
   type ClaimRequest,
   type ClaimResult,
@@ -192,7 +193,7 @@ export class SqliteStore implements Store {
     const c = this.conn;
     return c.write("finishRun", (now) => {
       const run = c.readRun(runId);
-      if (!writes.isOwned(run, token)) return { ok: false, next: null };
+      if (!writes.isOwned(run, token, now)) return { ok: false, next: null };
       c.saveRun(writes.finishedRow(run, outcome, now), token);
       const queued = c.firstQueued(run.jobId);
       if (!queued) return { ok: true, next: null };
@@ -206,14 +207,11 @@ export class SqliteStore implements Store {
       const recovered: Recovered[] = [];
       for (const raw of c.sql.runExpired.all(now, limit) as RawRow[]) {
         const run = c.parseRun(raw);
-        const action = recoveryAction(c.readJob(run.jobId), run.attempt);
-        if (action === "retried") {
-          recovered.push({ action, run: c.takeOver(run, replicaId, leaseMs, now, true) });
-        } else {
-          c.saveRun(writes.abandonedRow(run, now), run.token);
-          const { runId, jobId, scheduledAt } = run;
-          recovered.push({ action, runId, jobId, scheduledAt });
-        }
+        const job = unlessCorrupt(() => c.readJob(run.jobId));
+        const action = recoveryAction(job, run.attempt, c.hasActiveRun(run.jobId, now));
+        const { row, recovered: entry } = writes.recoveredRow(run, action, replicaId, leaseMs, now);
+        c.saveRun(row, run.token);
+        recovered.push(entry);
       }
       const room = limit - recovered.length;
       for (const raw of room > 0 ? (c.sql.runQueued.all(room) as RawRow[]) : []) {
@@ -268,7 +266,7 @@ export class SqliteStore implements Store {
     return rows.map((row) => parseWarningRow(row, c.table("warnings")));
   }
 
-  /** Rewrites a run row owned by `token` in one transaction; false when fenced. */
+  /** Rewrites a run the caller owns (token current, lease not expired); false when fenced. */
   private async updateOwned(
     operation: string,
     runId: string,
@@ -278,7 +276,7 @@ export class SqliteStore implements Store {
     const c = this.conn;
     return c.write(operation, (now) => {
       const run = c.readRun(runId);
-      if (!writes.isOwned(run, token)) return false;
+      if (!writes.isOwned(run, token, now)) return false;
       c.saveRun(change(run, now), token);
       return true;
     });

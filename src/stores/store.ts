@@ -1,4 +1,4 @@
-import { BelfryError } from "../errors.js";
+import type { BelfryErrorCode } from "../errors.js";
 
 /**
  * The one contract between the scheduler and a backend. Every method that changes state is a
@@ -6,12 +6,28 @@ import { BelfryError } from "../errors.js";
  * replicas racing on the same occurrence can never both win. All instants are epoch
  * milliseconds (UTC) and "now" is always the store's own clock, never the caller's.
  *
+ * Rules every store keeps (the conformance suite checks them):
+ *
+ * - **Atomicity.** Every step that makes a run active — `claim`, `claimManual`, the hand-over
+ *   of a queued run in `finishRun`, and the retry or promotion in `recoverExpired` — is atomic
+ *   with respect to claims of the same job: a claim sees either none or all of its effects.
+ * - **Lease boundary.** A run is active while `state` is `claimed`/`running` and
+ *   `leaseExpiresAt > store now`; its lease is expired when `leaseExpiresAt ≤ store now`. An
+ *   expired lease is lost: the owner's `startRun`, `heartbeat`, `finishRun` and `releaseRun`
+ *   are refused from then on, even before anyone recovered the run, and only `recoverExpired`
+ *   can take it over.
+ * - **Tokens.** Rows never owned (`missed`, `skipped`, `queued`) have token 0; a claim sets
+ *   token 1 and every take-over (promotion of a queued run, retry, abandonment) adds 1, so a
+ *   promoted queued run has token 1. A retried run keeps its `runId`.
+ * - **Errors.** Infrastructure failures reject the call with `STORE_ERROR`; an unreadable row
+ *   rejects with `CORRUPT_ROW` naming row, column and value (in `claim`: that request's `error`).
+ *
  * The memory store (`memory.ts`) is the reference implementation; every store passes the same
  * conformance suite (`test/conformance/`).
  */
 
-/** Lifecycle of a run row. `claimed → running → succeeded | failed | abandoned`; the others are
- * terminal records of occurrences that did not run here (`missed`, `skipped`) or wait (`queued`). */
+/** `claimed → running → succeeded | failed | abandoned`; `missed` and `skipped` record
+ * occurrences that did not run, `queued` one that waits. */
 export type RunState =
   "claimed" | "running" | "succeeded" | "failed" | "abandoned" | "missed" | "skipped" | "queued";
 
@@ -62,6 +78,7 @@ export interface RegisterResult {
   readonly job: JobRecord;
   /** `updated` when the stored hash differed and was replaced (watermark kept). */
   readonly outcome: "created" | "unchanged" | "updated";
+  /** The stored hash before this call (so for `unchanged` the same hash); null when `created`. */
   readonly previousHash: string | null;
 }
 
@@ -113,7 +130,13 @@ export type ClaimResult =
   | { readonly status: "definitionChanged"; readonly hash: string }
   /** `maxRuns` reached. */
   | { readonly status: "exhausted" }
-  | { readonly status: "unknownJob" };
+  | { readonly status: "unknownJob" }
+  /**
+   * Something specific to this request's job is wrong (its job row or one of its run rows is
+   * corrupt: `CORRUPT_ROW`, the message naming the row, column and value). Nothing was written
+   * for this request; the other requests of the batch were decided and written normally.
+   */
+  | { readonly status: "error"; readonly code: BelfryErrorCode; readonly message: string };
 
 /** Terminal outcome written by the run's owner. */
 export interface RunOutcome {
@@ -123,7 +146,7 @@ export interface RunOutcome {
 
 /** Result of {@link Store.finishRun}. */
 export interface FinishResult {
-  /** False when the token was no longer current: the write was refused. */
+  /** False when the write was refused (token not current, run not active, lease expired). */
   readonly ok: boolean;
   /** A `queued` occurrence of the same job, now claimed by the finishing replica. */
   readonly next: ClaimedRun | null;
@@ -133,7 +156,7 @@ export interface FinishResult {
 export type Recovered =
   /** Expired lease under `retry` (or a queued run whose blocker is gone): now owned by the caller. */
   | { readonly action: "retried" | "promoted"; readonly run: ClaimedRun }
-  /** Expired lease under `abandon`, or out of attempts: recorded `abandoned`, not re-run. */
+  /** Expired under `abandon`, out of attempts or superseded: recorded `abandoned`, not re-run. */
   | {
       readonly action: "abandoned";
       readonly runId: string;
@@ -159,7 +182,7 @@ export interface RunRecord {
   readonly error: string | null;
 }
 
-/** Filter for {@link Store.history}; newest `scheduledAt` first. */
+/** Filter for {@link Store.history}; newest `scheduledAt` first, ties by `runId` descending. */
 export interface HistoryQuery {
   readonly jobId?: string;
   readonly states?: readonly RunState[];
@@ -177,7 +200,7 @@ export interface ReplicaInfo {
   readonly host: string;
   readonly pid: number;
   readonly startedAt: number;
-  /** Measured store − local clock offset, ms. */
+  /** Measured store − local clock offset, ms; stored as an integer (stores round it). */
   readonly clockOffsetMs: number;
 }
 
@@ -227,11 +250,18 @@ export interface Store {
    * not reached and the overlap policy allows it; then records the `missed` occurrences,
    * advances the watermark, inserts the run row (`claimed`, token 1, attempt 1) and returns it.
    * Results are in request order. Many requests share one round trip where the backend allows.
+   *
+   * A request whose job row (or one of its run rows read for the decision) is corrupt gets an
+   * `error` result and writes nothing; the other requests are decided and written as if it were
+   * not in the batch. Only an infrastructure failure rejects the whole call (`STORE_ERROR`).
    */
   claim(requests: readonly ClaimRequest[]): Promise<ClaimResult[]>;
   /**
-   * Creates a `manual` run at store now for `runNow`. It never touches the watermark or run count
-   * and ignores the overlap policy.
+   * Creates a `manual` run for `runNow` (`claimed`, token 1, attempt 1, `claimedAt` = store now,
+   * lease until store now + `leaseMs`). Its `scheduledAt` is store now, moved to 1 ms past the
+   * newest manual run of the job scheduled at or after now, so manual runs never collide. It
+   * never touches the watermark or run count and ignores `paused` and the overlap policy.
+   * Returns null for an unknown job.
    */
   claimManual(jobId: string, replicaId: string, leaseMs: number): Promise<ClaimedRun | null>;
   /**
@@ -241,13 +271,18 @@ export interface Store {
    */
   recordMissed(jobId: string, hash: string, instants: readonly number[]): Promise<number>;
 
-  /** Marks the run `running` with `attempt`; false if the token is no longer current. */
+  /**
+   * Marks the run `running` and records `attempt` as the run's attempt. This and the next three
+   * methods are fenced: false (`ok: false`) when the token is not current, the run is not active
+   * or its lease expired (an expired lease is lost, never renewed).
+   */
   startRun(runId: string, token: number, attempt: number): Promise<boolean>;
-  /** Extends the lease to store now + leaseMs; false if the token is no longer current. */
+  /** Extends the lease to store now + leaseMs (fenced). */
   heartbeat(runId: string, token: number, leaseMs: number): Promise<boolean>;
   /**
-   * Writes the terminal state (fenced by token). When the job has a `queued` run, the same step
-   * hands it to the caller (`next`) with a fresh lease of `leaseMs`.
+   * Writes the terminal state (fenced). When the job has a `queued` run, the same step hands
+   * its oldest one to the caller (`next`: `claimed`, token + 1, the caller's replica id, a
+   * fresh lease of `leaseMs`).
    */
   finishRun(
     runId: string,
@@ -255,19 +290,29 @@ export interface Store {
     outcome: RunOutcome,
     leaseMs: number,
   ): Promise<FinishResult>;
-  /** Lets the lease expire now so another replica recovers the run; false if fenced. */
+  /** Sets `leaseExpiresAt` to store now (fenced): expired at once, recovered by any replica. */
   releaseRun(runId: string, token: number): Promise<boolean>;
   /**
    * Takes over runs whose lease expired by store time, each in one atomic step so exactly one
    * replica recovers a run: under `retry` with attempts left the caller owns a new attempt
-   * (token + 1), otherwise the run is `abandoned`. Also promotes `queued` runs whose job has no
-   * active run. At most `limit` runs per call.
+   * (same `runId`, attempt + 1, token + 1), otherwise the run is `abandoned` (token + 1).
+   *
+   * Under overlap `skip` or `queueOne` an expired run is never retried while the job has
+   * another active run: it is recorded `abandoned` with an error naming it `superseded`, so a
+   * job never has two active runs. Under `allow` it is retried as usual.
+   *
+   * Expired runs are handled first (oldest lease first), then `queued` runs whose job has no
+   * active run are promoted to the caller (token + 1). `limit` counts both.
    */
   recoverExpired(replicaId: string, leaseMs: number, limit: number): Promise<Recovered[]>;
 
-  /** Run rows, newest `scheduledAt` first. */
+  /** Run rows, `ORDER BY scheduled_at DESC, run_id DESC` (see {@link HistoryQuery}). */
   history(query?: HistoryQuery): Promise<RunRecord[]>;
-  /** Deletes finished rows with `scheduledAt < before`; never touches watermarks. */
+  /**
+   * Deletes rows in states `succeeded`, `failed`, `abandoned`, `missed` and `skipped` with
+   * `scheduledAt < before` (never active or queued rows); never touches watermarks. Returns how
+   * many rows were deleted.
+   */
   prune(before: number): Promise<number>;
 
   /** Upserts this replica's row and sets `lastSeenAt` to store now. */
@@ -276,19 +321,6 @@ export interface Store {
   listReplicas(since: number): Promise<ReplicaRecord[]>;
   /** Persists a warning (kept for audit). */
   addWarning(warning: Omit<WarningRecord, "at">): Promise<void>;
-  /** Newest warnings first. */
+  /** The newest `limit` warnings (default 100; 0: none), newest first. */
   listWarnings(limit?: number): Promise<WarningRecord[]>;
-}
-
-/** Table-name prefixes must be plain SQL identifiers: letters, digits, underscores. */
-export const PREFIX_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,40}$/;
-
-/** Throws `INVALID_PREFIX` unless `prefix` matches {@link PREFIX_PATTERN}. */
-export function assertPrefix(prefix: string, where: string): void {
-  if (!PREFIX_PATTERN.test(prefix)) {
-    throw new BelfryError(
-      "INVALID_PREFIX",
-      `${where}: table prefix ${JSON.stringify(prefix)} is not allowed; use letters, digits and underscores, starting with a letter or underscore (at most 41 characters)`,
-    );
-  }
 }

@@ -114,7 +114,9 @@ export function claimCases(h: Harness): void {
     await claimWon(h.store, request(reg, t + 7000, { missed }));
     const rows = await h.store.history({ jobId: reg.jobId, states: ["missed"] });
     expect(rows.map((r) => r.scheduledAt)).toEqual([t + 6000, t + 4000, t + 2000, t + 1000, t]);
-    for (const row of rows) expect(row).toMatchObject({ trigger: "schedule", replicaId: null });
+    for (const row of rows) {
+      expect(row).toMatchObject({ trigger: "schedule", replicaId: null, token: 0 });
+    }
     expect((await h.store.getJob(reg.jobId))?.watermark).toBe(t + 7000);
   });
 

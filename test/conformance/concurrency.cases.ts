@@ -100,20 +100,24 @@ export function concurrencyCases(h: Harness): void {
     expect(rows.filter((r) => r.trigger === "manual")).toHaveLength(16);
   });
 
-  it("a heartbeat racing recovery of its expired lease either keeps the run or is refused, never both", async () => {
+  it("a heartbeat after its lease expired is refused, and racing recoveries take the run exactly once", async () => {
     const [a, b] = await h.replicas(2);
     const reg = job({ onAbandoned: "abandon" });
     await a!.registerJob(reg);
     const run = await claimWon(a!, request(reg, await pastBase(a!), { leaseMs: 50 }));
     await waitPast(a!, run.leaseExpiresAt);
-    const [heartbeat, recovered] = await Promise.all([
+    const [heartbeat, first, second] = await Promise.all([
       a!.heartbeat(run.runId, run.token, 60_000),
       b!.recoverExpired("rb", 60_000, 10),
+      a!.recoverExpired("ra", 60_000, 10),
     ]);
-    expect(heartbeat).toBe(recovered.length === 0);
+    expect(heartbeat).toBe(false);
+    expect([...first, ...second]).toEqual([
+      { action: "abandoned", runId: run.runId, jobId: reg.jobId, scheduledAt: run.scheduledAt },
+    ]);
     const rows = await a!.history({ jobId: reg.jobId });
-    expect(rows[0]?.state).toBe(heartbeat ? "claimed" : "abandoned");
-    expect(await a!.heartbeat(run.runId, run.token, 60_000)).toBe(heartbeat);
+    expect(rows[0]?.state).toBe("abandoned");
+    expect(await a!.heartbeat(run.runId, run.token, 60_000)).toBe(false);
   });
 }
 

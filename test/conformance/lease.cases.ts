@@ -72,7 +72,7 @@ export function leaseCases(h: Harness): void {
     expect(row.leaseExpiresAt).toBeLessThanOrEqual((await h.store.now()) + 120_000);
   });
 
-  it("releaseRun makes the run recoverable at once", async () => {
+  it("releaseRun sets the lease to store now: the owner's later writes are refused and the run is recoverable at once", async () => {
     const reg = job();
     await h.store.registerJob(reg);
     const run = await claimWon(
@@ -80,11 +80,45 @@ export function leaseCases(h: Harness): void {
       request(reg, await pastBase(h.store), { leaseMs: 600_000 }),
     );
     expect(await h.store.recoverExpired("r2", 10_000, 10)).toEqual([]);
+    const before = await h.store.now();
     expect(await h.store.releaseRun(run.runId, run.token)).toBe(true);
+    const row = await runRow(h.store, reg.jobId, run.runId);
+    expect(row.leaseExpiresAt).toBeGreaterThanOrEqual(before);
+    expect(row.leaseExpiresAt).toBeLessThanOrEqual(await h.store.now());
+    expect(await h.store.heartbeat(run.runId, run.token, 60_000)).toBe(false);
+    expect(await h.store.releaseRun(run.runId, run.token)).toBe(false);
     const recovered = await h.store.recoverExpired("r2", 10_000, 10);
     expect(recovered.map((r) => (r.action === "abandoned" ? r.runId : r.run.runId))).toEqual([
       run.runId,
     ]);
+  });
+
+  it("an expired lease is lost: startRun, heartbeat, finishRun and releaseRun are refused before anyone recovered the run", async () => {
+    const reg = job({ onAbandoned: "retry", maxAttempts: 2 });
+    await h.store.registerJob(reg);
+    const t = await pastBase(h.store);
+    const idle = await claimWon(h.store, request(reg, t, { leaseMs: 50 }));
+    const busy = await claimWon(h.store, request(reg, t + 1000, { leaseMs: 50 }));
+    expect(await h.store.startRun(busy.runId, busy.token, busy.attempt)).toBe(true);
+    await waitPast(h.store, Math.max(idle.leaseExpiresAt, busy.leaseExpiresAt));
+    expect(await h.store.startRun(idle.runId, idle.token, idle.attempt)).toBe(false);
+    for (const run of [idle, busy]) {
+      expect(await h.store.heartbeat(run.runId, run.token, 60_000)).toBe(false);
+      expect(await h.store.releaseRun(run.runId, run.token)).toBe(false);
+      const finished = await h.store.finishRun(run.runId, run.token, { state: "succeeded" }, 1);
+      expect(finished).toEqual({ ok: false, next: null });
+    }
+    expect(await runRow(h.store, reg.jobId, idle.runId)).toMatchObject({
+      state: "claimed",
+      token: 1,
+    });
+    expect(await runRow(h.store, reg.jobId, busy.runId)).toMatchObject({
+      state: "running",
+      token: 1,
+    });
+    const recovered = await h.store.recoverExpired("r2", 30_000, 10);
+    expect(recovered.map((r) => r.action)).toEqual(["retried", "retried"]);
+    expect(await h.store.recoverExpired("r2", 30_000, 10)).toEqual([]);
   });
 
   it("recoverExpired under retry with attempts left: token + 1, attempt + 1, owned by the recoverer", async () => {

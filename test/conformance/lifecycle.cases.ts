@@ -1,5 +1,5 @@
 import { expect, it } from "vitest";
-import { claimWon, job, pastBase, rejectsWith, request, type Harness } from "./harness.js";
+import { claimWon, job, pastBase, rejectsWith, request, won, type Harness } from "./harness.js";
 
 /** Initialisation, the store clock and corrupt rows. */
 export function lifecycleCases(h: Harness): void {
@@ -37,7 +37,7 @@ export function lifecycleCases(h: Harness): void {
       return message;
     };
 
-    it("a corrupt job row makes getJob and claim reject with CORRUPT_ROW naming the row", async () => {
+    it("a corrupt job row makes getJob reject with CORRUPT_ROW and its claim an error result naming the row", async () => {
       const reg = job();
       await h.store.registerJob(reg);
       const written = await corrupt(h.store, h.prefix, reg.jobId);
@@ -47,7 +47,41 @@ export function lifecycleCases(h: Harness): void {
         expect(message).toContain(written.value);
       }
       const t = await pastBase(h.store);
-      await expectCorrupt(reg.jobId, h.store.claim([request(reg, t)]));
+      const [result] = await h.store.claim([request(reg, t, { missed: [t - 1000] })]);
+      expect(result).toMatchObject({ status: "error", code: "CORRUPT_ROW" });
+      if (result?.status !== "error") return;
+      expect(result.message).toContain(reg.jobId);
+      if (written) expect(result.message).toContain(written.value);
+      expect(await h.store.history({ jobId: reg.jobId })).toEqual([]);
+    });
+
+    it("a corrupt job in a batch is that request's error result; the other requests are won and written", async () => {
+      const [good, broken, good2] = [job(), job(), job()];
+      for (const reg of [good, broken, good2]) await h.store.registerJob(reg!);
+      const written = await corrupt(h.store, h.prefix, broken!.jobId);
+      const t = await pastBase(h.store);
+      const results = await h.store.claim([
+        request(good!, t, { missed: [t - 1000] }),
+        request(broken!, t),
+        request(good2!, t),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(["won", "error", "won"]);
+      const failed = results[1];
+      if (failed?.status !== "error") throw new Error("expected an error result");
+      expect(failed.code).toBe("CORRUPT_ROW");
+      expect(failed.message).toContain(broken!.jobId);
+      if (written) {
+        expect(failed.message).toContain(written.column);
+        expect(failed.message).toContain(written.value);
+      }
+      for (const [i, reg] of [good!, good2!].entries()) {
+        const run = won(results[i * 2]);
+        const rows = await h.store.history({ jobId: reg.jobId });
+        expect(rows.find((r) => r.runId === run.runId)).toMatchObject({ state: "claimed" });
+        expect(await h.store.getJob(reg.jobId)).toMatchObject({ watermark: t, runCount: 1 });
+      }
+      expect((await h.store.history({ jobId: good!.jobId, states: ["missed"] })).length).toBe(1);
+      expect(await h.store.history({ jobId: broken!.jobId })).toEqual([]);
     });
 
     it("a corrupt job row does not stop claims of other jobs", async () => {

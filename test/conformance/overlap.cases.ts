@@ -1,4 +1,5 @@
 import { expect, it } from "vitest";
+import type { JobRegistration } from "../../src/stores/store.js";
 import {
   claimOne,
   claimWon,
@@ -49,9 +50,14 @@ export function overlapCases(h: Harness): void {
     const queued = await claimOne(h.store, request(reg, t + 1000));
     expect(queued.status).toBe("queued");
     if (queued.status !== "queued") return;
-    expect(await runRow(h.store, reg.jobId, queued.runId)).toMatchObject({ state: "queued" });
+    expect(await runRow(h.store, reg.jobId, queued.runId)).toMatchObject({
+      state: "queued",
+      token: 0,
+    });
     const skipped = await claimOne(h.store, request(reg, t + 2000));
     expect(skipped.status).toBe("skipped");
+    if (skipped.status !== "skipped") return;
+    expect(await runRow(h.store, reg.jobId, skipped.runId)).toMatchObject({ token: 0 });
     expect((await h.store.getJob(reg.jobId))?.watermark).toBe(t + 2000);
   });
 
@@ -112,5 +118,68 @@ export function overlapCases(h: Harness): void {
     expect((await claimOne(h.store, request(reg, t + 1000))).status).toBe("queued");
     expect((await h.store.getJob(reg.jobId))?.runCount).toBe(2);
     expect(await claimOne(h.store, request(reg, t + 2000))).toEqual({ status: "exhausted" });
+  });
+
+  /** Registers `reg`, claims at t with a 50 ms lease, waits past it, then claims t + 1 s. */
+  async function expiredThenClaimed(reg: JobRegistration, secondLeaseMs = 30_000) {
+    await h.store.registerJob(reg);
+    const t = await pastBase(h.store);
+    const first = await claimWon(h.store, request(reg, t, { leaseMs: 50 }));
+    await waitPast(h.store, first.leaseExpiresAt);
+    const second = await claimWon(h.store, request(reg, t + 1000, { leaseMs: secondLeaseMs }));
+    return { t, first, second };
+  }
+
+  /** The runs of the job that are claimed or running. */
+  async function activeRunIds(jobId: string): Promise<string[]> {
+    const rows = await h.store.history({ jobId, states: ["claimed", "running"] });
+    return rows.map((r) => r.runId);
+  }
+
+  it("recovery does not retry an expired run while another run of a skip or queueOne job is active: it is abandoned as superseded", async () => {
+    for (const overlap of ["skip", "queueOne"] as const) {
+      const reg = job({ overlap, onAbandoned: "retry", maxAttempts: 3 });
+      const { t, first, second } = await expiredThenClaimed(reg);
+      const recovered = await h.store.recoverExpired("r2", 30_000, 10);
+      expect(recovered).toEqual([
+        { action: "abandoned", runId: first.runId, jobId: reg.jobId, scheduledAt: t },
+      ]);
+      const row = await runRow(h.store, reg.jobId, first.runId);
+      expect(row).toMatchObject({ state: "abandoned", token: 2, attempt: 1 });
+      expect(row.error).toContain("superseded");
+      expect(await activeRunIds(reg.jobId)).toEqual([second.runId]);
+    }
+  });
+
+  it("recovery of two expired runs of a skip job retries the older one and supersedes the other", async () => {
+    const reg = job({ overlap: "skip", onAbandoned: "retry", maxAttempts: 3 });
+    const { t, first, second } = await expiredThenClaimed(reg, 50);
+    await waitPast(h.store, second.leaseExpiresAt);
+    const recovered = await h.store.recoverExpired("r2", 30_000, 10);
+    expect(recovered).toHaveLength(2);
+    expect(recovered).toContainEqual({
+      action: "abandoned",
+      runId: second.runId,
+      jobId: reg.jobId,
+      scheduledAt: t + 1000,
+    });
+    const retried = recovered.find((r) => r.action === "retried");
+    expect(retried?.action === "retried" && retried.run).toMatchObject({
+      runId: first.runId,
+      attempt: 2,
+    });
+    expect((await runRow(h.store, reg.jobId, second.runId)).error).toContain("superseded");
+    expect(await activeRunIds(reg.jobId)).toEqual([first.runId]);
+  });
+
+  it("under overlap allow, recovery retries an expired run while another run is active", async () => {
+    const reg = job({ overlap: "allow", onAbandoned: "retry", maxAttempts: 3 });
+    const { first } = await expiredThenClaimed(reg);
+    const [entry] = await h.store.recoverExpired("r2", 30_000, 10);
+    expect(entry?.action === "retried" && entry.run).toMatchObject({
+      runId: first.runId,
+      attempt: 2,
+      token: 2,
+    });
   });
 }

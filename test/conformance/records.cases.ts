@@ -47,6 +47,9 @@ export function recordCases(h: Harness): void {
     expect(await h.store.getJob(reg.jobId)).toMatchObject({ watermark: t, runCount: 1 });
     const row = await runRow(h.store, reg.jobId, run!.runId);
     expect(row).toMatchObject({ state: "claimed", trigger: "manual", replicaId: "r9" });
+    expect(row.claimedAt).toBeGreaterThanOrEqual(before);
+    expect(row.claimedAt).toBeLessThanOrEqual(run!.scheduledAt);
+    expect((row.leaseExpiresAt ?? 0) - (row.claimedAt ?? 0)).toBe(10_000);
     expect(await h.store.startRun(run!.runId, run!.token, run!.attempt)).toBe(true);
   });
 
@@ -76,6 +79,24 @@ export function recordCases(h: Harness): void {
     expect(await at({ from: t + 1000, to: t + 3000 })).toEqual([t + 2000, t + 1000]);
     expect(await at({ jobId: a.jobId, limit: 2 })).toEqual([t + 4000, t + 3000]);
     expect(await at({ jobId: "nope" })).toEqual([]);
+  });
+
+  it("history orders rows with the same scheduledAt by runId descending", async () => {
+    const [a, b, c, d] = [job(), job(), job(), job()];
+    for (const reg of [a, b, c, d]) await h.store.registerJob(reg!);
+    const manual = await h.store.claimManual(a!.jobId, "r1", 30_000);
+    const at = manual!.scheduledAt;
+    const scheduled = await claimWon(h.store, request(a!, at));
+    const ids = [manual!.runId, scheduled.runId].sort().reverse();
+    expect((await h.store.history({ jobId: a!.jobId })).map((r) => r.runId)).toEqual(ids);
+    const t = await pastBase(h.store);
+    for (const reg of [b, c, d]) await h.store.recordMissed(reg!.jobId, reg!.hash, [t]);
+    const tied = (await h.store.history({ from: t, to: t + 1 })).map((r) => r.runId);
+    expect(tied).toHaveLength(3);
+    expect(tied).toEqual([...tied].sort().reverse());
+    expect((await h.store.history({ from: t, to: t + 1, limit: 1 })).map((r) => r.runId)).toEqual(
+      tied.slice(0, 1),
+    );
   });
 
   it("history returns at most 100 rows by default", async () => {
@@ -125,10 +146,11 @@ export function recordCases(h: Harness): void {
     const before = await h.store.now();
     await h.store.touchReplica(info);
     await h.store.touchReplica({ ...info, clockOffsetMs: -7 });
-    await h.store.touchReplica({ ...info, replicaId: "replica-b", pid: 43 });
+    await h.store.touchReplica({ ...info, replicaId: "replica-b", pid: 43, clockOffsetMs: 2.6 });
     const seen = (await h.store.listReplicas(before)).sort((x, y) => x.pid - y.pid);
     expect(seen).toHaveLength(2);
     expect(seen[0]).toMatchObject({ ...info, clockOffsetMs: -7 });
+    expect(seen[1]?.clockOffsetMs).toBe(3);
     expect(seen[0]?.lastSeenAt).toBeGreaterThanOrEqual(before);
     expect(seen[0]?.lastSeenAt).toBeLessThanOrEqual(await h.store.now());
     expect(await h.store.listReplicas((await h.store.now()) + 60_000)).toEqual([]);
@@ -147,5 +169,10 @@ export function recordCases(h: Harness): void {
     expect(all[0]?.at).toBeGreaterThanOrEqual(before);
     expect(all[0]?.at).toBeLessThanOrEqual(await h.store.now());
     expect((await h.store.listWarnings(2)).map((w) => w.message)).toEqual(["third", "second"]);
+  });
+
+  it("listWarnings(0) returns no warnings", async () => {
+    await h.store.addWarning({ replicaId: "r1", kind: "conformance-test", message: "one" });
+    expect(await h.store.listWarnings(0)).toEqual([]);
   });
 }

@@ -18,6 +18,7 @@ export function registrationCases(h: Harness): void {
     await h.store.registerJob(reg);
     const again = await h.store.registerJob(reg);
     expect(again.outcome).toBe("unchanged");
+    expect(again.previousHash).toBe(reg.hash);
     expect(again.job.version).toBe(1);
     expect(again.job.hash).toBe(reg.hash);
   });

@@ -12,11 +12,11 @@ describe("sql-shared.buildHistoryQuery", () => {
   it("builds filters in placeholder order with ? by default and $n for PostgreSQL", () => {
     const query = { jobId: "a", states: ["missed", "failed"] as const, from: 1, to: 9, limit: 5 };
     expect(buildHistoryQuery(query)).toEqual({
-      sql: "WHERE job_id = ? AND state IN (?, ?) AND scheduled_at >= ? AND scheduled_at < ? ORDER BY scheduled_at DESC, run_id LIMIT ?",
+      sql: "WHERE job_id = ? AND state IN (?, ?) AND scheduled_at >= ? AND scheduled_at < ? ORDER BY scheduled_at DESC, run_id DESC LIMIT ?",
       params: ["a", "missed", "failed", 1, 9, 5],
     });
     expect(buildHistoryQuery({ states: [] }, (n) => `$${n}`)).toEqual({
-      sql: "WHERE 1 = 0 ORDER BY scheduled_at DESC, run_id LIMIT $1",
+      sql: "WHERE 1 = 0 ORDER BY scheduled_at DESC, run_id DESC LIMIT $1",
       params: [100],
     });
   });

@@ -25,7 +25,7 @@ export interface SqliteConnectionOptions {
 
 /**
  * One open, migrated SQLite connection of {@link SqliteStore}: transactions, typed row reads and
- * fenced run writes. Everything here is synchronous (better-sqlite3), so one transaction never
+ * fenced run writes. Everything here is synchronous (node:sqlite or better-sqlite3), so one transaction never
  * interleaves with another in this process, and `BEGIN IMMEDIATE` serialises it with other
  * processes.
  */
@@ -63,7 +63,7 @@ export class SqliteConnection {
    */
   write<T>(operation: string, fn: (now: number) => T): T {
     try {
-      return this.db.transaction(() => fn(this.options.clock.now())).immediate();
+      return this.db.immediate(() => fn(this.options.clock.now()));
     } catch (error) {
       throw wrapError("STORE_ERROR", `${this.options.where}.${operation}`, error);
     }
@@ -72,7 +72,7 @@ export class SqliteConnection {
   /** Runs reads in one deferred transaction (a consistent snapshot). */
   read<T>(operation: string, fn: () => T): T {
     try {
-      return this.db.transaction(fn).deferred();
+      return this.db.deferred(fn);
     } catch (error) {
       throw wrapError("STORE_ERROR", `${this.options.where}.${operation}`, error);
     }

@@ -1,4 +1,3 @@
-import Database from "better-sqlite3";
 import { BelfryError, wrapError } from "../errors.js";
 import { MIGRATIONS } from "./migrations/bundled.js";
 import {
@@ -10,14 +9,15 @@ import {
   runUpdateSql,
   TERMINAL_STATES,
 } from "./sql-shared.js";
+import { openSqliteDriver, type SqliteDriver, type SqliteStatement } from "./sqlite-driver.js";
 
 /**
  * Opening, migrating and the prepared statements of `SqliteStore` (`sqlite.ts`), kept apart
  * from the store's methods. Table names come from a validated prefix only.
  */
 
-/** A better-sqlite3 connection. */
-export type SqliteDatabase = Database.Database;
+/** An open SQLite connection (node:sqlite or better-sqlite3, see `sqlite-driver.ts`). */
+export type SqliteDatabase = SqliteDriver;
 
 /**
  * Opens `path` in WAL mode with a busy timeout, so several processes on one host can share the
@@ -25,14 +25,9 @@ export type SqliteDatabase = Database.Database;
  * @throws BelfryError `STORE_CONNECT` naming the path when the file cannot be opened.
  */
 export function openSqlite(path: string, busyTimeoutMs: number, where: string): SqliteDatabase {
-  let db: SqliteDatabase | undefined;
   try {
-    db = new Database(path, { timeout: busyTimeoutMs });
-    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
-    db.pragma("journal_mode = WAL");
-    return db;
+    return openSqliteDriver(path, busyTimeoutMs);
   } catch (error) {
-    db?.close();
     const detail = error instanceof Error ? error.message : String(error);
     throw new BelfryError(
       "STORE_CONNECT",
@@ -56,7 +51,7 @@ export function migrateSqlite(
   const ledger = `${prefix}migrations`;
   for (const migration of MIGRATIONS.sqlite ?? []) {
     try {
-      db.transaction(() => {
+      db.immediate(() => {
         db.exec(ledgerDdl(prefix, where));
         const done = db.prepare(`SELECT 1 FROM ${ledger} WHERE version = ?`).get(migration.version);
         if (done) return;
@@ -66,15 +61,14 @@ export function migrateSqlite(
           migration.name,
           now(),
         );
-      }).immediate();
+      });
     } catch (error) {
       throw wrapError("MIGRATION", `${where}: migration ${migration.name}`, error);
     }
   }
 }
 
-/** A prepared statement. */
-export type SqliteStatement = Database.Statement<unknown[], unknown>;
+export type { SqliteStatement };
 
 /** Every statement the store runs, prepared once after migrating. */
 export function prepareStatements(

@@ -235,7 +235,7 @@ export class SqliteStore implements Store {
 
   async prune(before: number): Promise<number> {
     const c = this.conn;
-    return c.write("prune", () => c.sql.runPrune.run(before).changes);
+    return c.write("prune", () => Number(c.sql.runPrune.run(before).changes));
   }
 
   async touchReplica(info: ReplicaInfo): Promise<void> {

@@ -1,4 +1,4 @@
-import Database from "better-sqlite3";
+import { openSqliteDriver } from "../../src/stores/sqlite-driver.js";
 import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -57,7 +57,7 @@ describe("SqliteStore across processes", () => {
     for (const report of reports) {
       expect(Object.keys(report.refused).filter((s) => s !== "lost" && s !== "stale")).toEqual([]);
     }
-    const db = new Database(path, { readonly: true });
+    const db = openSqliteDriver(path, 1_000);
     const ledger = db.prepare("SELECT COUNT(*) AS n FROM p_migrations").get() as { n: number };
     const runs = db.prepare("SELECT COUNT(*) AS n FROM p_runs").get() as { n: number };
     db.close();

@@ -1,4 +1,4 @@
-import Database from "better-sqlite3";
+import { openSqliteDriver } from "../../src/stores/sqlite-driver.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,7 +19,7 @@ afterAll(() => {
 
 /** Writes `overlap = 'bogus'` into the job row behind the store's back. */
 async function corrupt(_store: unknown, prefix: string, jobId: string) {
-  const db = new Database(fileFor(prefix));
+  const db = openSqliteDriver(fileFor(prefix), 1_000);
   try {
     db.prepare(`UPDATE ${prefix}jobs SET overlap = 'bogus' WHERE job_id = ?`).run(jobId);
   } finally {
@@ -62,9 +62,9 @@ describe("SqliteStore", () => {
     const stores = [1, 2, 3].map(() => new SqliteStore({ path, tablePrefix: "app_" }));
     await Promise.all(stores.map((s) => s.init()));
     await Promise.all(stores.map((s) => s.close()));
-    const db = new Database(path, { readonly: true });
+    const db = openSqliteDriver(path, 1_000);
     const ledger = db.prepare("SELECT version, name FROM app_migrations").all();
-    const mode = db.pragma("journal_mode", { simple: true });
+    const mode = (db.prepare("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode;
     db.close();
     expect(ledger).toEqual([{ version: 1, name: "0001_init" }]);
     expect(mode).toBe("wal");
@@ -103,7 +103,7 @@ describe("SqliteStore", () => {
     const reg = job();
     await store.registerJob(reg);
     await store.claim([request(reg, await pastBase(store))]);
-    const db = new Database(path);
+    const db = openSqliteDriver(path, 1_000);
     db.prepare("UPDATE belfry_runs SET state = 'exploded'").run();
     db.close();
     const message = await rejectsWith(store.history({ jobId: reg.jobId }), "CORRUPT_ROW");
@@ -122,7 +122,7 @@ describe("SqliteStore", () => {
 
 /** The DDL of a migrated database with the default prefix, as committed in docs/schema. */
 function schemaSnapshot(path: string): string {
-  const db = new Database(path, { readonly: true });
+  const db = openSqliteDriver(path, 1_000);
   const rows = db
     .prepare(
       "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY type DESC, name",

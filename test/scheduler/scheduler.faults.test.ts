@@ -1,5 +1,18 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { BelfryError, every, MemoryStore, once, Scheduler, type Store } from "../../src/index.js";
+import {
+  BelfryError,
+  every,
+  FakeClock,
+  MemoryStore,
+  once,
+  Scheduler,
+  type Store,
+} from "../../src/index.js";
+import { openSqliteDriver } from "../../src/stores/sqlite-driver.js";
+import { SqliteStore } from "../../src/stores/sqlite.js";
 import { cluster, recordEvents, T0 } from "./harness.js";
 
 /** Fault injection around a real store: while `down`, every call fails like a lost connection. */
@@ -94,5 +107,30 @@ describe("Scheduler when the store goes away", () => {
     fail = false;
     await scheduler.start();
     await scheduler.stop();
+  });
+
+  it("a corrupt job row stops only that job: the others keep running, the error is reported", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), "belfry-corrupt-")), "store.db");
+    const clock = new FakeClock(T0);
+    const store = new SqliteStore({ path, clock });
+    const scheduler = new Scheduler({ store, clock, replicaId: "a" });
+    const errors = recordEvents(scheduler, "store:error");
+    let healthy = 0;
+    let broken = 0;
+    scheduler.job("healthy", every("1s"), () => void healthy++);
+    scheduler.job("broken", every("1s"), () => void broken++);
+    await scheduler.start();
+    await clock.advance(2_000);
+    const db = openSqliteDriver(path, 1_000);
+    db.prepare("UPDATE belfry_jobs SET overlap = 'bogus' WHERE job_id = ?").run("broken");
+    db.close();
+    await clock.advance(5_000);
+    await scheduler.stop();
+    await store.close();
+    expect(healthy).toBe(7);
+    expect(broken).toBe(2);
+    const error = errors.find((e) => e.operation === "claim")?.error as BelfryError;
+    expect(error.code).toBe("CORRUPT_ROW");
+    expect(error.message).toContain("bogus");
   });
 });

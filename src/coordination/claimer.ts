@@ -108,10 +108,20 @@ function plan(deps: ClaimDeps, state: JobState, now: number): Planned {
   return { state, requests, recordOnly, deferred: false };
 }
 
+/**
+ * Records occurrences that will not run. A failure is reported and left for the next pass (the
+ * cursor stays), so it never costs the runs already won in the same pass.
+ */
 async function recordMissed(deps: ClaimDeps, state: JobState, missed: readonly number[]) {
-  await deps.store.recordMissed(state.series.config.id, state.hash, missed);
-  for (const at of missed) emitMissed(deps, state, at);
-  state.cursor = Math.max(state.cursor ?? Number.NEGATIVE_INFINITY, ...missed);
+  try {
+    const recorded = await deps.store.recordMissed(state.series.config.id, state.hash, missed);
+    // The store records those above its watermark: the newest `recorded` of them.
+    for (const at of recorded > 0 ? missed.slice(-recorded) : []) emitMissed(deps, state, at);
+    state.cursor = Math.max(state.cursor ?? Number.NEGATIVE_INFINITY, ...missed);
+  } catch (error) {
+    deps.hub.emit("store:error", { replicaId: deps.replicaId, operation: "recordMissed", error });
+    deps.logger.error({ err: error, jobId: state.series.config.id }, "belfry: recordMissed failed");
+  }
 }
 
 function emitMissed(deps: ClaimDeps, state: JobState, at: number): void {

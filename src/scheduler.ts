@@ -268,6 +268,7 @@ export class Scheduler {
     }
     this.started = true;
     this.stopping = false;
+    this.runner.resume();
     // gocron-style modes decide on this replica's own clock, as gocron does.
     if (!this.gate) await this.maintenance.syncClock();
     await Promise.all(

@@ -75,6 +75,11 @@ export class Runner {
     return done;
   }
 
+  /** Takes attempts again after a {@link stop} (the scheduler was restarted). */
+  resume(): void {
+    this.stopping = false;
+  }
+
   /**
    * Stops taking new attempts. With `drain`, waits up to `timeoutMs` for running handlers;
    * then aborts the rest and releases their leases so another replica recovers them.

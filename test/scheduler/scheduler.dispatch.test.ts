@@ -199,4 +199,26 @@ describe("Scheduler dispatch on a fake clock", () => {
     expect(finished).toBe(true);
     expect(c.clock.pendingTimers()).toBe(0);
   });
+
+  it("can be stopped and started again, retrying failures as before", async () => {
+    const c = cluster();
+    const attempts: number[] = [];
+    const scheduler = c.replica();
+    scheduler.job(
+      "again",
+      every("10s"),
+      (run) => {
+        attempts.push(run.attempt);
+        if (run.attempt === 1) throw new Error("first attempt fails");
+      },
+      { retries: { max: 1, delay: "1s" } },
+    );
+    await scheduler.start();
+    await c.clock.advance(12_000);
+    await scheduler.stop();
+    await scheduler.start();
+    await c.clock.advance(10_000);
+    expect(attempts).toEqual([1, 2, 1, 2]);
+    expect(await c.stopAll()).toBe(0);
+  });
 });

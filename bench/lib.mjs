@@ -29,6 +29,36 @@ export function round(x, digits = 2) {
   return Math.round(x * f) / f;
 }
 
+const pending = new Set();
+let listening = false;
+
+/**
+ * Registers a clean-up (drop a schema, delete keys, stop child processes) to run if the bench is
+ * interrupted by SIGINT or SIGTERM; returns the function to call on the normal path instead,
+ * which runs it once and unregisters it.
+ */
+export function cleanupOnSignal(cleanup) {
+  const entry = { cleanup };
+  pending.add(entry);
+  if (!listening) {
+    listening = true;
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+  }
+  return async () => {
+    if (!pending.delete(entry)) return;
+    await cleanup();
+  };
+}
+
+async function onSignal(signal) {
+  process.stderr.write(`[bench] ${signal}: cleaning up ${pending.size} item(s)\n`);
+  const all = [...pending];
+  pending.clear();
+  await Promise.allSettled(all.map((e) => e.cleanup()));
+  process.exit(130);
+}
+
 /** Drops a PostgreSQL schema and everything in it. */
 export async function dropPgSchema(schema) {
   const pg = (await import("pg")).default;

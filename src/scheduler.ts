@@ -1,4 +1,4 @@
-import { OffsetClock, type Clock, type Timer } from "./clock.js";
+import { OffsetClock, settle, type Clock, type Timer } from "./clock.js";
 import { claimDue, type JobState } from "./coordination/claimer.js";
 import { unrecordedLedger } from "./coordination/lease.js";
 import { Maintenance } from "./coordination/maintenance.js";
@@ -419,6 +419,7 @@ export class Scheduler {
     if (this.gate) return this.dispatchGated(this.gate, ready);
     const now = this.clock.now();
     const slots = Math.max(0, this.concurrency - this.runner.activeCount);
+    const prefetch: JobState[] = [];
     try {
       const passes = await claimDue(
         this.claimDeps(),
@@ -434,6 +435,7 @@ export class Scheduler {
           void this.runner.execute(entry.config, run);
         }
         entry.nextAt = pass.wakeAt;
+        prefetch.push(entry.state);
         if (pass.state.unregistered) entry.registered = false;
         if (pass.wakeAt !== null && (slots > 0 || pass.wakeAt > now))
           this.queue.set(entry.config.id, pass.wakeAt);
@@ -444,6 +446,10 @@ export class Scheduler {
       const retryAt = this.clock.now() + this.retryDelay();
       for (const entry of ready) this.queue.set(entry.config.id, retryAt);
     }
+    // Once the won runs are under way, compute each job's occurrence after next while idle,
+    // so the next pass finds it ready instead of computing it on the critical path.
+    await settle(1);
+    for (const state of prefetch) if (state.cursor !== null) state.series.prefetch(state.cursor);
   }
 
   /** gocron-style: run what the elector or locker allows, on this replica's clock. */

@@ -158,7 +158,10 @@ function applyResults(
   if (state.exhausted) return { state, won, wakeAt: null };
   if (wakeAt === null) {
     // Occurrences left unclaimed for lack of slots wait for the next pass.
-    wakeAt = planned.deferred ? now : state.series.next(Math.max(state.cursor ?? now, now));
+    // After the pass the cursor is the newest due occurrence, so the next one is after it (and
+    // was computed ahead of time: see JobSeries.prefetch).
+    const next = planned.deferred ? now : state.series.next(state.cursor ?? now);
+    wakeAt = next === null ? null : Math.max(next, now);
   }
   return { state, won, wakeAt };
 }

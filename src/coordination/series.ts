@@ -7,6 +7,7 @@ import type { JobRegistration } from "../stores/store.js";
 export const MAX_DUE_PER_PASS = 1000;
 
 const MIN_MISSED_AFTER_MS = 1_000;
+const RECENT_NEXT = 8;
 const MAX_MISSED_AFTER_MS = 60_000;
 
 /**
@@ -17,6 +18,7 @@ export class JobSeries {
   readonly context: ScheduleContext;
   /** The job's first registration in the store (store time); set after registration. */
   createdAt: number | null = null;
+  private readonly recent = new Map<number, number | null>();
 
   constructor(
     readonly config: JobConfig,
@@ -47,9 +49,22 @@ export class JobSeries {
     const immediate = this.immediate;
     if (immediate !== null && immediate > after) return immediate;
     const floor = Math.max(after, (this.config.startAt ?? Number.NEGATIVE_INFINITY) - 1);
-    const at = this.config.schedule.next(floor, this.context);
+    let at = this.recent.get(floor);
+    if (at === undefined) {
+      at = this.config.schedule.next(floor, this.context);
+      // A pass asks for the same few instants several times (due, missedAfter, wake-up); calendar
+      // and cron maths cost ~0.1 ms each, so keep the last few answers.
+      if (this.recent.size >= RECENT_NEXT) this.recent.delete(this.recent.keys().next().value!);
+      this.recent.set(floor, at);
+    }
     if (at === null || (this.config.stopAt !== null && at > this.config.stopAt)) return null;
     return at;
+  }
+
+  /** Computes (and keeps) the two occurrences after `after`, ahead of need. */
+  prefetch(after: number): void {
+    const next = this.next(after);
+    if (next !== null) this.missedAfterMs(next);
   }
 
   /**

@@ -128,6 +128,9 @@ export class PostgresStore implements Store {
         max: this.options.maxConnections ?? 10,
         connectionTimeoutMillis: this.options.connectTimeoutMs ?? 10_000,
         application_name: this.options.applicationName ?? "belfry",
+        // Keep connections across minute-scale gaps between occurrences: a claim on a fresh
+        // connection pays the connection setup on the critical path (pg's default is 10 s).
+        idleTimeoutMillis: 5 * 60_000,
         allowExitOnIdle: true,
       }) as unknown as PgPoolLike;
       this.ownPool = true;

@@ -113,10 +113,17 @@ export class Runner {
     const { run } = lease;
     const { hub } = this.deps;
     const store = lease.ledger;
-    if (
-      config.beforeRun &&
-      (await config.beforeRun(this.contextOf(run, run.attempt, lease.signal))) === false
-    ) {
+    let verdict: boolean | void = true;
+    try {
+      verdict = await config.beforeRun?.(this.contextOf(run, run.attempt, lease.signal));
+    } catch (error) {
+      // A throwing beforeRun fails the occurrence rather than leaving it claimed.
+      return this.finish(config, lease, {
+        state: "failed",
+        error: `beforeRun: ${describeError(error)}`,
+      });
+    }
+    if (verdict === false) {
       hub.emit("run:skipped", { ...ownedRunEvent(run, this.deps.replicaId), reason: "beforeRun" });
       return this.finish(config, lease, { state: "skipped", error: "skipped by beforeRun" });
     }
@@ -154,18 +161,27 @@ export class Runner {
       const result = await this.callHandler(config, context, controller, lease);
       hub.emit("run:succeeded", { ...event, durationMs: clock.now() - startedAt });
       await this.finish(config, lease, { state: "succeeded" });
-      await config.afterRun?.(context, result);
+      await this.listener("afterRun", () => config.afterRun?.(context, result));
       return "done";
     } catch (error) {
       if (lease.lost) return "done";
       const stopped = this.stopping && isAborted(error);
       const willRetry = !stopped && attempt <= config.retry.max;
       hub.emit("run:failed", { ...event, error, willRetry });
-      await config.afterError?.(context, error);
+      await this.listener("afterError", () => config.afterError?.(context, error));
       if (stopped) return "retry";
       if (willRetry) return "retry";
       await this.finish(config, lease, { state: "failed", error: describeError(error) });
       return "done";
+    }
+  }
+
+  /** Runs an `afterRun`/`afterError` listener; what it throws is logged, never the run's fate. */
+  private async listener(name: string, call: () => unknown): Promise<void> {
+    try {
+      await call();
+    } catch (error) {
+      this.deps.logger.error({ err: error, listener: name }, `belfry: ${name} listener threw`);
     }
   }
 

@@ -221,4 +221,26 @@ describe("Scheduler dispatch on a fake clock", () => {
     expect(attempts).toEqual([1, 2, 1, 2]);
     expect(await c.stopAll()).toBe(0);
   });
+
+  it("a throwing listener never changes a run's outcome; a throwing beforeRun fails it", async () => {
+    const c = cluster();
+    const scheduler = c.replica();
+    scheduler.job("noisy", once(T0 + 1_000), () => "ok", {
+      afterRun: () => {
+        throw new Error("listener bug");
+      },
+    });
+    scheduler.job("gate-bug", once(T0 + 1_000), () => "never", {
+      beforeRun: () => {
+        throw new Error("gate bug");
+      },
+    });
+    await scheduler.start();
+    await c.clock.advance(2_000);
+    const [noisy] = await scheduler.history({ jobId: "noisy" });
+    const [gate] = await scheduler.history({ jobId: "gate-bug" });
+    expect(noisy?.state).toBe("succeeded");
+    expect(gate).toMatchObject({ state: "failed", error: expect.stringContaining("gate bug") });
+    expect(await c.stopAll()).toBe(0);
+  });
 });

@@ -88,7 +88,8 @@ export class Lease {
     this.schedule();
   }
 
-  private lose(why: string): void {
+  /** Gives the lease up as lost (the store refused a write about the run). */
+  lose(why: string): void {
     this.stop();
     this.isLost = true;
     const reason = new BelfryError(

@@ -128,8 +128,8 @@ export class Runner {
       return this.finish(config, lease, { state: "skipped", error: "skipped by beforeRun" });
     }
     for (let attempt = run.attempt; ; attempt++) {
-      if (lease.lost || !(await store.startRun(run.runId, run.token, attempt))) return;
-      const outcome = await this.attempt(config, lease, attempt);
+      if (lease.lost) return;
+      const outcome = await this.attempt(config, lease, attempt, this.markRunning(lease, attempt));
       if (outcome === "done" || lease.lost) return;
       if (this.stopping) {
         await store.releaseRun(run.runId, run.token);
@@ -144,11 +144,37 @@ export class Runner {
     }
   }
 
+  /**
+   * Marks the run `running` for `attempt`. The claim (or take-over) already fenced the run, so
+   * the handler starts while this write is in flight instead of a round trip later; a refusal
+   * loses the lease (the handler's signal aborts), and the outcome is written only after this
+   * write landed, so the run's writes stay in order.
+   */
+  private markRunning(lease: Lease, attempt: number): Promise<boolean> {
+    const { run } = lease;
+    return lease.ledger.startRun(run.runId, run.token, attempt).then(
+      (ok) => {
+        if (!ok) lease.lose("the store refused to mark the run running");
+        return ok;
+      },
+      (error: unknown) => {
+        // The row stays `claimed`; heartbeats and the outcome write still carry the run.
+        this.deps.hub.emit("store:error", {
+          replicaId: this.deps.replicaId,
+          operation: "startRun",
+          error,
+        });
+        return true;
+      },
+    );
+  }
+
   /** One attempt; "retry" when it failed and another attempt is allowed. */
   private async attempt(
     config: JobConfig,
     lease: Lease,
     attempt: number,
+    marked: Promise<boolean>,
   ): Promise<"done" | "retry"> {
     const { run } = lease;
     const { hub, clock } = this.deps;
@@ -159,12 +185,13 @@ export class Runner {
     const startedAt = clock.now();
     try {
       const result = await this.callHandler(config, context, controller, lease);
+      if (!(await marked)) return "done";
       hub.emit("run:succeeded", { ...event, durationMs: clock.now() - startedAt });
       await this.finish(config, lease, { state: "succeeded" });
       await this.listener("afterRun", () => config.afterRun?.(context, result));
       return "done";
     } catch (error) {
-      if (lease.lost) return "done";
+      if (!(await marked) || lease.lost) return "done";
       const stopped = this.stopping && isAborted(error);
       const willRetry = !stopped && attempt <= config.retry.max;
       hub.emit("run:failed", { ...event, error, willRetry });

@@ -21,6 +21,27 @@ export function concurrencyCases(h: Harness): void {
     }
   });
 
+  it("racing claims of successive occurrences of a skip job never leave two active runs", async () => {
+    const stores = await h.replicas(h.instanceCount);
+    const reg = job({ overlap: "skip" });
+    await h.store.registerJob(reg);
+    const t = await pastBase(h.store);
+    for (let round = 0; round < 30; round++) {
+      const base = t + round * 100_000;
+      const results: ClaimResult[] = (
+        await Promise.all(
+          stores.map((s, i) => s.claim([request(reg, base + i * 1000, { replicaId: `r${i}` })])),
+        )
+      ).flat();
+      const won = results.filter((r) => r.status === "won");
+      expect(won.length, results.map((r) => r.status).join(",")).toBe(1);
+      const active = await h.store.history({ jobId: reg.jobId, states: ["claimed"] });
+      expect(active).toHaveLength(1);
+      const run = won[0]?.status === "won" ? won[0].run : null;
+      await h.store.finishRun(run!.runId, run!.token, { state: "succeeded" }, 1000);
+    }
+  });
+
   it(
     "racing batched claims over many occurrences and two jobs: each occurrence won exactly once",
     async () => {

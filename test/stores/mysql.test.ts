@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import mysql from "mysql2/promise";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { MysqlStore, type MysqlStoreOptions } from "../../src/stores/mysql.js";
-import type { ClaimResult, Store } from "../../src/stores/store.js";
+import type { Store } from "../../src/stores/store.js";
 import { describeStore } from "../conformance/describe-store.js";
 import { job, pastBase, rejectsWith, request } from "../conformance/harness.js";
 
@@ -140,32 +140,6 @@ describe("MysqlStore", () => {
       expect(after[0]?.status).toBe("won");
     });
     await pool.end();
-    await dropPrefix(prefix);
-  });
-
-  it("racing claims of successive occurrences of a skip job never leave two active runs", async () => {
-    const prefix = freshPrefix();
-    const stores = Array.from({ length: 8 }, () => make(prefix, { maxConnections: 2 }));
-    await withStores(stores, async () => {
-      await Promise.all(stores.map((s) => s.init()));
-      const reg = job({ overlap: "skip" });
-      await stores[0]!.registerJob(reg);
-      const t = await pastBase(stores[0]!);
-      for (let round = 0; round < 30; round++) {
-        const base = t + round * 100_000;
-        const results: ClaimResult[] = (
-          await Promise.all(
-            stores.map((s, i) => s.claim([request(reg, base + i * 1000, { replicaId: `r${i}` })])),
-          )
-        ).flat();
-        const won = results.filter((r) => r.status === "won");
-        expect(won.length, results.map((r) => r.status).join(",")).toBe(1);
-        const active = await stores[0]!.history({ jobId: reg.jobId, states: ["claimed"] });
-        expect(active).toHaveLength(1);
-        const run = won[0]?.status === "won" ? won[0].run : null;
-        await stores[0]!.finishRun(run!.runId, run!.token, { state: "succeeded" }, 1000);
-      }
-    });
     await dropPrefix(prefix);
   });
 

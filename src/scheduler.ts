@@ -437,9 +437,10 @@ export class Scheduler {
         entry.nextAt = pass.wakeAt;
         prefetch.push(entry.state);
         if (pass.state.unregistered) entry.registered = false;
-        if (pass.wakeAt !== null && (slots > 0 || pass.wakeAt > now))
-          this.queue.set(entry.config.id, pass.wakeAt);
-        else if (pass.wakeAt !== null) this.queue.set(entry.config.id, now + RETRY_MIN_MS);
+        // With no free slot a due job would wake at once and spin: look again a second later.
+        const full = slots === 0 && pass.wakeAt !== null && pass.wakeAt <= now;
+        if (pass.wakeAt !== null)
+          this.queue.set(entry.config.id, full ? now + RETRY_MIN_MS : pass.wakeAt);
       }
     } catch (error) {
       this.reportStoreError("claim", error);

@@ -14,7 +14,7 @@ const timeRule = [
 ];
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "src/stores/migrations/bundled.ts"] },
+  { ignores: ["dist/", "node_modules/", "src/stores/sql/migrations.ts"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -45,19 +45,19 @@ async function openStores(kind, tag) {
   const load = async (file) => import(new URL(file, dist).href);
   if (kind === "memory") {
     // Nothing is shared between memory stores: one instance, REPLICAS concurrent callers.
-    const { MemoryStore } = await load("memory.js");
+    const { MemoryStore } = await load("memory/index.js");
     const store = new MemoryStore();
     return { stores: Array(REPLICAS).fill(store), cleanup: async () => {} };
   }
   if (kind === "sqlite") {
-    const { SqliteStore } = await load("sqlite.js");
+    const { SqliteStore } = await load("sqlite/index.js");
     const dir = mkdtempSync(join(tmpdir(), "belfry-bench-"));
     const path = join(dir, "bench.db");
     const stores = Array.from({ length: REPLICAS }, () => new SqliteStore({ path }));
     return { stores, cleanup: async () => removeDir(dir) };
   }
   if (kind === "postgres") {
-    const { PostgresStore } = await load("postgres.js");
+    const { PostgresStore } = await load("postgres/index.js");
     const schema = `belfry_${tag}`;
     const stores = Array.from(
       { length: REPLICAS },
@@ -66,7 +66,7 @@ async function openStores(kind, tag) {
     return { stores, cleanup: () => dropPgSchema(schema) };
   }
   if (kind === "mysql") {
-    const { MysqlStore } = await load("mysql.js");
+    const { MysqlStore } = await load("mysql/index.js");
     const tablePrefix = `belfry_${tag}_`;
     const stores = Array.from(
       { length: REPLICAS },
@@ -75,7 +75,7 @@ async function openStores(kind, tag) {
     return { stores, cleanup: () => dropMysqlTables(tablePrefix) };
   }
   if (kind === "redis") {
-    const { RedisStore } = await load("redis.js");
+    const { RedisStore } = await load("redis/index.js");
     const keyPrefix = `belfry-${tag}`;
     const stores = Array.from(
       { length: REPLICAS },

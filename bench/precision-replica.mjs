@@ -26,24 +26,24 @@ const systems = {
     const { Scheduler, every, cron } = await import(dist("index.js"));
     let store;
     if (cfg.store === "sqlite") {
-      const { SqliteStore } = await import(dist("stores/sqlite.js"));
+      const { SqliteStore } = await import(dist("stores/sqlite/index.js"));
       store = new SqliteStore({ path: cfg.sqlitePath });
     } else if (cfg.store === "postgres") {
-      const { PostgresStore } = await import(dist("stores/postgres.js"));
+      const { PostgresStore } = await import(dist("stores/postgres/index.js"));
       store = new PostgresStore({
         connectionString: URLS.postgres,
         schema: `belfry_${cfg.tag}`,
         maxConnections: 3,
       });
     } else if (cfg.store === "mysql") {
-      const { MysqlStore } = await import(dist("stores/mysql.js"));
+      const { MysqlStore } = await import(dist("stores/mysql/index.js"));
       store = new MysqlStore({
         uri: URLS.mysql,
         tablePrefix: `belfry_${cfg.tag}_`,
         maxConnections: 3,
       });
     } else if (cfg.store === "redis") {
-      const { RedisStore } = await import(dist("stores/redis.js"));
+      const { RedisStore } = await import(dist("stores/redis/index.js"));
       store = new RedisStore({ url: URLS.redis, keyPrefix: `belfry-${cfg.tag}` });
     } else throw new Error(`unknown store ${cfg.store}`);
     const scheduler = new Scheduler({ store, replicaId: cfg.replica });

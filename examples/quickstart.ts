@@ -1,6 +1,6 @@
 // The README's quickstart, type-checked by `npm run typecheck`.
 import { cron, every, Scheduler } from "../src/index.js";
-import { SqliteStore } from "../src/stores/sqlite.js";
+import { SqliteStore } from "../src/stores/sqlite/index.js";
 
 async function sendReport(idempotencyKey: string, signal: AbortSignal): Promise<void> {
   signal.throwIfAborted();

@@ -13,7 +13,7 @@ import type { Logger } from "./observe/logger.js";
 import { toJobConfig, type Handler, type JobConfig, type JobOptions } from "./options.js";
 import { DueQueue } from "./queue.js";
 import type { Schedule, ScheduleSpec } from "./schedules/schedule.js";
-import { MemoryStore } from "./stores/memory.js";
+import { MemoryStore } from "./stores/memory/index.js";
 import type {
   ClaimedRun,
   HistoryQuery,

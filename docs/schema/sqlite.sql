@@ -1,4 +1,4 @@
--- Generated from src/stores/migrations/sqlite by test/stores/sqlite.test.ts (vitest -u).
+-- Generated from src/stores/sqlite/migrations by test/stores/sqlite.test.ts (vitest -u).
 CREATE TABLE belfry_jobs (
   job_id TEXT PRIMARY KEY NOT NULL,
   hash TEXT NOT NULL,

@@ -1,5 +1,5 @@
 import { BelfryError } from "../errors.js";
-import { MemoryStore } from "./memory.js";
+import { MemoryStore } from "./memory/index.js";
 import type { Store } from "./store.js";
 
 /**
@@ -15,19 +15,19 @@ export async function openStore(urlWithPrefix: string): Promise<Store> {
   const scheme = /^([a-z]+):/i.exec(url)?.[1]?.toLowerCase();
   if (url === "memory") return new MemoryStore();
   if (scheme === "sqlite" || (!scheme && /\.(db|sqlite3?)$/.test(url))) {
-    const { SqliteStore } = await import("./sqlite.js");
+    const { SqliteStore } = await import("./sqlite/index.js");
     return new SqliteStore({ path: url.replace(/^sqlite:(\/\/)?/i, ""), tablePrefix: prefix });
   }
   if (scheme === "postgres" || scheme === "postgresql") {
-    const { PostgresStore } = await import("./postgres.js");
+    const { PostgresStore } = await import("./postgres/index.js");
     return new PostgresStore({ connectionString: url, tablePrefix: prefix });
   }
   if (scheme === "mysql" || scheme === "mariadb") {
-    const { MysqlStore } = await import("./mysql.js");
+    const { MysqlStore } = await import("./mysql/index.js");
     return new MysqlStore({ uri: url.replace(/^mariadb:/i, "mysql:"), tablePrefix: prefix });
   }
   if (scheme === "redis" || scheme === "rediss") {
-    const { RedisStore } = await import("./redis.js");
+    const { RedisStore } = await import("./redis/index.js");
     return new RedisStore({ url, keyPrefix: prefix });
   }
   throw new BelfryError(

@@ -28,8 +28,8 @@ import type {
  * - `<prefix>warnings(id autoincrement, at, replica_id, kind, message)`
  * - `<prefix>migrations(version PK, name, applied_at)`: the migrations ledger
  *
- * Migration files (`src/stores/migrations/<dialect>/NNNN_name.sql`) write table names as
- * `{{prefix}}jobs`; a store replaces the placeholder (`renderSql` in `sql-shared.ts`) only after
+ * Migration files (`src/stores/<dialect>/migrations/NNNN_name.sql`) write table names as
+ * `{{prefix}}jobs`; a store replaces the placeholder (`renderSql` in `sql/shared.ts`) only after
  * validating the prefix with `assertPrefix`.
  */
 

@@ -1,4 +1,7 @@
 import type { BelfryErrorCode } from "../errors.js";
+import type { AbandonPolicy, OverlapPolicy, RunState, RunTrigger } from "../protocol/vocabulary.js";
+
+export type { AbandonPolicy, OverlapPolicy, RunState, RunTrigger };
 
 /**
  * The one contract between the scheduler and a backend. Every method that changes state is a
@@ -25,23 +28,6 @@ import type { BelfryErrorCode } from "../errors.js";
  * The memory store (`memory.ts`) is the reference implementation; every store passes the same
  * conformance suite (`test/conformance/`).
  */
-
-/** `claimed → running → succeeded | failed | abandoned`; `missed` and `skipped` record
- * occurrences that did not run, `queued` one that waits. */
-export type RunState =
-  "claimed" | "running" | "succeeded" | "failed" | "abandoned" | "missed" | "skipped" | "queued";
-
-/** States in which a run holds (or held, until its lease expired) a lease. */
-export const ACTIVE_STATES: readonly RunState[] = ["claimed", "running"];
-
-/** What happens when another run of the same job is still active, across all replicas. */
-export type OverlapPolicy = "allow" | "skip" | "queueOne";
-
-/** What recovery does with a run whose lease expired (its replica died or hung). */
-export type AbandonPolicy = "retry" | "abandon";
-
-/** Why a run exists: its schedule, or an explicit `runNow`. */
-export type RunTrigger = "schedule" | "manual";
 
 /** A job definition as the store keeps it (what the claim step must check). */
 export interface JobRegistration {

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import { sleep, systemClock } from "../../src/clock.js";
 import { every, Scheduler } from "../../src/index.js";
-import { PostgresStore } from "../../src/stores/postgres.js";
+import { PostgresStore } from "../../src/stores/postgres/index.js";
 
 const POSTGRES = process.env.BELFRY_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const prefix = `cf${randomBytes(3).toString("hex")}_`;

@@ -11,8 +11,8 @@ import {
   Scheduler,
   type Store,
 } from "../../src/index.js";
-import { openSqliteDriver } from "../../src/stores/sqlite-driver.js";
-import { SqliteStore } from "../../src/stores/sqlite.js";
+import { openSqliteDriver } from "../../src/stores/sqlite/driver.js";
+import { SqliteStore } from "../../src/stores/sqlite/index.js";
 import { cluster, recordEvents, T0 } from "./harness.js";
 
 /** Fault injection around a real store: while `down`, every call fails like a lost connection. */

@@ -1,4 +1,4 @@
-import { MemoryStore } from "../../src/stores/memory.js";
+import { MemoryStore } from "../../src/stores/memory/index.js";
 import type { JobRecord, Store } from "../../src/stores/store.js";
 import { describeStore } from "../conformance/describe-store.js";
 

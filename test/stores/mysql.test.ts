@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import mysql from "mysql2/promise";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
-import { MysqlStore, type MysqlStoreOptions } from "../../src/stores/mysql.js";
+import { MysqlStore, type MysqlStoreOptions } from "../../src/stores/mysql/index.js";
 import type { Store } from "../../src/stores/store.js";
 import { describeStore } from "../conformance/describe-store.js";
 import { job, pastBase, rejectsWith, request } from "../conformance/harness.js";

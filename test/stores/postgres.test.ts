@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
-import { PostgresStore } from "../../src/stores/postgres.js";
+import { PostgresStore } from "../../src/stores/postgres/index.js";
 import type { Store } from "../../src/stores/store.js";
 import { describeStore } from "../conformance/describe-store.js";
 import { job, pastBase, rejectsWith, request } from "../conformance/harness.js";

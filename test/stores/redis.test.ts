@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
-import { RedisStore, type RedisStoreOptions } from "../../src/stores/redis.js";
+import { RedisStore, type RedisStoreOptions } from "../../src/stores/redis/index.js";
 import { describeStore } from "../conformance/describe-store.js";
 import { claimOne, claimWon, job, pastBase, rejectsWith, request } from "../conformance/harness.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { openSqliteDriver } from "../../src/stores/sqlite-driver.js";
+import { openSqliteDriver } from "../../src/stores/sqlite/driver.js";
 
 describe("openSqliteDriver", () => {
   it("uses node:sqlite where the runtime has it, better-sqlite3 otherwise", () => {

@@ -1,4 +1,4 @@
-import { openSqliteDriver } from "../../src/stores/sqlite-driver.js";
+import { openSqliteDriver } from "../../src/stores/sqlite/driver.js";
 import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

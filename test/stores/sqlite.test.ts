@@ -1,10 +1,10 @@
-import { openSqliteDriver } from "../../src/stores/sqlite-driver.js";
+import { openSqliteDriver } from "../../src/stores/sqlite/driver.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { BelfryError } from "../../src/errors.js";
-import { SqliteStore } from "../../src/stores/sqlite.js";
+import { SqliteStore } from "../../src/stores/sqlite/index.js";
 import { describeStore } from "../conformance/describe-store.js";
 import { job, pastBase, rejectsWith, request } from "../conformance/harness.js";
 
@@ -130,6 +130,6 @@ function schemaSnapshot(path: string): string {
     .all() as { sql: string }[];
   db.close();
   const header =
-    "-- Generated from src/stores/migrations/sqlite by test/stores/sqlite.test.ts (vitest -u).\n";
+    "-- Generated from src/stores/sqlite/migrations by test/stores/sqlite.test.ts (vitest -u).\n";
   return header + rows.map((row) => `${row.sql};\n`).join("\n");
 }

@@ -1,0 +1,210 @@
+import { createHash } from "node:crypto";
+import { BelfryError, wrapError } from "../../errors.js";
+import { MIGRATIONS } from "../sql/migrations.js";
+import type { RawRow } from "../rows.js";
+import { ledgerDdl, renderSql, splitSqlStatements, type SqlTables } from "../sql/shared.js";
+
+/**
+ * The MySQL / MariaDB plumbing under `MysqlStore`: structural driver types (so the core never
+ * imports `mysql2`), error mapping, READ COMMITTED transactions retried on deadlock, and
+ * migrations under `GET_LOCK`.
+ */
+
+/** A pooled connection (`mysql2/promise` `PoolConnection` fits). */
+export interface MysqlConnectionLike {
+  query(sql: string, values?: unknown): Promise<[unknown, unknown]>;
+  release(): void;
+  destroy(): void;
+}
+
+/** A connection pool (`mysql2/promise` `Pool` fits). */
+export interface MysqlPoolLike {
+  query(sql: string, values?: unknown): Promise<[unknown, unknown]>;
+  getConnection(): Promise<MysqlConnectionLike>;
+  end(): Promise<void>;
+  /** mysql2 keeps its settings under `pool.config`; read only to name the server in errors. */
+  readonly pool?: unknown;
+}
+
+/** Table names with the prefix applied. */
+export type MysqlTables = SqlTables;
+
+/**
+ * The server clock as integer epoch ms, independent of the session time zone (UNIX_TIMESTAMP of
+ * a local time is ambiguous in a DST overlap) and never a DECIMAL.
+ */
+export const MY_NOW =
+  "CAST(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6)) DIV 1000 AS SIGNED)";
+
+/** Deadlock, lock wait timeout: the transaction was rolled back and may run again. */
+const RETRYABLE = new Set([1213, 1205]);
+const ATTEMPTS = 6;
+
+/** Runs one statement; returns the rows of a SELECT or the result header of a write. */
+export type MysqlQuery = (sql: string, values?: unknown) => Promise<RawRow[]>;
+
+/** Rows changed (matched) by a write, from mysql2's result header. */
+export function affected(result: unknown): number {
+  const n = (result as { affectedRows?: unknown } | null)?.affectedRows;
+  return typeof n === "number" ? n : 0;
+}
+
+/** Queries with error mapping (`STORE_ERROR`, cause kept) and transactions. */
+export class MysqlDb {
+  constructor(
+    readonly pool: MysqlPoolLike,
+    readonly tables: MysqlTables,
+    readonly where: string,
+  ) {}
+
+  /** Runs one statement outside a transaction. */
+  async run(op: string, sql: string, values: unknown[] = []): Promise<RawRow[]> {
+    try {
+      return (await this.pool.query(sql, values))[0] as RawRow[];
+    } catch (error) {
+      throw wrapError("STORE_ERROR", `${this.where}.${op}`, error);
+    }
+  }
+
+  /**
+   * Runs `body` in one READ COMMITTED transaction (no gap locks; each read after a `FOR UPDATE`
+   * sees every commit before it), retried from the start on deadlock or lock wait timeout, and
+   * on the error codes in `alsoRetry`.
+   */
+  async transaction<T>(
+    op: string,
+    body: (query: MysqlQuery) => Promise<T>,
+    alsoRetry: readonly number[] = [],
+  ): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.once(body);
+      } catch (error) {
+        const errno = (error as { errno?: unknown } | null)?.errno;
+        const retry =
+          typeof errno === "number" && (RETRYABLE.has(errno) || alsoRetry.includes(errno));
+        if (attempt < ATTEMPTS && retry) continue;
+        throw wrapError("STORE_ERROR", `${this.where}.${op}`, error);
+      }
+    }
+  }
+
+  private async once<T>(body: (query: MysqlQuery) => Promise<T>): Promise<T> {
+    const conn = await this.pool.getConnection();
+    let broken = false;
+    try {
+      await conn.query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED");
+      await conn.query("START TRANSACTION");
+      const result = await body(
+        async (sql, values) => (await conn.query(sql, values))[0] as RawRow[],
+      );
+      await conn.query("COMMIT");
+      return result;
+    } catch (error) {
+      await conn.query("ROLLBACK").catch(() => (broken = true));
+      throw error;
+    } finally {
+      if (broken) conn.destroy();
+      else conn.release();
+    }
+  }
+}
+
+/** `host:port/database` of the configured server, never the password. */
+export function describeTarget(pool: MysqlPoolLike | undefined, uri?: string): string {
+  if (uri) {
+    try {
+      const parsed = new URL(uri);
+      const db = decodeURIComponent(parsed.pathname.replace(/^\//, "")) || "(no database)";
+      return `${parsed.hostname || "localhost"}:${parsed.port || "3306"}/${db}`;
+    } catch {
+      return "the server in the URI (unparsable URL)";
+    }
+  }
+  type Settings = { host?: string; port?: number; database?: string };
+  const config = (pool?.pool as { config?: { connectionConfig?: Settings } } | undefined)?.config;
+  const c = config?.connectionConfig;
+  if (c) return `${c.host ?? "localhost"}:${c.port ?? 3306}/${c.database ?? "(no database)"}`;
+  return "the server of the given pool";
+}
+
+/** Wraps a failure to reach the server at `init()`. */
+export function connectError(where: string, target: string, cause: unknown): BelfryError {
+  const detail = cause instanceof Error ? cause.message || String(cause) : String(cause);
+  const code = (cause as { code?: unknown } | null)?.code;
+  return new BelfryError(
+    "STORE_CONNECT",
+    `${where}: cannot connect to MySQL/MariaDB at ${target}: ${detail}${typeof code === "string" ? ` (${code})` : ""}; check that the server is running and that the host, port, database, user and password are right`,
+    { cause },
+  );
+}
+
+/**
+ * Server settings that can lose committed claims (so an occurrence could run twice after a
+ * crash) or make the store's transactions fail; reported as `settingsWarnings`.
+ */
+export async function checkSettings(db: MysqlDb): Promise<string[]> {
+  const [row] = await db.run(
+    "init",
+    "SELECT @@innodb_flush_log_at_trx_commit AS flush, @@binlog_format AS binlog, @@log_bin AS log_bin",
+  );
+  const warnings: string[] = [];
+  if (row && Number(row.flush) !== 1) {
+    warnings.push(
+      `innodb_flush_log_at_trx_commit is ${String(row.flush)}: a server crash can lose about a second of committed claims, and those occurrences can then run again; set it to 1`,
+    );
+  }
+  if (row && Number(row.log_bin) === 1 && String(row.binlog).toUpperCase() === "STATEMENT") {
+    warnings.push(
+      "binlog_format is STATEMENT: InnoDB refuses writes in READ COMMITTED transactions, which belfry uses; set binlog_format to ROW or MIXED",
+    );
+  }
+  return warnings;
+}
+
+/**
+ * Applies the bundled `mysql` migrations the ledger does not list, holding `GET_LOCK` (named
+ * after database and prefix) so that N replicas starting at once migrate once. MySQL commits
+ * DDL implicitly, so each migration is written idempotently (`IF NOT EXISTS`) and its ledger
+ * row is inserted right after it; a migration interrupted half-way is completed by the next run.
+ */
+export async function migrate(
+  conn: MysqlConnectionLike,
+  tables: MysqlTables,
+  prefix: string,
+  where: string,
+): Promise<void> {
+  const query = async (sql: string, values?: unknown) =>
+    (await conn.query(sql, values))[0] as RawRow[];
+  let lockName = "";
+  try {
+    const [db] = await query("SELECT DATABASE() AS db");
+    const digest = createHash("sha256")
+      .update(`${String(db?.db)}.${prefix}`)
+      .digest("hex");
+    lockName = `belfry:${digest.slice(0, 40)}`;
+    const [got] = await query("SELECT GET_LOCK(?, 120) AS got", [lockName]);
+    if (Number(got?.got) !== 1) {
+      lockName = "";
+      throw new Error("timed out after 120 s waiting for the migration lock");
+    }
+    await query(ledgerDdl(prefix, where));
+    const applied = new Set(
+      (await query(`SELECT version FROM ${tables.migrations}`)).map((r) => Number(r.version)),
+    );
+    for (const migration of MIGRATIONS.mysql ?? []) {
+      if (applied.has(migration.version)) continue;
+      for (const statement of splitSqlStatements(renderSql(migration.sql, prefix, where))) {
+        await query(statement);
+      }
+      await query(
+        `INSERT INTO ${tables.migrations} (version, name, applied_at) VALUES (?, ?, ${MY_NOW})`,
+        [migration.version, migration.name],
+      );
+    }
+  } catch (error) {
+    throw wrapError("MIGRATION", `${where}.init: migrating ${prefix}*`, error);
+  } finally {
+    if (lockName) await query("SELECT RELEASE_LOCK(?)", [lockName]).catch(() => undefined);
+  }
+}

@@ -1,6 +1,9 @@
 import { BelfryError } from "../errors.js";
 import { MemoryStore } from "./memory/index.js";
 import type { Store } from "./store.js";
+import { parseStoreUrl } from "./url.js";
+
+export { redact } from "./url.js";
 
 /**
  * Opens a store from a URL, loading the backend (and its driver) only when asked for:
@@ -10,11 +13,10 @@ import type { Store } from "./store.js";
  *
  * @throws BelfryError `INVALID_STORE_URL` for any other scheme.
  */
-export async function openStore(urlWithPrefix: string): Promise<Store> {
-  const { url, prefix } = splitPrefix(urlWithPrefix);
-  const scheme = /^([a-z]+):/i.exec(url)?.[1]?.toLowerCase();
-  if (url === "memory") return new MemoryStore();
-  if (scheme === "sqlite" || (!scheme && /\.(db|sqlite3?)$/.test(url))) {
+export async function openStore(raw: string): Promise<Store> {
+  const { scheme, url, prefix, display } = parseStoreUrl(raw);
+  if (scheme === "memory") return new MemoryStore();
+  if (scheme === "sqlite" || (scheme === "" && /\.(db|sqlite3?)$/.test(url))) {
     const { SqliteStore } = await import("./sqlite/index.js");
     return new SqliteStore({ path: url.replace(/^sqlite:(\/\/)?/i, ""), tablePrefix: prefix });
   }
@@ -32,22 +34,6 @@ export async function openStore(urlWithPrefix: string): Promise<Store> {
   }
   throw new BelfryError(
     "INVALID_STORE_URL",
-    `store URL ${JSON.stringify(redact(url))} is not supported; use memory, sqlite:<path>, postgres://…, mysql://…, mariadb://… or redis://…`,
+    `store URL ${JSON.stringify(display)} is not supported; use memory, sqlite:<path>, postgres://…, mysql://…, mariadb://… or redis://…`,
   );
-}
-
-/**
- * Takes a `prefix` query parameter (table prefix for SQL stores, key prefix for Redis) out of
- * the URL, so that drivers never see it.
- */
-function splitPrefix(raw: string): { url: string; prefix?: string } {
-  const match = /[?&]prefix=([^&]*)/.exec(raw);
-  if (!match) return { url: raw };
-  const url = raw.replace(/([?&])prefix=[^&]*&?/, "$1").replace(/[?&]$/, "");
-  return { url, prefix: decodeURIComponent(match[1] as string) };
-}
-
-/** The URL without its password, for messages. */
-export function redact(url: string): string {
-  return url.replace(/(\/\/[^:/@]+):[^@/]*@/, "$1:***@");
 }

@@ -7,8 +7,7 @@ import { newRunId, RUN_COLUMN_LIST as RUN_COLUMNS } from "../sql/shared.js";
 import type { ClaimedRun, ClaimRequest, ClaimResult } from "../store.js";
 
 /**
- * The PostgreSQL claim step: the claim batch, manual claims and missed occurrences, each one
- * statement.
+ * The PostgreSQL claim step: the claim batch, manual claims and missed occurrences.
  *
  * The claim batch: one statement decides and writes every request of a batch (no two for
  * the same job), so a batch is one round trip. The statement locks the job rows (`FOR UPDATE`,

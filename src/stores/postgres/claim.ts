@@ -1,12 +1,15 @@
 import { BelfryError } from "../../errors.js";
 import { requestError } from "../../protocol/claim.js";
 import { PG_NOW, type PgDb, type PgQuery, type PgTables } from "./connection.js";
+import { toClaimed } from "./runs.js";
 import { parseJobRow, type RawRow } from "../rows.js";
 import { newRunId, RUN_COLUMN_LIST as RUN_COLUMNS } from "../sql/shared.js";
-import type { ClaimRequest, ClaimResult } from "../store.js";
+import type { ClaimedRun, ClaimRequest, ClaimResult } from "../store.js";
 
 /**
- * The PostgreSQL claim: one statement decides and writes every request of a batch (no two for
+ * The PostgreSQL claim step: the claim batch, manual claims and missed occurrences.
+ *
+ * The claim batch: one statement decides and writes every request of a batch (no two for
  * the same job), so a batch is one round trip. The statement locks the job rows (`FOR UPDATE`,
  * in job id order, so racing batches never deadlock) and decides on their newest versions: a
  * racing claim of the same occurrence waits for the winner's commit, then sees the advanced
@@ -23,6 +26,9 @@ import type { ClaimRequest, ClaimResult } from "../store.js";
  * A job row that fails the checks of `parseJobRow` (a bad policy, an integer beyond 2^53) is
  * answered `corrupt` in SQL: that request writes nothing and gets an `error` result naming the
  * row, column and value, while the rest of the batch is decided and written as usual.
+ *
+ * A manual claim also updates its job row (`run_count = run_count`), like every step that makes
+ * a run active, so a racing claim sees that its snapshot is stale.
  */
 
 /** Checks, in SQL, what `parseJobRow` checks, so a corrupt row is refused before any write. */
@@ -162,6 +168,77 @@ export async function claimBatch(
     }
   }
   return results;
+}
+
+/** Creates a manual run at store now (the next free millisecond); null for an unknown job. */
+export async function claimManual(
+  db: PgDb,
+  jobId: string,
+  replicaId: string,
+  leaseMs: number,
+): Promise<ClaimedRun | null> {
+  const { jobs, runs } = db.tables;
+  const sql = `
+WITH job AS (UPDATE ${jobs} SET run_count = run_count WHERE job_id = $1 RETURNING job_id),
+clock AS MATERIALIZED (SELECT ${PG_NOW} AS now_ms FROM (SELECT count(*) FROM job) AS after_lock),
+slot AS (
+  SELECT c.now_ms, greatest(c.now_ms, coalesce(
+    (SELECT max(scheduled_at) + 1 FROM ${runs}
+     WHERE job_id = $1 AND trigger_kind = 'manual' AND scheduled_at >= c.now_ms), c.now_ms)) AS at
+  FROM clock c
+),
+ins AS (
+  INSERT INTO ${runs} (${RUN_COLUMNS})
+  SELECT $2, j.job_id, s.at, 'manual', 'claimed', 1, 1, $3, s.now_ms, NULL, NULL, s.now_ms + $4, NULL
+  FROM job j CROSS JOIN slot s
+  ON CONFLICT (job_id, scheduled_at, trigger_kind) DO NOTHING
+  RETURNING *
+)
+SELECT (SELECT count(*) FROM job) AS known, ins.* FROM (SELECT 1) AS one LEFT JOIN ins ON true`;
+  // A racing manual claim that committed after this statement's snapshot took the slot: the
+  // insert did nothing, and the next attempt (a new snapshot) sees it and takes the next one.
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const [row] = await db.rows("claimManual", sql, [jobId, newRunId(), replicaId, leaseMs]);
+    if (!row || Number(row.known) === 0) return null;
+    if (row.run_id !== null && row.run_id !== undefined) return toClaimed(db, row);
+  }
+  return null;
+}
+
+/** Records `missed` rows above the watermark and advances it; 0 for an unknown job or hash. */
+export async function recordMissed(
+  db: PgDb,
+  jobId: string,
+  hash: string,
+  instants: readonly number[],
+): Promise<number> {
+  if (instants.length === 0) return 0;
+  const { jobs, runs } = db.tables;
+  const sql = `
+WITH job AS MATERIALIZED (
+  SELECT job_id, watermark FROM ${jobs} WHERE job_id = $1 AND hash = $2 FOR UPDATE
+),
+clock AS MATERIALIZED (SELECT ${PG_NOW} AS now_ms FROM (SELECT count(*) FROM job) AS after_lock),
+fresh AS MATERIALIZED (
+  SELECT DISTINCT m.at FROM unnest($3::bigint[]) AS m(at) CROSS JOIN job j
+  WHERE j.watermark IS NULL OR m.at > j.watermark
+),
+upd AS (
+  UPDATE ${jobs} SET watermark = (SELECT max(at) FROM fresh)
+  WHERE job_id = (SELECT job_id FROM job) AND EXISTS (SELECT 1 FROM fresh)
+  RETURNING job_id
+),
+ins AS (
+  INSERT INTO ${runs} (${RUN_COLUMNS})
+  SELECT gen_random_uuid()::text, u.job_id, f.at, 'schedule', 'missed', 1, 0, NULL,
+         NULL, NULL, c.now_ms, NULL, NULL
+  FROM fresh f CROSS JOIN upd u CROSS JOIN clock c
+  ON CONFLICT (job_id, scheduled_at, trigger_kind) DO NOTHING
+  RETURNING 1
+)
+SELECT count(*) AS recorded FROM ins`;
+  const [row] = await db.rows("recordMissed", sql, [jobId, hash, instants]);
+  return Number(row?.recorded ?? 0);
 }
 
 /** Splits request indexes into waves in which each job appears at most once. */

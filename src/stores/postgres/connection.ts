@@ -1,12 +1,11 @@
-import { createHash } from "node:crypto";
 import { BelfryError, wrapError } from "../../errors.js";
-import { MIGRATIONS } from "../sql/migrations.js";
 import type { RawRow } from "../rows.js";
 import type { SqlTables } from "../sql/shared.js";
 
 /**
  * The PostgreSQL plumbing under `PostgresStore`: the structural driver types (so the core never
- * imports `pg`), qualified table names, error mapping, transactions and migrations.
+ * imports `pg`), the store's own pool, qualified table names, the server clock, error mapping,
+ * transactions and the server settings checked at `init` (migrations are in `migrate.ts`).
  */
 
 /** What the store needs of a query result (`pg.QueryResult` fits). */
@@ -44,6 +43,29 @@ export type PgTables = SqlTables;
 
 /** The server clock as epoch ms. `clock_timestamp()` (not `now()`) so that it is read when evaluated. */
 export const PG_NOW = "floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
+
+/** Settings of the pool the store opens itself (see `PostgresStoreOptions`). */
+export interface PgPoolSettings {
+  readonly connectionString?: string;
+  readonly maxConnections?: number;
+  readonly connectTimeoutMs?: number;
+  readonly applicationName?: string;
+}
+
+/** Opens a `pg.Pool`, loading `pg` (a peer dependency) only now. */
+export async function openPool(settings: PgPoolSettings): Promise<PgPoolLike> {
+  const pg = await import("pg");
+  return new pg.default.Pool({
+    connectionString: settings.connectionString,
+    max: settings.maxConnections ?? 10,
+    connectionTimeoutMillis: settings.connectTimeoutMs ?? 10_000,
+    application_name: settings.applicationName ?? "belfry",
+    // Keep connections across minute-scale gaps between occurrences: a claim on a fresh
+    // connection pays the connection setup on the critical path (pg's default is 10 s).
+    idleTimeoutMillis: 5 * 60_000,
+    allowExitOnIdle: true,
+  }) as unknown as PgPoolLike;
+}
 
 /** SQLSTATEs after which the whole statement or transaction was rolled back and may run again. */
 const RETRYABLE = new Set(["40P01", "40001"]);
@@ -113,6 +135,12 @@ function isRetryable(error: unknown): boolean {
   return typeof code === "string" && RETRYABLE.has(code);
 }
 
+/** The server clock (`PG_NOW`) in epoch ms. */
+export async function serverNow(db: PgDb): Promise<number> {
+  const [row] = await db.rows("now", `SELECT ${PG_NOW} AS now_ms`);
+  return Number(row?.now_ms);
+}
+
 /** `host:port/database` of the configured server, never the user's password. */
 export function describeTarget(pool: PgPoolLike | undefined, connectionString?: string): string {
   const url = connectionString ?? pool?.options?.connectionString;
@@ -143,42 +171,6 @@ export function connectError(where: string, target: string, cause: unknown): Bel
 }
 
 /**
- * Applies the bundled `postgres` migrations that the ledger does not list, all in one
- * transaction under a transaction-level advisory lock keyed on schema and prefix, so that N
- * replicas starting at once migrate once and the others wait, then find nothing to do.
- */
-export async function migrate(db: PgDb, schema: string, prefix: string): Promise<void> {
-  const key = advisoryKey(`${schema}.${prefix}`);
-  try {
-    await db.transaction("init", async (query) => {
-      await query("SELECT pg_advisory_xact_lock($1::bigint)", [key]);
-      const found = await query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [schema]);
-      if (found.length === 0) await query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-      await query(
-        `CREATE TABLE IF NOT EXISTS ${db.tables.migrations} (version INTEGER PRIMARY KEY, ` +
-          "name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
-      );
-      const applied = new Set(
-        (await query(`SELECT version FROM ${db.tables.migrations}`)).map((r) => Number(r.version)),
-      );
-      for (const migration of MIGRATIONS.postgres ?? []) {
-        if (applied.has(migration.version)) continue;
-        await query(
-          migration.sql.replaceAll("{{schema}}", schema).replaceAll("{{prefix}}", prefix),
-        );
-        await query(
-          `INSERT INTO ${db.tables.migrations} (version, name, applied_at) VALUES ($1, $2, ${PG_NOW})`,
-          [migration.version, migration.name],
-        );
-      }
-    });
-  } catch (error) {
-    const cause = error instanceof BelfryError && error.cause ? error.cause : error;
-    throw wrapError("MIGRATION", `${db.where}.init: migrating ${schema}.${prefix}*`, cause);
-  }
-}
-
-/**
  * Server settings that can lose committed claims (so an occurrence could run twice after a
  * crash) or make the store's statements fail; reported as `settingsWarnings`.
  */
@@ -203,10 +195,4 @@ export async function checkSettings(db: PgDb): Promise<string[]> {
     );
   }
   return warnings;
-}
-
-/** A stable signed 64-bit advisory-lock key (decimal string) for `name`. */
-function advisoryKey(name: string): string {
-  const digest = createHash("sha256").update(`belfry:migrate:${name}`).digest();
-  return digest.readBigInt64BE(0).toString();
 }

@@ -1,20 +1,21 @@
-import { ACTIVE_STATES_SQL, TERMINAL_STATES } from "../../protocol/vocabulary.js";
 import { BelfryError } from "../../errors.js";
-import { claimBatch } from "./claim.js";
+import { claimBatch, claimManual, recordMissed } from "./claim.js";
 import {
-  PG_NOW,
   PgDb,
+  checkSettings,
   connectError,
   describeTarget,
-  checkSettings,
-  migrate,
+  openPool,
+  serverNow,
   type PgPoolLike,
   type PgTables,
 } from "./connection.js";
+import * as jobs from "./jobs.js";
+import { migrate } from "./migrate.js";
+import * as records from "./records.js";
 import { recoverExpired } from "./recovery.js";
-import * as lifecycle from "./runs.js";
-import { parseJobRow, parseReplicaRow, parseRunRow, parseWarningRow } from "../rows.js";
-import { assertPrefix, buildHistoryQuery, keepSettingsWarnings, sqlTables } from "../sql/shared.js";
+import * as runs from "./runs.js";
+import { assertPrefix, keepSettingsWarnings, sqlTables } from "../sql/shared.js";
 import {
   type ClaimedRun,
   type ClaimRequest,
@@ -58,9 +59,13 @@ export interface PostgresStoreOptions {
 const WHERE = "PostgresStore";
 
 /**
- * A {@link Store} on PostgreSQL 13+. Each claim batch is one SQL statement (see
- * `postgres-claim.ts`); time is the server's `clock_timestamp()`. Tables live in `schema` with
- * names `<tablePrefix>jobs`, `…runs`, `…replicas`, `…warnings` and `…migrations`.
+ * A {@link Store} on PostgreSQL 13+. Each claim batch is one SQL statement (see `claim.ts`);
+ * time is the server's `clock_timestamp()`. Tables live in `schema` with names
+ * `<tablePrefix>jobs`, `…runs`, `…replicas`, `…warnings` and `…migrations`.
+ *
+ * This class wires the folder's parts: `connection.ts` (pool, queries, errors), `migrate.ts`,
+ * `jobs.ts`, `claim.ts`, `runs.ts` (every write to a claimed run), `recovery.ts` and
+ * `records.ts` (history, retention, replicas, warnings).
  *
  * @example
  * ```ts
@@ -117,17 +122,7 @@ export class PostgresStore implements Store {
   private async openDb(): Promise<PgDb> {
     let pool = this.options.pool;
     if (!pool) {
-      const pg = await import("pg");
-      pool = new pg.default.Pool({
-        connectionString: this.options.connectionString,
-        max: this.options.maxConnections ?? 10,
-        connectionTimeoutMillis: this.options.connectTimeoutMs ?? 10_000,
-        application_name: this.options.applicationName ?? "belfry",
-        // Keep connections across minute-scale gaps between occurrences: a claim on a fresh
-        // connection pays the connection setup on the critical path (pg's default is 10 s).
-        idleTimeoutMillis: 5 * 60_000,
-        allowExitOnIdle: true,
-      }) as unknown as PgPoolLike;
+      pool = await openPool(this.options);
       this.ownPool = true;
     }
     pool.on("error", this.onPoolError);
@@ -150,38 +145,23 @@ export class PostgresStore implements Store {
   }
 
   async now(): Promise<number> {
-    const [row] = await this.conn.rows("now", `SELECT ${PG_NOW} AS now_ms`);
-    return Number(row?.now_ms);
+    return serverNow(this.conn);
   }
 
   async registerJob(registration: JobRegistration): Promise<RegisterResult> {
-    return lifecycle.registerJob(this.conn, registration);
+    return jobs.registerJob(this.conn, registration);
   }
 
   async getJob(jobId: string): Promise<JobRecord | null> {
-    const rows = await this.conn.rows(
-      "getJob",
-      `SELECT * FROM ${this.tables.jobs} WHERE job_id = $1`,
-      [jobId],
-    );
-    return rows[0] ? this.job(rows[0]) : null;
+    return jobs.getJob(this.conn, jobId);
   }
 
   async listJobs(): Promise<JobRecord[]> {
-    const rows = await this.conn.rows(
-      "listJobs",
-      `SELECT * FROM ${this.tables.jobs} ORDER BY job_id`,
-    );
-    return rows.map((row) => this.job(row));
+    return jobs.listJobs(this.conn);
   }
 
   async setPaused(jobId: string, paused: boolean): Promise<boolean> {
-    const rows = await this.conn.rows(
-      "setPaused",
-      `UPDATE ${this.tables.jobs} SET paused = $2, updated_at = ${PG_NOW} WHERE job_id = $1 RETURNING 1`,
-      [jobId, paused],
-    );
-    return rows.length > 0;
+    return jobs.setPaused(this.conn, jobId, paused);
   }
 
   async claim(requests: readonly ClaimRequest[]): Promise<ClaimResult[]> {
@@ -189,20 +169,19 @@ export class PostgresStore implements Store {
   }
 
   async claimManual(jobId: string, replicaId: string, leaseMs: number): Promise<ClaimedRun | null> {
-    return lifecycle.claimManual(this.conn, jobId, replicaId, leaseMs);
+    return claimManual(this.conn, jobId, replicaId, leaseMs);
   }
 
   async recordMissed(jobId: string, hash: string, instants: readonly number[]): Promise<number> {
-    return lifecycle.recordMissed(this.conn, jobId, hash, instants);
+    return recordMissed(this.conn, jobId, hash, instants);
   }
 
   async startRun(runId: string, token: number, attempt: number): Promise<boolean> {
-    const set = `state = 'running', attempt = $3, started_at = ${PG_NOW}`;
-    return this.fenced("startRun", set, [runId, token, attempt]);
+    return runs.startRun(this.conn, runId, token, attempt);
   }
 
   async heartbeat(runId: string, token: number, leaseMs: number): Promise<boolean> {
-    return this.fenced("heartbeat", `lease_expires_at = ${PG_NOW} + $3`, [runId, token, leaseMs]);
+    return runs.heartbeat(this.conn, runId, token, leaseMs);
   }
 
   async finishRun(
@@ -211,22 +190,11 @@ export class PostgresStore implements Store {
     outcome: RunOutcome,
     leaseMs: number,
   ): Promise<FinishResult> {
-    return lifecycle.finishRun(this.conn, runId, token, outcome, leaseMs);
+    return runs.finishRun(this.conn, runId, token, outcome, leaseMs);
   }
 
   async releaseRun(runId: string, token: number): Promise<boolean> {
-    return this.fenced("releaseRun", `lease_expires_at = ${PG_NOW}`, [runId, token]);
-  }
-
-  /** One fenced write to an unexpired run: `$1` run id, `$2` token, further parameters from `$3`. */
-  private async fenced(op: string, set: string, values: unknown[]): Promise<boolean> {
-    const rows = await this.conn.rows(
-      op,
-      `UPDATE ${this.tables.runs} SET ${set} WHERE run_id = $1 AND token = $2
-         AND state IN ${ACTIVE_STATES_SQL} AND lease_expires_at > ${PG_NOW} RETURNING 1`,
-      values,
-    );
-    return rows.length > 0;
+    return runs.releaseRun(this.conn, runId, token);
   }
 
   async recoverExpired(replicaId: string, leaseMs: number, limit: number): Promise<Recovered[]> {
@@ -234,67 +202,26 @@ export class PostgresStore implements Store {
   }
 
   async history(query: HistoryQuery = {}): Promise<RunRecord[]> {
-    const q = buildHistoryQuery(query, (n) => `$${n}`);
-    const rows = await this.conn.rows(
-      "history",
-      `SELECT * FROM ${this.tables.runs} ${q.sql}`,
-      q.params,
-    );
-    return rows.map((row) => parseRunRow(row, `${WHERE} table ${this.tables.runs}`));
+    return records.history(this.conn, query);
   }
 
   async prune(before: number): Promise<number> {
-    const rows = await this.conn.rows(
-      "prune",
-      `WITH gone AS (DELETE FROM ${this.tables.runs}
-         WHERE scheduled_at < $1 AND state = ANY($2::text[]) RETURNING 1)
-       SELECT count(*) AS removed FROM gone`,
-      [before, TERMINAL_STATES],
-    );
-    return Number(rows[0]?.removed ?? 0);
+    return records.prune(this.conn, before);
   }
 
   async touchReplica(info: ReplicaInfo): Promise<void> {
-    await this.conn.rows(
-      "touchReplica",
-      `INSERT INTO ${this.tables.replicas}
-         (replica_id, host, pid, started_at, clock_offset_ms, last_seen_at)
-       VALUES ($1, $2, $3, $4, $5, ${PG_NOW})
-       ON CONFLICT (replica_id) DO UPDATE SET host = EXCLUDED.host, pid = EXCLUDED.pid,
-         started_at = EXCLUDED.started_at, clock_offset_ms = EXCLUDED.clock_offset_ms,
-         last_seen_at = EXCLUDED.last_seen_at`,
-      [info.replicaId, info.host, info.pid, info.startedAt, Math.round(info.clockOffsetMs)],
-    );
+    return records.touchReplica(this.conn, info);
   }
 
   async listReplicas(since: number): Promise<ReplicaRecord[]> {
-    const rows = await this.conn.rows(
-      "listReplicas",
-      `SELECT * FROM ${this.tables.replicas} WHERE last_seen_at >= $1 ORDER BY replica_id`,
-      [since],
-    );
-    return rows.map((row) => parseReplicaRow(row, `${WHERE} table ${this.tables.replicas}`));
+    return records.listReplicas(this.conn, since);
   }
 
   async addWarning(warning: Omit<WarningRecord, "at">): Promise<void> {
-    await this.conn.rows(
-      "addWarning",
-      `INSERT INTO ${this.tables.warnings} (at, replica_id, kind, message)
-       VALUES (${PG_NOW}, $1, $2, $3)`,
-      [warning.replicaId, warning.kind, warning.message],
-    );
+    return records.addWarning(this.conn, warning);
   }
 
   async listWarnings(limit = 100): Promise<WarningRecord[]> {
-    const rows = await this.conn.rows(
-      "listWarnings",
-      `SELECT * FROM ${this.tables.warnings} ORDER BY id DESC LIMIT $1`,
-      [Math.max(0, Math.floor(limit))],
-    );
-    return rows.map((row) => parseWarningRow(row, `${WHERE} table ${this.tables.warnings}`));
-  }
-
-  private job(row: Record<string, unknown>): JobRecord {
-    return parseJobRow(row, `${WHERE} table ${this.tables.jobs}`);
+    return records.listWarnings(this.conn, limit);
   }
 }

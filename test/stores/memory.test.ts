@@ -1,10 +1,11 @@
+import type { MemoryDb } from "../../src/stores/memory/connection.js";
 import { MemoryStore } from "../../src/stores/memory/index.js";
 import type { JobRecord, Store } from "../../src/stores/store.js";
 import { describeStore } from "../conformance/describe-store.js";
 
-/** Writes `overlap = 'bogus'` into the job record behind the store's back (its private map). */
+/** Writes `overlap = 'bogus'` into the job record behind the store's back (its private tables). */
 async function corrupt(store: Store, _prefix: string, jobId: string) {
-  const jobs = (store as unknown as { jobs: Map<string, JobRecord> }).jobs;
+  const jobs = (store as unknown as { db: MemoryDb }).db.jobs;
   const job = jobs.get(jobId) as JobRecord;
   jobs.set(jobId, { ...job, overlap: "bogus" as JobRecord["overlap"] });
   return { column: "overlap", value: "bogus" };

@@ -27,7 +27,7 @@ beforeAll(async () => {
   mkdirSync(distDir, { recursive: true });
   const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
   await run(process.execPath, [
-    ...[tsc, join(root, "src", "stores", "sqlite.ts"), "--outDir", distDir, "--rootDir"],
+    ...[tsc, join(root, "src", "stores", "sqlite", "index.ts"), "--outDir", distDir, "--rootDir"],
     ...[join(root, "src"), "--module", "nodenext", "--moduleResolution", "nodenext"],
     ...["--target", "es2022", "--skipLibCheck", "--types", "node"],
   ]);

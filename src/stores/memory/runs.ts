@@ -1,92 +1,56 @@
-import type { RunRecord, RunState, RunTrigger } from "../store.js";
-
-/** States a run can still leave: it holds or waits for a lease. */
-const OPEN_STATES: readonly RunState[] = ["claimed", "running", "queued"];
+import * as writes from "../../protocol/transitions.js";
+import type { FinishResult, RunOutcome, RunRecord } from "../store.js";
+import type { MemoryDb } from "./connection.js";
 
 /**
- * The run rows of `MemoryStore`, with the indexes its methods need so that no claim scans every
- * run: per job, all its runs and its open (`claimed`, `running`, `queued`) runs, and the unique
- * occurrence key `(jobId, scheduledAt, trigger)`. Rows are immutable records, replaced whole.
+ * Every write of a run the caller owns (token current, lease not expired): start, heartbeat,
+ * finish (and hand the lease to the job's queued run), release. A fenced write changes nothing.
  */
-export class RunTable {
-  private readonly rows = new Map<string, RunRecord>();
-  private readonly byJob = new Map<string, Set<string>>();
-  private readonly openByJob = new Map<string, Set<string>>();
-  private readonly occurrences = new Map<string, string>();
 
-  /** The row of `runId`, if any. */
-  get(runId: string): RunRecord | undefined {
-    return this.rows.get(runId);
-  }
-
-  /** True when the occurrence already has a row (the unique key of every store). */
-  hasOccurrence(jobId: string, scheduledAt: number, trigger: RunTrigger): boolean {
-    return this.occurrences.has(occurrenceKey(jobId, scheduledAt, trigger));
-  }
-
-  /** Inserts a new row; false (and nothing written) when its occurrence already has one. */
-  insert(run: RunRecord): boolean {
-    const key = occurrenceKey(run.jobId, run.scheduledAt, run.trigger);
-    if (this.occurrences.has(key)) return false;
-    this.occurrences.set(key, run.runId);
-    this.add(this.byJob, run.jobId, run.runId);
-    this.put(run);
-    return true;
-  }
-
-  /** Writes `run` over the row with the same id (its occurrence never changes). */
-  put(run: RunRecord): void {
-    this.rows.set(run.runId, run);
-    if (OPEN_STATES.includes(run.state)) this.add(this.openByJob, run.jobId, run.runId);
-    else this.remove(this.openByJob, run.jobId, run.runId);
-  }
-
-  /** Deletes a row and its index entries. */
-  delete(run: RunRecord): void {
-    this.rows.delete(run.runId);
-    this.occurrences.delete(occurrenceKey(run.jobId, run.scheduledAt, run.trigger));
-    this.remove(this.byJob, run.jobId, run.runId);
-    this.remove(this.openByJob, run.jobId, run.runId);
-  }
-
-  /** Every run of the job (`jobId` given) or of all jobs. */
-  all(jobId?: string): RunRecord[] {
-    if (jobId === undefined) return [...this.rows.values()];
-    return this.resolve(this.byJob.get(jobId));
-  }
-
-  /** Open runs of one job, or of every job, oldest `scheduledAt` first (ties by run id). */
-  open(jobId?: string): RunRecord[] {
-    const ids =
-      jobId === undefined
-        ? [...this.openByJob.values()].flatMap((set) => [...set])
-        : this.openByJob.get(jobId);
-    return this.resolve(ids).sort((a, b) => a.scheduledAt - b.scheduledAt || compareIds(a, b));
-  }
-
-  private resolve(ids: Iterable<string> | undefined): RunRecord[] {
-    return [...(ids ?? [])].map((id) => this.rows.get(id) as RunRecord);
-  }
-
-  private add(index: Map<string, Set<string>>, jobId: string, runId: string): void {
-    const set = index.get(jobId) ?? new Set<string>();
-    set.add(runId);
-    index.set(jobId, set);
-  }
-
-  private remove(index: Map<string, Set<string>>, jobId: string, runId: string): void {
-    const set = index.get(jobId);
-    if (!set) return;
-    set.delete(runId);
-    if (set.size === 0) index.delete(jobId);
-  }
+/** `Store.startRun`: `claimed` → `running` for this attempt; false when fenced. */
+export function startRun(db: MemoryDb, runId: string, token: number, attempt: number): boolean {
+  return updateOwned(db, runId, token, (run, now) => writes.startedRow(run, attempt, now));
 }
 
-/** Orders two runs by run id in code-unit order, as SQL compares the ASCII ids. */
-export function compareIds(a: RunRecord, b: RunRecord): number {
-  return a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0;
+/** `Store.heartbeat`: renews the lease to now + `leaseMs`; false when fenced. */
+export function heartbeat(db: MemoryDb, runId: string, token: number, leaseMs: number): boolean {
+  return updateOwned(db, runId, token, (run, now) => ({ ...run, leaseExpiresAt: now + leaseMs }));
 }
 
-function occurrenceKey(jobId: string, scheduledAt: number, trigger: RunTrigger): string {
-  return `${jobId}\u0000${scheduledAt}\u0000${trigger}`;
+/** `Store.releaseRun`: lets the lease expire now, for recovery to take; false when fenced. */
+export function releaseRun(db: MemoryDb, runId: string, token: number): boolean {
+  return updateOwned(db, runId, token, (run, now) => ({ ...run, leaseExpiresAt: now }));
+}
+
+/** `Store.finishRun`: records the outcome, then starts the job's queued run, if any. */
+export function finishRun(
+  db: MemoryDb,
+  runId: string,
+  token: number,
+  outcome: RunOutcome,
+  leaseMs: number,
+): FinishResult {
+  const now = db.now();
+  const run = db.runs.get(runId);
+  if (!writes.isOwned(run, token, now)) return { ok: false, next: null };
+  db.runs.put(writes.finishedRow(run, outcome, now));
+  const queued = db.runs.open(run.jobId).find((r) => r.state === "queued");
+  if (!queued) return { ok: true, next: null };
+  const next = writes.takenOverRow(queued, run.replicaId ?? "", leaseMs, now, false);
+  db.runs.put(next);
+  return { ok: true, next: writes.toClaimedRun(next) };
+}
+
+/** Rewrites a run the caller owns (token current, lease not expired); false when fenced. */
+function updateOwned(
+  db: MemoryDb,
+  runId: string,
+  token: number,
+  change: (run: RunRecord, now: number) => RunRecord,
+): boolean {
+  const now = db.now();
+  const run = db.runs.get(runId);
+  if (!writes.isOwned(run, token, now)) return false;
+  db.runs.put(change(run, now));
+  return true;
 }

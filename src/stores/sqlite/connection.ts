@@ -1,17 +1,24 @@
 import type { Clock } from "../../clock.js";
 import { BelfryError, wrapError } from "../../errors.js";
+import { ACTIVE_STATES_SQL, TERMINAL_STATES } from "../../protocol/vocabulary.js";
 import { parseJobRow, parseRunRow, type RawRow } from "../rows.js";
-import * as writes from "../../protocol/transitions.js";
-import { decideOrRefuse } from "../../protocol/claim.js";
-import { newRunId, runUpdateValues, runValues } from "../sql/shared.js";
+import { MIGRATIONS } from "../sql/migrations.js";
 import {
-  migrateSqlite,
-  openSqlite,
-  prepareStatements,
-  type SqliteDatabase,
-  type SqliteStatements,
-} from "./setup.js";
-import type { ClaimedRun, ClaimRequest, ClaimResult, JobRecord, RunRecord } from "../store.js";
+  jobInsertSql,
+  jobUpdateSql,
+  ledgerDdl,
+  renderSql,
+  runInsertSql,
+  runUpdateSql,
+} from "../sql/shared.js";
+import type { JobRecord, RunRecord } from "../store.js";
+import { openSqliteDriver, type SqliteDriver, type SqliteStatement } from "./driver.js";
+
+/**
+ * The SQLite connection of `SqliteStore`: opening the file (driver in `driver.ts`), migrations,
+ * transactions, the prepared statements and typed row reads. What the store does with them lives
+ * in `claim.ts`, `runs.ts` and `recovery.ts`. Table names come from a validated prefix only.
+ */
 
 /** What {@link SqliteConnection.open} needs. */
 export interface SqliteConnectionOptions {
@@ -24,14 +31,14 @@ export interface SqliteConnectionOptions {
 }
 
 /**
- * One open, migrated SQLite connection of {@link SqliteStore}: transactions, typed row reads and
- * fenced run writes. Everything here is synchronous (node:sqlite or better-sqlite3), so one transaction never
- * interleaves with another in this process, and `BEGIN IMMEDIATE` serialises it with other
- * processes.
+ * One open, migrated SQLite connection of `SqliteStore`: transactions, prepared statements and
+ * typed row reads. Everything here is synchronous (node:sqlite or better-sqlite3), so one
+ * transaction never interleaves with another in this process, and `BEGIN IMMEDIATE` serialises
+ * it with other processes.
  */
 export class SqliteConnection {
   private constructor(
-    private readonly db: SqliteDatabase,
+    private readonly db: SqliteDriver,
     /** The prepared statements. */
     readonly sql: SqliteStatements,
     private readonly options: SqliteConnectionOptions,
@@ -115,49 +122,125 @@ export class SqliteConnection {
     const row = this.sql.runFirstQueued.get(jobId) as RawRow | undefined;
     return row ? this.parseRun(row) : null;
   }
+}
 
-  /**
-   * One claim inside the batch's transaction: read, decide (`protocol/claim.ts`), write. A corrupt
-   * row of the request's job is read before anything is written, so it refuses only this
-   * request (its `error` result).
-   */
-  claimOne(request: ClaimRequest, now: number): ClaimResult {
-    const decision = decideOrRefuse(request, () => ({
-      job: this.readJob(request.jobId),
-      now,
-      hasActiveRun: this.hasActiveRun(request.jobId, now),
-      hasQueuedRun: this.firstQueued(request.jobId) !== null,
-    }));
-    if (decision.kind === "refuse") return decision.result;
-    const { rows, result } = writes.claimRows(request, decision.write, now, newRunId);
-    rows.forEach((row, i) => {
-      const insert = i < rows.length - 1 ? this.sql.runInsertIgnore : this.sql.runInsert;
-      insert.run(...runValues(row));
-    });
-    const counts = decision.write.countsAsRun ? 1 : 0;
-    this.sql.jobAdvance.run(request.scheduledAt, counts, request.jobId);
-    return result;
-  }
-
-  /** Writes the whole row `after`, fenced by the token read before (inside a transaction). */
-  saveRun(after: RunRecord, tokenBefore: number): void {
-    const changed = this.sql.runUpdate.run(...runUpdateValues(after, tokenBefore)).changes;
-    if (changed !== 1) {
-      const where = this.table("runs");
-      throw new BelfryError("STORE_ERROR", `${where}: run ${after.runId} changed under the lock`);
-    }
-  }
-
-  /** Hands `run` to `replicaId` with a new token and lease (inside a transaction). */
-  takeOver(
-    run: RunRecord,
-    replicaId: string,
-    leaseMs: number,
-    now: number,
-    nextAttempt: boolean,
-  ): ClaimedRun {
-    const after = writes.takenOverRow(run, replicaId, leaseMs, now, nextAttempt);
-    this.saveRun(after, run.token);
-    return writes.toClaimedRun(after);
+/**
+ * Opens `path` in WAL mode with a busy timeout, so several processes on one host can share the
+ * file and wait for each other's `BEGIN IMMEDIATE` instead of failing.
+ * @throws BelfryError `STORE_CONNECT` naming the path when the file cannot be opened.
+ */
+function openSqlite(path: string, busyTimeoutMs: number, where: string): SqliteDriver {
+  try {
+    return openSqliteDriver(path, busyTimeoutMs);
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new BelfryError(
+      "STORE_CONNECT",
+      `${where}: cannot open SQLite database ${JSON.stringify(path)}: ${detail}`,
+      { cause: error },
+    );
   }
 }
+
+/**
+ * Applies the bundled SQLite migrations not yet in the ledger, each inside `BEGIN IMMEDIATE`
+ * together with its ledger row, so N processes starting at once migrate exactly once.
+ * @throws BelfryError `MIGRATION` naming the migration that failed.
+ */
+function migrateSqlite(db: SqliteDriver, prefix: string, now: () => number, where: string): void {
+  const ledger = `${prefix}migrations`;
+  for (const migration of MIGRATIONS.sqlite ?? []) {
+    try {
+      db.immediate(() => {
+        db.exec(ledgerDdl(prefix, where));
+        const done = db.prepare(`SELECT 1 FROM ${ledger} WHERE version = ?`).get(migration.version);
+        if (done) return;
+        db.exec(renderSql(migration.sql, prefix, where));
+        db.prepare(`INSERT INTO ${ledger} (version, name, applied_at) VALUES (?, ?, ?)`).run(
+          migration.version,
+          migration.name,
+          now(),
+        );
+      });
+    } catch (error) {
+      throw wrapError("MIGRATION", `${where}: migration ${migration.name}`, error);
+    }
+  }
+}
+
+/** Every statement the store runs, prepared once after migrating. */
+function prepareStatements(
+  db: SqliteDriver,
+  prefix: string,
+): Record<StatementName, SqliteStatement> {
+  const jobs = `${prefix}jobs`;
+  const runs = `${prefix}runs`;
+  const active = `state IN ${ACTIVE_STATES_SQL}`;
+  const terminal = TERMINAL_STATES.map((state) => `'${state}'`).join(", ");
+  const sql = (text: string): SqliteStatement => db.prepare(text);
+  return {
+    jobGet: sql(`SELECT * FROM ${jobs} WHERE job_id = ?`),
+    jobList: sql(`SELECT * FROM ${jobs} ORDER BY job_id`),
+    jobInsert: sql(jobInsertSql(jobs)),
+    jobUpdate: sql(jobUpdateSql(jobs)),
+    jobPause: sql(`UPDATE ${jobs} SET paused = ?, updated_at = ? WHERE job_id = ?`),
+    jobAdvance: sql(`UPDATE ${jobs} SET watermark = ?, run_count = run_count + ? WHERE job_id = ?`),
+    runGet: sql(`SELECT * FROM ${runs} WHERE run_id = ?`),
+    runInsert: sql(runInsertSql(runs)),
+    runInsertIgnore: sql(runInsertSql(runs).replace(/^INSERT/, "INSERT OR IGNORE")),
+    runUpdate: sql(runUpdateSql(runs)),
+    runHasActive: sql(
+      `SELECT 1 FROM ${runs} WHERE job_id = ? AND ${active} AND lease_expires_at > ? LIMIT 1`,
+    ),
+    runFirstQueued: sql(
+      `SELECT * FROM ${runs} WHERE job_id = ? AND state = 'queued' ORDER BY scheduled_at LIMIT 1`,
+    ),
+    runExpired: sql(
+      `SELECT * FROM ${runs} WHERE ${active} AND lease_expires_at <= ? ORDER BY lease_expires_at, run_id LIMIT ?`,
+    ),
+    runQueued: sql(
+      `SELECT * FROM ${runs} WHERE state = 'queued' ORDER BY scheduled_at, run_id LIMIT ?`,
+    ),
+    runLastManual: sql(
+      `SELECT MAX(scheduled_at) AS at FROM ${runs} WHERE job_id = ? AND trigger_kind = 'manual' AND scheduled_at >= ?`,
+    ),
+    runPrune: sql(`DELETE FROM ${runs} WHERE scheduled_at < ? AND state IN (${terminal})`),
+    replicaUpsert: sql(
+      `INSERT INTO ${prefix}replicas (replica_id, host, pid, started_at, clock_offset_ms, last_seen_at)
+       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (replica_id) DO UPDATE SET host = excluded.host,
+       pid = excluded.pid, started_at = excluded.started_at,
+       clock_offset_ms = excluded.clock_offset_ms, last_seen_at = excluded.last_seen_at`,
+    ),
+    replicaList: sql(`SELECT * FROM ${prefix}replicas WHERE last_seen_at >= ? ORDER BY replica_id`),
+    warningInsert: sql(
+      `INSERT INTO ${prefix}warnings (at, replica_id, kind, message) VALUES (?, ?, ?, ?)`,
+    ),
+    warningList: sql(`SELECT * FROM ${prefix}warnings ORDER BY at DESC, id DESC LIMIT ?`),
+  };
+}
+
+/** Names of the prepared statements. */
+type StatementName =
+  | "jobGet"
+  | "jobList"
+  | "jobInsert"
+  | "jobUpdate"
+  | "jobPause"
+  | "jobAdvance"
+  | "runGet"
+  | "runInsert"
+  | "runInsertIgnore"
+  | "runUpdate"
+  | "runHasActive"
+  | "runFirstQueued"
+  | "runExpired"
+  | "runQueued"
+  | "runLastManual"
+  | "runPrune"
+  | "replicaUpsert"
+  | "replicaList"
+  | "warningInsert"
+  | "warningList";
+
+/** The prepared statements of one store. */
+export type SqliteStatements = Record<StatementName, SqliteStatement>;

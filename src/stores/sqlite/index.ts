@@ -1,41 +1,28 @@
 import { systemClock, type Clock } from "../../clock.js";
 import { BelfryError } from "../../errors.js";
-import { recoveryAction } from "../../protocol/recovery.js";
-import {
-  parseEpochOrNull,
-  parseJobRow,
-  parseReplicaRow,
-  parseWarningRow,
-  unlessCorrupt,
-  type RawRow,
-} from "../rows.js";
-import * as writes from "../../protocol/transitions.js";
-import {
-  assertPrefix,
-  buildHistoryQuery,
-  jobUpdateValues,
-  jobValues,
-  newRunId,
-  runValues,
-} from "../sql/shared.js";
-import { SqliteConnection } from "./connection.js";
-import {
-  type ClaimedRun,
-  type ClaimRequest,
-  type ClaimResult,
-  type FinishResult,
-  type HistoryQuery,
-  type JobRecord,
-  type JobRegistration,
-  type Recovered,
-  type RegisterResult,
-  type ReplicaInfo,
-  type ReplicaRecord,
-  type RunOutcome,
-  type RunRecord,
-  type Store,
-  type WarningRecord,
+import { parseJobRow, parseReplicaRow, parseWarningRow, type RawRow } from "../rows.js";
+import { assertPrefix, buildHistoryQuery, jobUpdateValues, jobValues } from "../sql/shared.js";
+import type {
+  ClaimedRun,
+  ClaimRequest,
+  ClaimResult,
+  FinishResult,
+  HistoryQuery,
+  JobRecord,
+  JobRegistration,
+  Recovered,
+  RegisterResult,
+  ReplicaInfo,
+  ReplicaRecord,
+  RunOutcome,
+  RunRecord,
+  Store,
+  WarningRecord,
 } from "../store.js";
+import * as claims from "./claim.js";
+import { SqliteConnection } from "./connection.js";
+import { recoverExpired } from "./recovery.js";
+import * as runs from "./runs.js";
 
 /** Options for {@link SqliteStore}. */
 export interface SqliteStoreOptions {
@@ -132,56 +119,27 @@ export class SqliteStore implements Store {
 
   async claim(requests: readonly ClaimRequest[]): Promise<ClaimResult[]> {
     if (requests.length === 0) return [];
-    const c = this.conn;
-    return c.write("claim", (now) => requests.map((request) => c.claimOne(request, now)));
+    return claims.claim(this.conn, requests);
   }
 
   async claimManual(jobId: string, replicaId: string, leaseMs: number): Promise<ClaimedRun | null> {
-    const c = this.conn;
-    return c.write("claimManual", (now) => {
-      if (!c.readJob(jobId)) return null;
-      const raw = c.sql.runLastManual.get(jobId, now) as RawRow | undefined;
-      const last = parseEpochOrNull(raw?.at, "scheduled_at", c.table("runs"));
-      const at = last === null ? now : last + 1;
-      const row = writes.manualRow(jobId, at, replicaId, now, leaseMs, newRunId());
-      c.sql.runInsert.run(...runValues(row));
-      return writes.toClaimedRun(row);
-    });
+    return claims.claimManual(this.conn, jobId, replicaId, leaseMs);
   }
 
   async recordMissed(jobId: string, hash: string, instants: readonly number[]): Promise<number> {
-    const c = this.conn;
-    return c.write("recordMissed", (now) => {
-      const job = c.readJob(jobId);
-      if (!job || job.hash !== hash) return 0;
-      const fresh = writes.newMissedInstants(job.watermark, instants);
-      for (const at of fresh) {
-        c.sql.runInsertIgnore.run(...runValues(writes.missedRow(jobId, at, now, newRunId())));
-      }
-      const newest = fresh[fresh.length - 1];
-      if (newest !== undefined) c.sql.jobAdvance.run(newest, 0, jobId);
-      return fresh.length;
-    });
+    return claims.recordMissed(this.conn, jobId, hash, instants);
   }
 
   async startRun(runId: string, token: number, attempt: number): Promise<boolean> {
-    return this.updateOwned("startRun", runId, token, (run, now) =>
-      writes.startedRow(run, attempt, now),
-    );
+    return runs.startRun(this.conn, runId, token, attempt);
   }
 
   async heartbeat(runId: string, token: number, leaseMs: number): Promise<boolean> {
-    return this.updateOwned("heartbeat", runId, token, (run, now) => ({
-      ...run,
-      leaseExpiresAt: now + leaseMs,
-    }));
+    return runs.heartbeat(this.conn, runId, token, leaseMs);
   }
 
   async releaseRun(runId: string, token: number): Promise<boolean> {
-    return this.updateOwned("releaseRun", runId, token, (run, now) => ({
-      ...run,
-      leaseExpiresAt: now,
-    }));
+    return runs.releaseRun(this.conn, runId, token);
   }
 
   async finishRun(
@@ -190,40 +148,11 @@ export class SqliteStore implements Store {
     outcome: RunOutcome,
     leaseMs: number,
   ): Promise<FinishResult> {
-    const c = this.conn;
-    return c.write("finishRun", (now) => {
-      const run = c.readRun(runId);
-      if (!writes.isOwned(run, token, now)) return { ok: false, next: null };
-      c.saveRun(writes.finishedRow(run, outcome, now), token);
-      const queued = c.firstQueued(run.jobId);
-      if (!queued) return { ok: true, next: null };
-      return { ok: true, next: c.takeOver(queued, run.replicaId ?? "", leaseMs, now, false) };
-    });
+    return runs.finishRun(this.conn, runId, token, outcome, leaseMs);
   }
 
   async recoverExpired(replicaId: string, leaseMs: number, limit: number): Promise<Recovered[]> {
-    const c = this.conn;
-    return c.write("recoverExpired", (now) => {
-      const recovered: Recovered[] = [];
-      for (const raw of c.sql.runExpired.all(now, limit) as RawRow[]) {
-        const run = c.parseRun(raw);
-        const job = unlessCorrupt(() => c.readJob(run.jobId));
-        const action = recoveryAction(job, run.attempt, c.hasActiveRun(run.jobId, now));
-        const { row, recovered: entry } = writes.recoveredRow(run, action, replicaId, leaseMs, now);
-        c.saveRun(row, run.token);
-        recovered.push(entry);
-      }
-      const room = limit - recovered.length;
-      for (const raw of room > 0 ? (c.sql.runQueued.all(room) as RawRow[]) : []) {
-        const run = c.parseRun(raw);
-        if (c.hasActiveRun(run.jobId, now)) continue;
-        recovered.push({
-          action: "promoted",
-          run: c.takeOver(run, replicaId, leaseMs, now, false),
-        });
-      }
-      return recovered;
-    });
+    return recoverExpired(this.conn, replicaId, leaseMs, limit);
   }
 
   async history(query: HistoryQuery = {}): Promise<RunRecord[]> {
@@ -264,22 +193,6 @@ export class SqliteStore implements Store {
     const n = Math.max(0, Math.floor(limit));
     const rows = c.read("listWarnings", () => c.sql.warningList.all(n) as RawRow[]);
     return rows.map((row) => parseWarningRow(row, c.table("warnings")));
-  }
-
-  /** Rewrites a run the caller owns (token current, lease not expired); false when fenced. */
-  private async updateOwned(
-    operation: string,
-    runId: string,
-    token: number,
-    change: (run: RunRecord, now: number) => RunRecord,
-  ): Promise<boolean> {
-    const c = this.conn;
-    return c.write(operation, (now) => {
-      const run = c.readRun(runId);
-      if (!writes.isOwned(run, token, now)) return false;
-      c.saveRun(change(run, now), token);
-      return true;
-    });
   }
 
   private get conn(): SqliteConnection {

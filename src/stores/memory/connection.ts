@@ -1,0 +1,48 @@
+import type { Clock } from "../../clock.js";
+import { isActive } from "../../protocol/transitions.js";
+import { jobRowOf, parseJobRow } from "../rows.js";
+import type { JobRecord, ReplicaRecord, WarningRecord } from "../store.js";
+import { RunTable } from "./run-table.js";
+
+const WHERE = "MemoryStore jobs";
+
+/**
+ * What `MemoryStore` has in place of a database connection: its tables, held in this process,
+ * and the store clock. Every operation (`claim.ts`, `runs.ts`, `recovery.ts`) reads and writes
+ * them without awaiting, so each one is atomic in JavaScript: that is the memory store's
+ * transaction. There is nothing to open, migrate or close.
+ */
+export class MemoryDb {
+  /** Job rows by job id. */
+  readonly jobs = new Map<string, JobRecord>();
+  /** Run rows, indexed by job and by occurrence. */
+  readonly runs = new RunTable();
+  /** Replica records by replica id. */
+  readonly replicas = new Map<string, ReplicaRecord>();
+  /** Warnings, oldest first. */
+  readonly warnings: WarningRecord[] = [];
+
+  constructor(private readonly clock: Clock) {}
+
+  /** Store time: the injected clock. */
+  now(): number {
+    return this.clock.now();
+  }
+
+  /** The job, checked with the rules of every store's row parsing. @throws `CORRUPT_ROW`. */
+  readJob(jobId: string): JobRecord | null {
+    const job = this.jobs.get(jobId);
+    return job ? parseJobRow(jobRowOf(job), WHERE) : null;
+  }
+
+  /** Writes the job row whole and returns it. */
+  setJob(job: JobRecord): JobRecord {
+    this.jobs.set(job.jobId, job);
+    return job;
+  }
+
+  /** True when the job has a `claimed`/`running` run whose lease has not expired at `now`. */
+  hasActiveRun(jobId: string, now: number): boolean {
+    return this.runs.open(jobId).some((run) => isActive(run, now));
+  }
+}

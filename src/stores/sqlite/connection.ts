@@ -133,6 +133,7 @@ function openSqlite(path: string, busyTimeoutMs: number, where: string): SqliteD
   try {
     return openSqliteDriver(path, busyTimeoutMs);
   } catch (error) {
+    if (error instanceof BelfryError) throw error;
     const detail = error instanceof Error ? error.message : String(error);
     throw new BelfryError(
       "STORE_CONNECT",

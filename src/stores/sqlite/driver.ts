@@ -1,4 +1,5 @@
 import { createRequire } from "node:module";
+import { BelfryError } from "../../errors.js";
 
 /**
  * The SQLite driver behind {@link SqliteStore}: Node's built-in `node:sqlite` where the runtime
@@ -114,8 +115,21 @@ function fromNodeSqlite(module: NodeSqliteModule, path: string, timeout: number)
   };
 }
 
+/** better-sqlite3, an optional peer dependency needed only where `node:sqlite` is missing. */
+function loadBetterSqlite(): BetterSqliteConstructor {
+  try {
+    return createRequire(import.meta.url)("better-sqlite3") as BetterSqliteConstructor;
+  } catch (cause) {
+    throw new BelfryError(
+      "MISSING_DEPENDENCY",
+      `SqliteStore: Node ${process.versions.node} has no built-in node:sqlite (it needs Node ≥ 22.13), so the SQLite store needs the better-sqlite3 package: run \`npm install better-sqlite3@12\`, or upgrade Node`,
+      { cause },
+    );
+  }
+}
+
 function fromBetterSqlite(path: string, timeout: number): SqliteDriver {
-  const Database = createRequire(import.meta.url)("better-sqlite3") as BetterSqliteConstructor;
+  const Database = loadBetterSqlite();
   const db = new Database(path, { timeout });
   return {
     name: "better-sqlite3",

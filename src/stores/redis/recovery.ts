@@ -1,9 +1,9 @@
 import { BelfryError } from "../../errors.js";
-import type { RunJobCache } from "./claim.js";
-import { list, runGroups, text, type RedisClientLike, type Step } from "./connection.js";
-import { listJobIds, type RedisContext } from "./records.js";
-import { RECOVER, SWEEP } from "./run-scripts.js";
-import { parseClaimedTuple } from "./keys.js";
+import type { RunJobCache } from "./runs.js";
+import { list, runGroups, runSteps, text, type RedisContext, type Step } from "./connection.js";
+import { listJobIds } from "./jobs.js";
+import { RECOVER, SWEEP } from "./scripts/recovery.js";
+import { parseClaimedTuple } from "./claim.js";
 import type { Recovered } from "../store.js";
 
 /** What recovery needs from the store. */
@@ -37,9 +37,10 @@ export async function recoverExpiredRuns(
   if (limit <= 0) return [];
   const { client, keys } = context;
   const sweepArgs = [Math.max(limit * 4, 200), context.reconcileMs, replicaId];
-  const sweep = list(
-    await runOne(client, { script: SWEEP, keys: [keys.leases, keys.reconcile], args: sweepArgs }),
-  );
+  const [reply] = await runSteps(client, [
+    { script: SWEEP, keys: [keys.leases, keys.reconcile], args: sweepArgs },
+  ]);
+  const sweep = list(reply);
   const candidates = new Map<string, string[]>();
   for (const member of list(sweep[2]).map(text)) {
     const { jobId, runId } = keys.parseMember(member);
@@ -127,11 +128,4 @@ function indexReport(
       index.push({ command: "zadd", args: [keys.leases, "XX", score, member] });
     }
   }
-}
-
-async function runOne(client: RedisClientLike, step: Step): Promise<unknown> {
-  const [[settled] = []] = await runGroups(client, [[step]]);
-  if (!settled) throw new Error("missing reply");
-  if (settled.error) throw settled.error;
-  return settled.value;
 }

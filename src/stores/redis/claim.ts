@@ -1,17 +1,17 @@
-import { randomUUID } from "node:crypto";
 import { missedToRecord } from "../../protocol/claim.js";
 import { BelfryError } from "../../errors.js";
 import { list, runGroups, runSteps, settledValue, text, toStoreError } from "./connection.js";
 import type { RedisContext, Step } from "./connection.js";
-import type { RunJobCache } from "./runs.js";
+import { newRunId } from "./keys.js";
+import { indexRuns, type LeaseEntry } from "./leases.js";
 import { CLAIM, CLAIM_MANUAL, RECORD_MISSED } from "./scripts/claim.js";
 import type { ClaimedRun, ClaimRequest, ClaimResult, RunTrigger } from "../store.js";
 
 /**
  * The claims of the Redis store: scheduled claims (one script per job, batched in one
- * pipeline), manual runs and missed occurrences. Each claim pipeline writes, per request,
- * `HSET runjob` → the claim script → `ZADD leases`, so that the lease index entry of a run
- * always comes after the run exists (see `recovery.ts`).
+ * pipeline), manual runs and missed occurrences. Only the runs a call won (or queued) enter
+ * the store-wide lease index, in one command after their job scripts wrote them (see
+ * `leases.ts`): a lost claim writes nothing outside its job's keys.
  */
 
 /**
@@ -21,62 +21,51 @@ import type { ClaimedRun, ClaimRequest, ClaimResult, RunTrigger } from "../store
  */
 export async function claim(
   context: RedisContext,
-  cache: RunJobCache,
   requests: readonly ClaimRequest[],
 ): Promise<ClaimResult[]> {
-  const runIds = requests.map(() => randomUUID());
-  const groups = requests.map((request, i) => claimSteps(context, request, runIds[i] as string));
+  const runIds = requests.map((r) => newRunId(r.jobId));
+  const groups = requests.map((request, i) => [claimStep(context, request, runIds[i] as string)]);
   const lanes = requests.map((r) => r.jobId);
   const settled = await runGroups(context.client, groups, lanes);
-  return settled.map((group, i) => {
-    const request = requests[i] as ClaimRequest;
-    const script = group[1];
+  const entries: LeaseEntry[] = [];
+  const results = settled.map(([script], i): ClaimResult => {
     const failed = script?.error ? scriptFailure(script.error) : null;
     if (failed) return failed;
-    const result = parseClaimReply(list(settledValue(group[1])), request);
+    const reply = list(settledValue(script));
+    const result = parseClaimReply(reply, requests[i] as ClaimRequest);
     if (result.status === "won" || result.status === "queued") {
-      cache.remember(runIds[i] as string, request.jobId);
+      entries.push([text(reply[2]), runIds[i] as string]);
     }
     return result;
   });
+  await indexRuns(context, entries);
+  return results;
 }
 
-function claimSteps(context: RedisContext, request: ClaimRequest, runId: string): Step[] {
-  const { keys: k } = context;
-  const { base, keys } = k.job(request.jobId);
-  const tolerance = request.toleranceMs ?? 0;
-  const missed = missedToRecord(request, null).flatMap((at) => [at, randomUUID()]);
+function claimStep(context: RedisContext, request: ClaimRequest, runId: string): Step {
+  const { base, keys } = context.keys.job(request.jobId);
+  const missed = missedToRecord(request, null).flatMap((at) => [at, newRunId(request.jobId)]);
   const args = [base, request.jobId, request.scheduledAt, request.hash, request.replicaId];
-  args.push(request.leaseMs, tolerance, runId, context.historyLimit, context.retentionMs);
-  // Index the run at about its lease expiry; recovery re-scores it to the exact one.
-  const indexAt = request.scheduledAt - tolerance + request.leaseMs;
-  return [
-    { command: "hset", args: [k.runJobs, runId, request.jobId] },
-    { script: CLAIM, keys, args: [...args, ...missed] },
-    { command: "zadd", args: [k.leases, indexAt, k.member(request.jobId, runId)] },
-  ];
+  args.push(request.leaseMs, request.toleranceMs ?? 0, runId);
+  args.push(context.historyLimit, context.retentionMs, ...missed);
+  return { script: CLAIM, keys, args };
 }
 
-/** `Store.claimManual`. */
+/** `Store.claimManual`: the manual-run script, then the run's lease-index entry. */
 export async function claimManual(
   context: RedisContext,
-  cache: RunJobCache,
   jobId: string,
   replicaId: string,
   leaseMs: number,
 ): Promise<ClaimedRun | null> {
-  const { keys: k } = context;
-  const { base, keys } = k.job(jobId);
-  const runId = randomUUID();
-  const reply = await runSteps(context.client, [
-    { command: "hset", args: [k.runJobs, runId, jobId] },
-    { script: CLAIM_MANUAL, keys, args: [base, jobId, replicaId, leaseMs, runId] },
-    { command: "zadd", args: [k.leases, 0, k.member(jobId, runId)] },
-  ]);
-  const tuple = list(reply[1]).map(text);
+  const { base, keys } = context.keys.job(jobId);
+  const runId = newRunId(jobId);
+  const args = [base, jobId, replicaId, leaseMs, runId];
+  const [reply] = await runSteps(context.client, [{ script: CLAIM_MANUAL, keys, args }]);
+  const tuple = list(reply).map(text);
   if (tuple.length === 0) return null;
-  cache.remember(runId, jobId);
-  const [id, at, lease] = tuple;
+  const [id, at, lease = ""] = tuple;
+  await indexRuns(context, [[lease, runId]]);
   return parseClaimedTuple(jobId, [id, at, "manual", "1", "1", lease]);
 }
 
@@ -90,7 +79,7 @@ export async function recordMissed(
   const { base, keys } = context.keys.job(jobId);
   const sorted = [...new Set(instants)].sort((a, b) => a - b);
   const args = [base, jobId, hash, context.historyLimit, context.retentionMs];
-  args.push(...sorted.flatMap((at) => [at, randomUUID()]));
+  args.push(...sorted.flatMap((at) => [at, newRunId(jobId)]));
   const [reply] = await runSteps(context.client, [{ script: RECORD_MISSED, keys, args }]);
   return Number(text(reply));
 }

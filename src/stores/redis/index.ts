@@ -48,7 +48,6 @@ export class RedisStore implements Store {
   private readonly connection: RedisConnection;
   private readonly context: RedisContext;
   private readonly recovery: RecoveryContext;
-  private readonly runJobs: runs.RunJobCache;
   private initializing: Promise<void> | null = null;
 
   constructor(options: RedisStoreOptions = {}) {
@@ -58,8 +57,7 @@ export class RedisStore implements Store {
     const keys = new RedisKeys(settings.keyPrefix);
     const { historyLimit, retentionMs } = settings;
     this.context = { client: this.connection.client, keys, historyLimit, retentionMs };
-    this.runJobs = new runs.RunJobCache(this.context);
-    this.recovery = { ...this.context, reconcileMs: settings.reconcileMs, cache: this.runJobs };
+    this.recovery = { ...this.context, reconcileMs: settings.reconcileMs };
   }
 
   async init(): Promise<void> {
@@ -110,12 +108,12 @@ export class RedisStore implements Store {
   }
 
   async claim(requests: readonly ClaimRequest[]): Promise<ClaimResult[]> {
-    return this.guard("claim", () => claims.claim(this.context, this.runJobs, requests));
+    return this.guard("claim", () => claims.claim(this.context, requests));
   }
 
   async claimManual(jobId: string, replicaId: string, leaseMs: number): Promise<ClaimedRun | null> {
     return this.guard("claimManual", () =>
-      claims.claimManual(this.context, this.runJobs, jobId, replicaId, leaseMs),
+      claims.claimManual(this.context, jobId, replicaId, leaseMs),
     );
   }
 
@@ -126,21 +124,15 @@ export class RedisStore implements Store {
   }
 
   async startRun(runId: string, token: number, attempt: number): Promise<boolean> {
-    return this.guard("startRun", () =>
-      runs.startRun(this.context, this.runJobs, runId, token, attempt),
-    );
+    return this.guard("startRun", () => runs.startRun(this.context, runId, token, attempt));
   }
 
   async heartbeat(runId: string, token: number, leaseMs: number): Promise<boolean> {
-    return this.guard("heartbeat", () =>
-      runs.heartbeat(this.context, this.runJobs, runId, token, leaseMs),
-    );
+    return this.guard("heartbeat", () => runs.heartbeat(this.context, runId, token, leaseMs));
   }
 
   async releaseRun(runId: string, token: number): Promise<boolean> {
-    return this.guard("releaseRun", () =>
-      runs.releaseRun(this.context, this.runJobs, runId, token),
-    );
+    return this.guard("releaseRun", () => runs.releaseRun(this.context, runId, token));
   }
 
   async finishRun(
@@ -150,7 +142,7 @@ export class RedisStore implements Store {
     leaseMs: number,
   ): Promise<FinishResult> {
     return this.guard("finishRun", () =>
-      runs.finishRun(this.context, this.runJobs, runId, token, outcome, leaseMs),
+      runs.finishRun(this.context, runId, token, outcome, leaseMs),
     );
   }
 

@@ -1,19 +1,22 @@
+import { randomUUID } from "node:crypto";
+
 /**
  * Key layout of the Redis store. Every key starts with `<prefix>:` and holds one hash tag:
  *
  * - per job, tag `{<prefix>:<jobId>}`, base `<prefix>:{<prefix>:<jobId>}`: `:job` (hash),
  *   `:runs`, `:active`, `:queued`, `:done` (sorted sets), `:occ` (hash), `:run:<runId>` (hash);
- * - store-wide, tag `{<prefix>}`: `:jobs` (set of job ids), `:leases` (sorted set of
- *   `jobId\nrunId` by when to check the run), `:runjob` (hash runId → jobId), `:reconcile`
- *   (lock), `:replicas` (hash), `:warnings` (list).
+ * - store-wide, tag `{<prefix>}`: `:jobs` (set of job ids), `:leases` (sorted set of the run ids
+ *   of active and queued runs by when recovery should look at them), `:reconcile` (lock),
+ *   `:replicas` (hash), `:warnings` (list).
  *
- * The prefix never contains braces, so the tag of a job's keys is the same for all of them even
- * when the job id contains `{` or `}`.
+ * A run id is `<uuid>:<jobId>` ({@link newRunId}), so a call that carries only a run id finds
+ * the run's job, and with it the run's keys, without a lookup. The prefix never contains
+ * braces, so the tag of a job's keys is the same for all of them even when the job id contains
+ * `{` or `}`.
  */
 export class RedisKeys {
   readonly jobs: string;
   readonly leases: string;
-  readonly runJobs: string;
   readonly reconcile: string;
   readonly replicas: string;
   readonly warnings: string;
@@ -22,7 +25,6 @@ export class RedisKeys {
     const global = `${prefix}:{${prefix}}`;
     this.jobs = `${global}:jobs`;
     this.leases = `${global}:leases`;
-    this.runJobs = `${global}:runjob`;
     this.reconcile = `${global}:reconcile`;
     this.replicas = `${global}:replicas`;
     this.warnings = `${global}:warnings`;
@@ -34,15 +36,16 @@ export class RedisKeys {
     const keys = ["job", "runs", "active", "queued", "done", "occ"].map((k) => `${base}:${k}`);
     return { base, keys };
   }
+}
 
-  /** A lease-index member. */
-  member(jobId: string, runId: string): string {
-    return `${jobId}\n${runId}`;
-  }
+const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}:/;
 
-  /** Splits a lease-index member (run ids never contain a newline; job ids may). */
-  parseMember(member: string): { readonly jobId: string; readonly runId: string } {
-    const cut = member.lastIndexOf("\n");
-    return { jobId: member.slice(0, cut), runId: member.slice(cut + 1) };
-  }
+/** A new run id of a job: `<uuid>:<jobId>`. */
+export function newRunId(jobId: string): string {
+  return `${randomUUID()}:${jobId}`;
+}
+
+/** The job of a run id made by {@link newRunId}; null for any other string. */
+export function jobOfRun(runId: string): string | null {
+  return RUN_ID.test(runId) ? runId.slice(37) : null;
 }

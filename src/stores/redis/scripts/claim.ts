@@ -4,6 +4,8 @@ import { jobScript } from "./prelude.js";
 
 /**
  * The claim: the rules of `protocol/claim.ts#decideClaim`, in the same order, then the writes.
+ * Replies {'won', runId, lease}, {'queued', runId, lease-index score}, {'skipped', runId} or a
+ * refusal.
  * ARGV: base, jobId, scheduledAt, hash, replicaId, leaseMs, toleranceMs, runId, historyLimit,
  * retentionMs, then (instant, runId) pairs of missed occurrences, ascending, below scheduledAt.
  */
@@ -47,7 +49,7 @@ if state == 'claimed' then
 elseif state == 'queued' then
   insert_run(id, at, 'schedule', { 'state', 'queued', 'attempt', '1', 'token', '0', 'replica_id', replica })
   redis.call('ZADD', K_QUEUED, s(at), id)
-  reply = { 'queued', id }
+  reply = { 'queued', id, index_score(id, now) }
 else
   insert_run(id, at, 'schedule', { 'state', 'skipped', 'attempt', '1', 'token', '0',
     'replica_id', replica, 'finished_at', s(now) })

@@ -11,7 +11,8 @@ import { createHash } from "node:crypto";
  * runId → lease expiry), queued (zset runId → scheduledAt), done (zset of terminal runIds →
  * scheduledAt), occ (hash `<scheduledAt>:<trigger>` → runId: the unique occurrence key).
  * ARGV[1] is the key base and ARGV[2] the job id. Store-wide scripts touch only keys tagged
- * `{<prefix>}`.
+ * `{<prefix>}`. `index_score(id, now)` is the score the store-wide lease index should hold for
+ * a run: its lease expiry while active, its blocker's while queued, '-1' when terminal or gone.
  */
 
 /** A Lua script and its SHA1, run with EVALSHA (falling back to EVAL on NOSCRIPT). */
@@ -98,6 +99,16 @@ local function owned(k, token, now, ...)
   if f[1] ~= token or (f[2] ~= 'claimed' and f[2] ~= 'running') then return nil end
   if (tonumber(f[3]) or 0) <= now then return nil end
   return f
+end
+local function index_score(id, now)
+  local state = redis.call('HGET', run_key(id), 'state')
+  if state == 'claimed' or state == 'running' then
+    return redis.call('ZSCORE', K_ACTIVE, id) or s(now)
+  elseif state == 'queued' then
+    local live = redis.call('ZRANGEBYSCORE', K_ACTIVE, '(' .. s(now), '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+    return live[2] or s(now)
+  end
+  return '-1'
 end
 local function take_over(id, replica, lease_ms, now, next_attempt)
   local k = run_key(id)

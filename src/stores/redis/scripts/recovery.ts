@@ -81,18 +81,10 @@ if ARGV[8] == '1' then
 end
 -- Queued runs (at most one under queueOne) are always re-scored to when their blocker expires.
 for _, id in ipairs(redis.call('ZRANGE', K_QUEUED, 0, -1)) do candidates[#candidates + 1] = id end
-local live = redis.call('ZRANGEBYSCORE', K_ACTIVE, '(' .. s(now), '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
 local report = {}
 for _, id in ipairs(candidates) do
-  local state = redis.call('HGET', run_key(id), 'state')
-  local score = '-1'
-  if state == 'claimed' or state == 'running' then
-    score = redis.call('ZSCORE', K_ACTIVE, id) or s(now)
-  elseif state == 'queued' then
-    score = live[2] or s(now)
-  end
   report[#report + 1] = id
-  report[#report + 1] = score
+  report[#report + 1] = index_score(id, now)
 end
 return { actions, report }
 `,

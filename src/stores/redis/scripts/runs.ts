@@ -29,8 +29,8 @@ return 1
 /**
  * Terminal write, then hands the oldest queued run to the finishing replica. ARGV: base, jobId,
  * runId, token, state, '1'|'0' (has error), error, leaseMs, historyLimit, retentionMs.
- * Returns {0} when fenced (or the lease expired), else {1, next} with next = {} or a claimed run
- * tuple.
+ * Returns {0, lease-index score of the run} when fenced (or the lease expired), else {1, next}
+ * with next = {} or a claimed run tuple.
  */
 export const FINISH = jobScript(
   "finish",
@@ -39,7 +39,7 @@ local id = ARGV[3]
 local k = run_key(id)
 local now = now_ms()
 local f = owned(k, ARGV[4], now, 'replica_id', 'scheduled_at')
-if not f then return { 0 } end
+if not f then return { 0, index_score(id, now) } end
 redis.call('HSET', k, 'state', ARGV[5], 'finished_at', s(now))
 redis.call('HDEL', k, 'lease_expires_at')
 if ARGV[6] == '1' then redis.call('HSET', k, 'error', ARGV[7]) else redis.call('HDEL', k, 'error') end

@@ -3,7 +3,16 @@ import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { RedisStore, type RedisStoreOptions } from "../../src/stores/redis/index.js";
 import { describeStore } from "../conformance/describe-store.js";
-import { claimOne, claimWon, job, pastBase, rejectsWith, request } from "../conformance/harness.js";
+import type { ClaimedRun, ClaimRequest, ClaimResult } from "../../src/stores/store.js";
+import {
+  claimOne,
+  claimWon,
+  job,
+  pastBase,
+  rejectsWith,
+  request,
+  won,
+} from "../conformance/harness.js";
 
 const url = process.env.BELFRY_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 const admin = new Redis(url);
@@ -216,7 +225,7 @@ describe("RedisStore", () => {
     await claimWon(store, request(reg, await pastBase(store)));
   });
 
-  it("cleans the lease index of lost claims and re-indexes runs whose index entry was lost", async () => {
+  it("indexes only the won claim of racing replicas, and re-indexes runs whose index entry was lost", async () => {
     const keyPrefix = `rt_${randomBytes(4).toString("hex")}`;
     const [a, b, c] = await Promise.all(
       [0, 1, 2].map(() => openStore({ keyPrefix, reconcileIntervalMs: 60_000 })),
@@ -227,10 +236,10 @@ describe("RedisStore", () => {
     const results = await Promise.all([a!, b!, c!].map((s) => s.claim([request(reg, t)])));
     const won = results.flat().find((r) => r.status === "won");
     const leases = `${keyPrefix}:{${keyPrefix}}:leases`;
-    expect(await admin.zcard(leases)).toBe(3);
+    expect(await admin.zcard(leases)).toBe(1);
     await a!.recoverExpired("r1", 1000, 10);
     expect(await admin.zcard(leases)).toBe(1);
-    expect(await admin.hlen(`${keyPrefix}:{${keyPrefix}}:runjob`)).toBe(1);
+    expect(await admin.exists(`${keyPrefix}:{${keyPrefix}}:runjob`)).toBe(0);
     // Lose the index entirely: the reconcile pass (once per interval) re-indexes the run.
     await admin.del(leases, `${keyPrefix}:{${keyPrefix}}:reconcile`);
     const run = won?.status === "won" ? won.run : null;
@@ -241,5 +250,69 @@ describe("RedisStore", () => {
     expect([...first, ...second]).toEqual([
       { action: "abandoned", runId: run!.runId, jobId: reg.jobId, scheduledAt: t },
     ]);
+  });
+
+  it("keeps lease-index entries only for active and queued runs: none is left after many cycles", async () => {
+    const keyPrefix = `rt_${randomBytes(4).toString("hex")}`;
+    const [a, b] = await Promise.all([0, 1].map(() => openStore({ keyPrefix })));
+    const leases = `${keyPrefix}:{${keyPrefix}}:leases`;
+    const entries = (): Promise<number> => admin.zcard(leases);
+    const plain = job();
+    const queueing = job({ overlap: "queueOne" });
+    const dropped = job({ onAbandoned: "abandon" });
+    for (const reg of [plain, queueing, dropped]) await a!.registerJob(reg);
+    const t = await pastBase(a!);
+    /** `a` claims, then `b` claims the same occurrences and loses every one. */
+    const race = async (requests: ClaimRequest[]): Promise<ClaimResult[]> => {
+      const results = await a!.claim(requests);
+      const lost = await b!.claim(requests);
+      expect(lost.map((r) => r.status)).toEqual(
+        requests.map((_, i) => (i === 1 ? "stale" : "lost")),
+      );
+      return results;
+    };
+    const finish = (run: ClaimedRun) =>
+      a!.finishRun(run.runId, run.token, { state: "succeeded" }, 30_000);
+    for (let i = 0; i < 60; i++) {
+      const at = t + i * 1000;
+      // Won, started and finished; the loser wrote no entry.
+      const [plainResult, firstResult, queuedResult, droppedResult] = await race([
+        request(plain, at),
+        request(queueing, at),
+        request(queueing, at + 500),
+        request(dropped, at),
+      ]);
+      expect(queuedResult?.status).toBe("queued");
+      expect(await entries()).toBe(4);
+      const run = won(plainResult);
+      expect(await a!.startRun(run.runId, run.token, run.attempt)).toBe(true);
+      expect((await finish(run)).ok).toBe(true);
+      // The queued run is handed over by the finish and keeps its entry until it finishes.
+      const handed = (await finish(won(firstResult))).next;
+      expect(handed?.runId).toBe(queuedResult?.status === "queued" ? queuedResult.runId : null);
+      expect(await entries()).toBe(2);
+      expect((await finish(handed!)).ok).toBe(true);
+      // Released, refused a late finish, then abandoned by recovery.
+      const doomed = won(droppedResult);
+      expect(await b!.releaseRun(doomed.runId, doomed.token)).toBe(true);
+      expect((await finish(doomed)).ok).toBe(false); // its lease expired: the entry stays
+      expect(await entries()).toBe(1);
+      expect(await b!.recoverExpired("r2", 30_000, 10)).toHaveLength(1);
+      expect(await entries()).toBe(0);
+      // A manual run; a retried run whose old owner's finish is refused.
+      const manual = await a!.claimManual(plain.jobId, "r1", 30_000);
+      expect((await finish(manual!)).ok).toBe(true);
+      const retried = await claimWon(a!, request(plain, at + 500));
+      await a!.releaseRun(retried.runId, retried.token);
+      const [taken] = await b!.recoverExpired("r2", 30_000, 10);
+      expect(taken?.action).toBe("retried");
+      expect((await finish(retried)).ok).toBe(false);
+      expect(await entries()).toBe(1);
+      expect((await finish(taken?.action === "retried" ? taken.run : retried)).ok).toBe(true);
+      expect(await entries()).toBe(0);
+    }
+    expect(await admin.exists(`${keyPrefix}:{${keyPrefix}}:runjob`)).toBe(0);
+    const active = await a!.history({ states: ["claimed", "running", "queued"], limit: 1000 });
+    expect(active).toEqual([]);
   });
 });

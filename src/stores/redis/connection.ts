@@ -1,9 +1,15 @@
-import type { LuaScript } from "./scripts.js";
+import { Redis } from "ioredis";
+import { BelfryError, wrapError } from "../../errors.js";
+import type { RedisKeys } from "./keys.js";
+import type { LuaScript } from "./scripts/prelude.js";
 
 /**
- * The slice of an ioredis client the Redis store uses, typed structurally so that the core never
- * imports the driver: an ioredis `Redis` (or `Cluster`) instance fits.
+ * The Redis plumbing under `RedisStore`: the structural client types (so the core never imports
+ * the driver's types), the store's own connection, pipelines that fall back to EVAL, reply
+ * decoding and error mapping.
  */
+
+/** An argument of a Redis command. */
 export type RedisArg = string | number;
 
 /** A pipeline of an ioredis-like client. */
@@ -12,12 +18,25 @@ export interface RedisPipelineLike {
   exec(): Promise<[Error | null, unknown][] | null>;
 }
 
-/** An ioredis-like client (`Redis` or `Cluster`). */
+/**
+ * The slice of an ioredis client the Redis store uses, typed structurally: an ioredis `Redis`
+ * (or `Cluster`) instance fits.
+ */
 export interface RedisClientLike {
   call(command: string, ...args: RedisArg[]): Promise<unknown>;
   pipeline(): RedisPipelineLike;
   /** True on an ioredis `Cluster`: commands of different slots are then never pipelined. */
   readonly isCluster?: boolean;
+}
+
+/** Connection and layout shared by the Redis store's modules. */
+export interface RedisContext {
+  readonly client: RedisClientLike;
+  readonly keys: RedisKeys;
+  /** Terminal runs kept per job. */
+  readonly historyLimit: number;
+  /** Terminal runs older than this are deleted as others finish (0: no age limit). */
+  readonly retentionMs: number;
 }
 
 /** One command of a batch: a plain command, or a Lua script run by SHA. */
@@ -131,6 +150,19 @@ async function runOnCluster(
   return out;
 }
 
+/** The value of a settled step, or its error thrown. */
+export function settledValue(settled: Settled | undefined): unknown {
+  if (!settled) throw new Error("missing reply");
+  if (settled.error) throw settled.error;
+  return settled.value;
+}
+
+/** Runs one group of steps in order and returns each step's value, throwing the first error. */
+export async function runSteps(client: RedisClientLike, steps: Step[]): Promise<unknown[]> {
+  const [settled = []] = await runGroups(client, [steps]);
+  return settled.map(settledValue);
+}
+
 /** A reply value as a string (Lua strings, integers and buffers). */
 export function text(value: unknown): string {
   if (typeof value === "string") return value;
@@ -159,4 +191,113 @@ export function record(value: unknown): Record<string, string> {
     for (const [k, v] of Object.entries(value)) out[k] = text(v);
   }
   return out;
+}
+
+/**
+ * Turns a driver or script error into a `BelfryError`: `CORRUPT_ROW` for a value a script
+ * refused to read, `STORE_ERROR` (with the original as `cause`) for anything else.
+ */
+export function toStoreError(op: string, error: unknown): BelfryError {
+  if (error instanceof BelfryError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  const corrupt = /BELFRY_CORRUPT\|([^|]*)\|([^|]*)\|(.*)\|/s.exec(message);
+  if (corrupt) {
+    return new BelfryError(
+      "CORRUPT_ROW",
+      `RedisStore key ${corrupt[1]}: column ${corrupt[2]} has invalid value ${JSON.stringify(corrupt[3])}`,
+      { cause: error },
+    );
+  }
+  return wrapError("STORE_ERROR", `RedisStore.${op}`, error);
+}
+
+/** Where the store's client comes from (options already checked). */
+export interface ConnectionSource {
+  /** `redis://…` or `rediss://…`, used when no client is given. */
+  readonly url: string;
+  readonly client?: RedisClientLike;
+  /** Named `belfry:<keyPrefix>` in `CLIENT LIST`. */
+  readonly name: string;
+  readonly connectTimeoutMs: number;
+}
+
+/**
+ * The store's client: the caller's (never closed by the store) or its own, which connects in
+ * {@link RedisConnection.connect}, fails a command after one reconnect attempt (so a call errors
+ * instead of hanging while Redis is away) and reconnects by itself; its `error` events are kept
+ * for the next connect error message, never left unhandled.
+ */
+export class RedisConnection {
+  readonly client: RedisClientLike;
+  /** `host:port` for messages (never the credentials). */
+  private readonly address: string;
+  private readonly owned: Redis | null;
+  private lastError: Error | null = null;
+
+  constructor(source: ConnectionSource) {
+    this.address = source.client ? "the given client" : redisAddress(source.url);
+    this.owned = source.client ? null : this.open(source);
+    this.client = source.client ?? (this.owned as Redis);
+  }
+
+  private open(source: ConnectionSource): Redis {
+    const own = new Redis(source.url, {
+      lazyConnect: true,
+      connectTimeout: source.connectTimeoutMs,
+      maxRetriesPerRequest: 1,
+      connectionName: source.name,
+    });
+    own.on("error", (error: Error) => (this.lastError = error));
+    return own;
+  }
+
+  /** Connects the own client if needed and pings. @throws BelfryError `STORE_CONNECT`. */
+  async connect(): Promise<void> {
+    this.lastError = null;
+    try {
+      if (this.owned && ["wait", "end", "close"].includes(this.owned.status)) {
+        await this.owned.connect();
+      }
+      await this.client.call("ping");
+    } catch (error) {
+      this.owned?.disconnect();
+      // The socket error (ECONNREFUSED …) arrives as an 'error' event, not as the rejection.
+      const event = this.lastError as Error | null;
+      const detail = event?.message ?? (error instanceof Error ? error.message : error);
+      throw new BelfryError(
+        "STORE_CONNECT",
+        `RedisStore: cannot connect to Redis at ${this.address}: ${String(detail)}`,
+        { cause: error },
+      );
+    }
+  }
+
+  /** Closes the own client (a given client stays open). */
+  async close(): Promise<void> {
+    const own = this.owned;
+    if (!own) return;
+    if (own.status === "ready") await own.quit().catch(() => own.disconnect());
+    else own.disconnect();
+  }
+}
+
+/**
+ * `host:port` of a `redis://` or `rediss://` URL, for error messages (never the credentials).
+ * @throws BelfryError `INVALID_STORE_URL` for anything else.
+ */
+function redisAddress(url: string): string {
+  let parsed: URL | null = null;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // reported below
+  }
+  if (!parsed || (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:")) {
+    const shown = parsed ? `a ${parsed.protocol} URL` : "not a URL";
+    throw new BelfryError(
+      "INVALID_STORE_URL",
+      `RedisStore: url must look like redis://host:6379 or rediss://host:6380, got ${shown}`,
+    );
+  }
+  return `${parsed.hostname || "127.0.0.1"}:${parsed.port || "6379"}`;
 }

@@ -1,19 +1,11 @@
 import { BelfryError } from "../../errors.js";
-import {
-  list,
-  record,
-  runGroups,
-  text,
-  type RedisClientLike,
-  type Settled,
-  type Step,
-} from "./connection.js";
-import { ADD_WARNING, HISTORY, PRUNE, TOUCH_REPLICA } from "./run-scripts.js";
-import type { RedisKeys } from "./keys.js";
-import { parseJobRow, parseReplicaRow, parseRunRow, parseWarningRow } from "../rows.js";
+import { list, record, runGroups, runSteps, settledValue, text } from "./connection.js";
+import type { RedisContext, Step } from "./connection.js";
+import { listJobIds } from "./jobs.js";
+import { ADD_WARNING, HISTORY, PRUNE, TOUCH_REPLICA } from "./scripts/records.js";
+import { parseReplicaRow, parseRunRow, parseWarningRow } from "../rows.js";
 import type {
   HistoryQuery,
-  JobRecord,
   ReplicaInfo,
   ReplicaRecord,
   RunRecord,
@@ -21,54 +13,11 @@ import type {
 } from "../store.js";
 
 /**
- * The read and audit side of the Redis store (jobs, history, prune, replicas, warnings): reads
- * across jobs are pipelines of per-job reads, never a cross-slot command.
+ * The read and audit side of the Redis store (history, prune, replicas, warnings): reads across
+ * jobs are pipelines of per-job reads, never a cross-slot command.
  */
 
-/** Connection and layout shared by the Redis store's modules. */
-export interface RedisContext {
-  readonly client: RedisClientLike;
-  readonly keys: RedisKeys;
-  /** Terminal runs kept per job. */
-  readonly historyLimit: number;
-  /** Terminal runs older than this are deleted as others finish (0: no age limit). */
-  readonly retentionMs: number;
-}
-
 const WARNINGS_KEPT = 1000;
-
-/** The value of a settled step, or its error thrown. */
-export function settledValue(settled: Settled | undefined): unknown {
-  if (!settled) throw new Error("missing reply");
-  if (settled.error) throw settled.error;
-  return settled.value;
-}
-
-/** Runs one group of steps in order and returns each step's value, throwing the first error. */
-export async function runSteps(client: RedisClientLike, steps: Step[]): Promise<unknown[]> {
-  const [settled = []] = await runGroups(client, [steps]);
-  return settled.map(settledValue);
-}
-
-/** Every registered job id. */
-export async function listJobIds(context: RedisContext): Promise<string[]> {
-  return list(await context.client.call("smembers", context.keys.jobs)).map(text);
-}
-
-/** The job rows of `jobIds` that exist, in order. */
-export async function readJobs(
-  context: RedisContext,
-  jobIds: readonly string[],
-): Promise<JobRecord[]> {
-  const jobKeys = jobIds.map((id) => context.keys.job(id).keys[0] as string);
-  const groups = jobKeys.map((key): Step[] => [{ command: "hgetall", args: [key] }]);
-  const settled = await runGroups(context.client, groups);
-  return settled.flatMap((group, i) => {
-    const raw = record(settledValue(group[0]));
-    if (Object.keys(raw).length === 0) return [];
-    return [parseJobRow(raw, `RedisStore key ${jobKeys[i]}`)];
-  });
-}
 
 /** Run rows, newest `scheduledAt` first (ties by run id descending), as `Store.history`. */
 export async function readHistory(

@@ -1,32 +1,43 @@
 import { BelfryError } from "../../errors.js";
-import type { RunJobCache } from "./claim.js";
-import { list, runGroups, text, type RedisClientLike, type Step } from "./connection.js";
-import { listJobIds, type RedisContext } from "./records.js";
-import { RECOVER, SWEEP } from "./run-scripts.js";
-import { parseClaimedTuple } from "./keys.js";
+import { list, runGroups, runSteps, text, type RedisContext, type Step } from "./connection.js";
+import { listJobIds } from "./jobs.js";
+import { jobOfRun } from "./keys.js";
+import { indexStep, unindexStep, type LeaseEntry } from "./leases.js";
+import { RECOVER, SWEEP } from "./scripts/recovery.js";
+import { parseClaimedTuple } from "./claim.js";
 import type { Recovered } from "../store.js";
 
 /** What recovery needs from the store. */
 export interface RecoveryContext extends RedisContext {
   /** How often one replica re-indexes every job's active runs (0: never). */
   readonly reconcileMs: number;
-  readonly cache: RunJobCache;
+}
+
+/** The lease-index writes a recovery pass ends with. */
+interface IndexWrites {
+  /** Runs the pass took over (retried, promoted), at their new lease expiry. */
+  readonly taken: LeaseEntry[];
+  /** Runs still active or queued, at where their job's script says they stand. */
+  readonly live: LeaseEntry[];
+  /** Runs that are terminal or gone, and entries that name no run. */
+  readonly gone: string[];
 }
 
 /**
  * `recoverExpired` on Redis, without any cross-slot script:
  *
- * 1. one script on the store-wide keys reads the lease index (`jobId\nrunId` members whose
- *    check time is at or before Redis `TIME`) and, once per `reconcileMs` across all replicas,
- *    takes the reconcile lock;
+ * 1. one script on the store-wide keys reads the lease index (run ids whose check time is at
+ *    or before Redis `TIME`; each names its job) and, once per `reconcileMs` across all
+ *    replicas, takes the reconcile lock;
  * 2. one recovery script per job (pipelined) takes over at most its share of `limit` runs,
  *    atomically on the job's slot, and reports where each candidate stands;
- * 3. one pipeline on the store-wide keys re-scores live runs, removes terminal or unknown ones,
- *    and (when reconciling) re-indexes every active and queued run of every job.
+ * 3. one pipeline on the store-wide keys indexes the runs taken over, re-scores live runs,
+ *    removes abandoned, terminal or unknown ones, and (when reconciling) re-indexes every active
+ *    and queued run of every job.
  *
- * The index is only a hint of which jobs to look at: it is written after each claim script
- * in the same pipeline, never removes a run that is still active, and the reconcile pass
- * repairs it if a pipeline was cut between the claim and its index write.
+ * The index is only a hint of which jobs to look at (see `leases.ts`): recovery never removes
+ * a run that is still active, and the reconcile pass repairs the index if a process stopped
+ * between a job script and its index write.
  */
 export async function recoverExpiredRuns(
   context: RecoveryContext,
@@ -37,13 +48,16 @@ export async function recoverExpiredRuns(
   if (limit <= 0) return [];
   const { client, keys } = context;
   const sweepArgs = [Math.max(limit * 4, 200), context.reconcileMs, replicaId];
-  const sweep = list(
-    await runOne(client, { script: SWEEP, keys: [keys.leases, keys.reconcile], args: sweepArgs }),
-  );
+  const [reply] = await runSteps(client, [
+    { script: SWEEP, keys: [keys.leases, keys.reconcile], args: sweepArgs },
+  ]);
+  const sweep = list(reply);
   const candidates = new Map<string, string[]>();
-  for (const member of list(sweep[2]).map(text)) {
-    const { jobId, runId } = keys.parseMember(member);
-    candidates.set(jobId, [...(candidates.get(jobId) ?? []), runId]);
+  const writes: IndexWrites = { taken: [], live: [], gone: [] };
+  for (const runId of list(sweep[2]).map(text)) {
+    const jobId = jobOfRun(runId);
+    if (jobId === null) writes.gone.push(runId);
+    else candidates.set(jobId, [...(candidates.get(jobId) ?? []), runId]);
   }
   const reconcile = text(sweep[1]) === "1";
   if (reconcile) {
@@ -63,7 +77,6 @@ export async function recoverExpiredRuns(
   });
   const settled = await runGroups(client, groups);
   const recovered: Recovered[] = [];
-  const index: Step[] = [];
   let firstError: Error | null = null;
   settled.forEach((group, i) => {
     const jobId = jobIds[i] as string;
@@ -73,65 +86,52 @@ export async function recoverExpiredRuns(
       return;
     }
     const [actions, report] = list(reply.value);
-    for (const action of list(actions)) recovered.push(parseAction(context, jobId, action, index));
-    indexReport(context, jobId, list(report).map(text), reconcile, index);
+    for (const action of list(actions)) recovered.push(parseAction(jobId, action, writes));
+    parseReport(list(report).map(text), writes);
   });
-  if (index.length > 0) await runGroups(client, [index]);
+  await writeIndex(context, writes, reconcile);
   if (firstError && recovered.length === 0) throw firstError;
   return recovered;
 }
 
-function parseAction(
-  context: RecoveryContext,
-  jobId: string,
-  action: unknown,
-  index: Step[],
-): Recovered {
+function parseAction(jobId: string, action: unknown, writes: IndexWrites): Recovered {
   const [kind, ...rest] = list(action).map(text);
   if (kind === "abandoned") {
     const [runId = "", scheduledAt] = rest;
+    writes.gone.push(runId);
     return { action: kind, runId, jobId, scheduledAt: Number(scheduledAt) };
   }
   if (kind !== "retried" && kind !== "promoted") {
     throw new BelfryError("STORE_ERROR", `RedisStore.recoverExpired: unexpected action ${kind}`);
   }
   const run = parseClaimedTuple(jobId, rest);
-  context.cache.remember(run.runId, jobId);
-  const member = context.keys.member(jobId, run.runId);
-  index.push({ command: "zadd", args: [context.keys.leases, run.leaseExpiresAt, member] });
-  index.push({ command: "hset", args: [context.keys.runJobs, run.runId, jobId] });
+  writes.taken.push([run.leaseExpiresAt, run.runId]);
   return { action: kind, run };
 }
 
-/** Turns a job's report (runId, score pairs) into index writes. */
-function indexReport(
-  context: RecoveryContext,
-  jobId: string,
-  report: readonly string[],
-  reconcile: boolean,
-  index: Step[],
-): void {
-  const { keys } = context;
+/** Turns a job's report (runId, score pairs; '-1': terminal or gone) into index writes. */
+function parseReport(report: readonly string[], writes: IndexWrites): void {
   for (let i = 0; i + 1 < report.length; i += 2) {
-    const runId = report[i] as string;
-    const score = report[i + 1] as string;
-    const member = keys.member(jobId, runId);
-    if (score === "-1") {
-      index.push({ command: "zrem", args: [keys.leases, member] });
-      index.push({ command: "hdel", args: [keys.runJobs, runId] });
-      context.cache.remember(runId, null);
-    } else if (reconcile) {
-      index.push({ command: "zadd", args: [keys.leases, "NX", score, member] });
-      index.push({ command: "hsetnx", args: [keys.runJobs, runId, jobId] });
-    } else {
-      index.push({ command: "zadd", args: [keys.leases, "XX", score, member] });
-    }
+    const [runId, score] = [report[i] as string, report[i + 1] as string];
+    if (score === "-1") writes.gone.push(runId);
+    else writes.live.push([score, runId]);
   }
 }
 
-async function runOne(client: RedisClientLike, step: Step): Promise<unknown> {
-  const [[settled] = []] = await runGroups(client, [[step]]);
-  if (!settled) throw new Error("missing reply");
-  if (settled.error) throw settled.error;
-  return settled.value;
+/**
+ * One pipeline of index writes. Live runs are re-scored only where they have an entry (`XX`),
+ * except in the reconcile pass, which adds the missing ones and leaves the others (`NX`).
+ */
+async function writeIndex(
+  context: RedisContext,
+  writes: IndexWrites,
+  reconcile: boolean,
+): Promise<void> {
+  const steps: Step[] = [];
+  const taken = indexStep(context, writes.taken);
+  const live = indexStep(context, writes.live, reconcile ? "NX" : "XX");
+  if (taken) steps.push(taken);
+  if (live) steps.push(live);
+  if (writes.gone.length > 0) steps.push(unindexStep(context, writes.gone));
+  if (steps.length > 0) await runGroups(context.client, [steps]);
 }

@@ -1,0 +1,63 @@
+import { list, record, runGroups, runSteps, settledValue, text } from "./connection.js";
+import type { RedisContext, Step } from "./connection.js";
+import { REGISTER, SET_PAUSED } from "./scripts/jobs.js";
+import { parseJobRow } from "../rows.js";
+import type { JobRecord, JobRegistration, RegisterResult } from "../store.js";
+
+/**
+ * The job rows of the Redis store: registration and pause (one script on the job's keys each),
+ * the store-wide job list, and reads of job rows (pipelined, never a cross-slot command).
+ */
+
+/** `Store.registerJob`: SADD to the job list, then the register script. */
+export async function registerJob(
+  context: RedisContext,
+  reg: JobRegistration,
+): Promise<RegisterResult> {
+  const { base, keys } = context.keys.job(reg.jobId);
+  const args = [base, reg.jobId, reg.hash, reg.definition, reg.anchor, reg.overlap];
+  args.push(reg.onAbandoned, reg.maxAttempts, reg.maxRuns ?? "");
+  const reply = await runSteps(context.client, [
+    { command: "sadd", args: [context.keys.jobs, reg.jobId] },
+    { script: REGISTER, keys, args },
+  ]);
+  const [outcome, previous, row] = list(reply[1]);
+  const status = text(outcome);
+  if (status !== "created" && status !== "unchanged" && status !== "updated") {
+    throw new Error(`unexpected registration outcome ${status}`);
+  }
+  const job = parseJobRow(record(row), `RedisStore key ${keys[0]}`);
+  return { job, outcome: status, previousHash: status === "created" ? null : text(previous) };
+}
+
+/** `Store.setPaused`. */
+export async function setPaused(
+  context: RedisContext,
+  jobId: string,
+  paused: boolean,
+): Promise<boolean> {
+  const { base, keys } = context.keys.job(jobId);
+  const args = [base, jobId, paused ? "1" : "0"];
+  const [reply] = await runSteps(context.client, [{ script: SET_PAUSED, keys, args }]);
+  return Number(text(reply)) === 1;
+}
+
+/** Every registered job id. */
+export async function listJobIds(context: RedisContext): Promise<string[]> {
+  return list(await context.client.call("smembers", context.keys.jobs)).map(text);
+}
+
+/** The job rows of `jobIds` that exist, in order. */
+export async function readJobs(
+  context: RedisContext,
+  jobIds: readonly string[],
+): Promise<JobRecord[]> {
+  const jobKeys = jobIds.map((id) => context.keys.job(id).keys[0] as string);
+  const groups = jobKeys.map((key): Step[] => [{ command: "hgetall", args: [key] }]);
+  const settled = await runGroups(context.client, groups);
+  return settled.flatMap((group, i) => {
+    const raw = record(settledValue(group[0]));
+    if (Object.keys(raw).length === 0) return [];
+    return [parseJobRow(raw, `RedisStore key ${jobKeys[i]}`)];
+  });
+}

@@ -1,0 +1,106 @@
+import { jobScript } from "./prelude.js";
+
+/** Lua scripts that create runs: the claim, manual runs and missed occurrences. */
+
+/**
+ * The claim: the rules of `protocol/claim.ts#decideClaim`, in the same order, then the writes.
+ * Replies {'won', runId, lease}, {'queued', runId, lease-index score}, {'skipped', runId} or a
+ * refusal.
+ * ARGV: base, jobId, scheduledAt, hash, replicaId, leaseMs, toleranceMs, runId, historyLimit,
+ * retentionMs, then (instant, runId) pairs of missed occurrences, ascending, below scheduledAt.
+ */
+export const CLAIM = jobScript(
+  "claim",
+  `
+local job = read_job()
+if not job then return { 'unknownJob' } end
+if job.hash ~= ARGV[4] then return { 'definitionChanged', job.hash } end
+if job.paused then return { 'paused' } end
+local now = now_ms()
+local at = tonumber(ARGV[3])
+local due = at - tonumber(ARGV[7])
+if due > now then return { 'notDue', s(due - now) } end
+local wm = job.watermark
+if wm and at == wm then return { 'lost', s(wm) } end
+if wm and at < wm then return { 'stale', s(wm) } end
+if job.max_runs and job.run_count >= job.max_runs then return { 'exhausted' } end
+if redis.call('HEXISTS', K_OCC, s(at) .. ':schedule') == 1 then return { 'lost', s(wm or at) } end
+local busy = redis.call('ZCOUNT', K_ACTIVE, '(' .. s(now), '+inf') > 0
+local state, counts = 'claimed', true
+if busy and job.overlap == 'skip' then
+  state, counts = 'skipped', false
+elseif busy and job.overlap == 'queueOne' then
+  if redis.call('ZCARD', K_QUEUED) > 0 then state, counts = 'skipped', false else state = 'queued' end
+end
+for i = 11, #ARGV - 1, 2 do
+  local m = tonumber(ARGV[i])
+  if (not wm or m > wm) and m < at then insert_missed(ARGV[i + 1], m, now) end
+end
+redis.call('HSET', K_JOB, 'watermark', s(at))
+if counts then redis.call('HINCRBY', K_JOB, 'run_count', 1) end
+local id, replica = ARGV[8], ARGV[5]
+local reply
+if state == 'claimed' then
+  local lease = now + tonumber(ARGV[6])
+  insert_run(id, at, 'schedule', { 'state', 'claimed', 'attempt', '1', 'token', '1',
+    'replica_id', replica, 'claimed_at', s(now), 'lease_expires_at', s(lease) })
+  redis.call('ZADD', K_ACTIVE, s(lease), id)
+  reply = { 'won', id, s(lease) }
+elseif state == 'queued' then
+  insert_run(id, at, 'schedule', { 'state', 'queued', 'attempt', '1', 'token', '0', 'replica_id', replica })
+  redis.call('ZADD', K_QUEUED, s(at), id)
+  reply = { 'queued', id, index_score(id, now) }
+else
+  insert_run(id, at, 'schedule', { 'state', 'skipped', 'attempt', '1', 'token', '0',
+    'replica_id', replica, 'finished_at', s(now) })
+  mark_done(id, s(at))
+  reply = { 'skipped', id }
+end
+trim(now, tonumber(ARGV[9]), tonumber(ARGV[10]))
+return reply
+`,
+);
+
+/**
+ * ARGV: base, jobId, replicaId, leaseMs, runId. Returns {runId, scheduledAt, lease} or {}. The
+ * run is scheduled at now, moved 1 ms past the newest manual run of the job at or after now.
+ */
+export const CLAIM_MANUAL = jobScript(
+  "claimManual",
+  `
+if redis.call('EXISTS', K_JOB) == 0 then return {} end
+local now = now_ms()
+local at = now
+local later = redis.call('ZRANGEBYSCORE', K_RUNS, s(now), '+inf', 'WITHSCORES')
+for i = 1, #later, 2 do
+  local m = tonumber(later[i + 1])
+  if m >= at and redis.call('HGET', run_key(later[i]), 'trigger_kind') == 'manual' then at = m + 1 end
+end
+local lease = now + tonumber(ARGV[4])
+insert_run(ARGV[5], at, 'manual', { 'state', 'claimed', 'attempt', '1', 'token', '1',
+  'replica_id', ARGV[3], 'claimed_at', s(now), 'lease_expires_at', s(lease) })
+redis.call('ZADD', K_ACTIVE, s(lease), ARGV[5])
+return { ARGV[5], s(at), s(lease) }
+`,
+);
+
+/** ARGV: base, jobId, hash, historyLimit, retentionMs, then (instant, runId) pairs ascending. */
+export const RECORD_MISSED = jobScript(
+  "recordMissed",
+  `
+local job = read_job()
+if not job or job.hash ~= ARGV[3] then return 0 end
+local now = now_ms()
+local count, newest = 0, nil
+for i = 6, #ARGV - 1, 2 do
+  local m = tonumber(ARGV[i])
+  if not job.watermark or m > job.watermark then
+    insert_missed(ARGV[i + 1], m, now)
+    count, newest = count + 1, m
+  end
+end
+if newest then redis.call('HSET', K_JOB, 'watermark', s(newest)) end
+trim(now, tonumber(ARGV[4]), tonumber(ARGV[5]))
+return count
+`,
+);

@@ -1,11 +1,6 @@
-import { OffsetClock, type Clock, type Timer } from "./clock.js";
+import { OffsetClock, type Clock } from "./clock.js";
 import { capabilities } from "./coordination/capabilities.js";
-import {
-  coordinatorFor,
-  type Coordinator,
-  type ManualRun,
-  type Wake,
-} from "./coordination/coordinator.js";
+import { coordinatorFor, type Coordinator, type ManualRun } from "./coordination/coordinator.js";
 import { newJobState, type JobState } from "./coordination/job-state.js";
 import { Runner } from "./coordination/runner.js";
 import { toMs, type Duration } from "./duration.js";
@@ -14,7 +9,7 @@ import { BelfryError } from "./errors.js";
 import { EventHub, type Listener, type SchedulerEventName } from "./observe/events.js";
 import type { Logger } from "./observe/logger.js";
 import { toJobConfig, type Handler, type JobConfig, type JobOptions } from "./options.js";
-import { DueQueue } from "./queue.js";
+import { DueTimer } from "./queue.js";
 import type { Schedule, ScheduleSpec } from "./schedules/schedule.js";
 import { MemoryStore } from "./stores/memory/index.js";
 import type {
@@ -52,8 +47,6 @@ interface Entry {
   readonly state: JobState;
 }
 
-const MAX_TIMER_WAIT_MS = 30_000;
-
 /**
  * The scheduler: define jobs, `start()`, and every occurrence of every job runs exactly once
  * across all replicas that share the store. It keeps the lifecycle, the jobs defined here and
@@ -80,13 +73,10 @@ export class Scheduler {
   private readonly runner: Runner;
   private readonly coordinator: Coordinator;
   private readonly entries = new Map<string, Entry>();
-  private readonly queue = new DueQueue();
+  private readonly due: DueTimer;
   private readonly concurrency: number;
   private readonly stopTimeoutMs: number;
-  private timer: Timer | null = null;
   private started = false;
-  private stopping = false;
-  private ticking: Promise<void> | null = null;
 
   constructor(options: SchedulerOptions = {}) {
     const config = toSchedulerConfig(options);
@@ -100,6 +90,7 @@ export class Scheduler {
     this.concurrency = config.concurrency;
     this.stopTimeoutMs = config.stopTimeoutMs;
     this.replicaId = config.replicaId;
+    this.due = new DueTimer(this.clock, (ids) => this.dispatch(ids));
     const shared = {
       store: this.store,
       clock: this.clock,
@@ -108,7 +99,7 @@ export class Scheduler {
       replicaId: this.replicaId,
       leaseMs: config.leaseMs,
     };
-    this.runner = new Runner({ ...shared, onSettled: () => this.wake() });
+    this.runner = new Runner({ ...shared, onSettled: () => this.due.wake() });
     this.coordinator = coordinatorFor(config.coordination, config.leaderTermMs, {
       ...shared,
       localClock,
@@ -167,7 +158,7 @@ export class Scheduler {
     const entry = this.entries.get(id);
     if (!entry) return false;
     entry.state.retired = true;
-    this.queue.delete(id);
+    this.due.delete(id);
     return this.entries.delete(id);
   }
 
@@ -241,16 +232,15 @@ export class Scheduler {
       this.hub.emit("store:warning", { replicaId: this.replicaId, message });
     }
     this.started = true;
-    this.stopping = false;
     this.runner.resume();
     await this.coordinator.start([...this.entries.values()].map((entry) => entry.state));
     const now = this.clock.now();
-    for (const id of this.entries.keys()) this.queue.set(id, now);
+    for (const id of this.entries.keys()) this.due.set(id, now);
     this.logger.info(
       { replicaId: this.replicaId, store: this.store.kind, jobs: this.entries.size },
       "belfry: scheduler started",
     );
-    this.wake();
+    this.due.start();
   }
 
   /**
@@ -259,10 +249,7 @@ export class Scheduler {
    */
   async stop(options: { drain?: boolean } = {}): Promise<void> {
     if (!this.started) return;
-    this.stopping = true;
-    this.timer?.cancel();
-    this.timer = null;
-    await this.ticking;
+    await this.due.stop();
     await this.coordinator.stop();
     await this.runner.stop(options.drain ?? true, this.stopTimeoutMs);
     this.started = false;
@@ -273,10 +260,9 @@ export class Scheduler {
   private addEntry(config: JobConfig, options: JobOptions, cursor: number | null): void {
     const state = newJobState(config, this.timezone, cursor);
     this.entries.set(config.id, { options, state });
-    if (this.started && !this.stopping) {
-      this.queue.set(config.id, this.clock.now());
-      this.wake();
-    }
+    // Before start() this is overwritten; while stopped the timer stays disarmed.
+    this.due.set(config.id, this.clock.now());
+    this.due.wake();
   }
 
   private entryOf(id: string): Entry {
@@ -310,35 +296,13 @@ export class Scheduler {
     await this.coordinator.setPaused(entry.state, paused);
   }
 
-  /** Runs a pass now if something is due, else re-arms the one timer. */
-  private wake(): void {
-    if (!this.started || this.stopping) return;
-    if (this.ticking) return;
-    this.timer?.cancel();
-    const next = this.queue.peek();
-    if (next === null) return;
-    const delay = Math.min(Math.max(0, next - this.clock.now()), MAX_TIMER_WAIT_MS);
-    this.timer = this.clock.setTimer(delay, () => {
-      this.timer = null;
-      this.ticking = this.tick().finally(() => {
-        this.ticking = null;
-        this.wake();
-      });
-    });
-  }
-
   /** One pass over the jobs that are due: the coordinator runs them, the queue learns when next. */
-  private async tick(): Promise<void> {
-    const due = this.queue.popDue(this.clock.now()).flatMap((id) => {
-      const entry = this.entries.get(id);
-      return entry ? [entry.state] : [];
-    });
-    if (due.length === 0) return;
+  private async dispatch(ids: readonly string[]): Promise<void> {
+    const jobs = ids.flatMap((id) => this.entries.get(id)?.state ?? []);
+    if (jobs.length === 0) return;
     const slots = Math.max(0, this.concurrency - this.runner.activeCount);
-    for (const wake of await this.coordinator.pass(due, slots)) this.requeue(wake);
-  }
-
-  private requeue({ job, at }: Wake): void {
-    if (!job.retired && at !== null) this.queue.set(job.series.config.id, at);
+    for (const { job, at } of await this.coordinator.pass(jobs, slots)) {
+      if (!job.retired && at !== null) this.due.set(job.series.config.id, at);
+    }
   }
 }

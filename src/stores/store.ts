@@ -249,10 +249,7 @@ export interface WarningRecords {
  * methods. See the file comment for the atomicity rules.
  */
 export interface Store
-  extends Partial<ReplicaRecords>,
-    Partial<WarningRecords>,
-    Partial<Retention>,
-    Partial<JobLookup> {
+  extends Partial<ReplicaRecords>, Partial<WarningRecords>, Partial<Retention>, Partial<JobLookup> {
   /** Short backend name (`memory`, `sqlite`, `postgres`, `mysql`, `redis`). */
   readonly kind: string;
   /**

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { BelfryError } from "../../errors.js";
-import type { HistoryQuery, JobRegistration, RunRecord, Store, WarningRecords } from "../store.js";
+import type { HistoryQuery, JobRegistration, RunRecord, WarningRecords } from "../store.js";
 
 /**
  * SQL text and helpers every SQL store would otherwise repeat: the table-prefix rule and its

@@ -21,8 +21,6 @@ import type {
   WarningRecord,
 } from "./stores/store.js";
 
-export type { ManualRun };
-
 /** A job as `jobs()` lists it. */
 export interface JobInfo {
   readonly id: string;
@@ -183,10 +181,10 @@ export class Scheduler {
   }
 
   /** Runs the job now on this replica, outside its schedule (recorded as a `manual` run). */
-  runNow(id: string): Promise<ManualRun> {
+  async runNow(id: string): Promise<ManualRun> {
     const entry = this.entryOf(id);
     this.assertStarted("runNow");
-    return this.coordinator.runNow(entry.state);
+    return await this.coordinator.runNow(entry.state);
   }
 
   /** Pauses the job on every replica (claims are refused until `resume`). */

@@ -1,27 +1,13 @@
 import { hostname } from "node:os";
-import type { Clock, OffsetClock } from "../clock.js";
-import type { EventHub } from "../observe/events.js";
-import type { Logger } from "../observe/logger.js";
-import type { ClaimedRun, Store } from "../stores/store.js";
+import type { ClaimedRun } from "../stores/store.js";
 import { capabilities, type Capabilities } from "./capabilities.js";
 import { measureOffset } from "./clock-sync.js";
+import type { CoordinatorDeps } from "./coordinator.js";
 import { Periodic } from "./periodic.js";
 import type { StoreErrors } from "./store-errors.js";
 
 /** What the periodic tasks need from their coordinator. */
-export interface MaintenanceDeps {
-  readonly store: Store;
-  readonly hub: EventHub;
-  readonly logger: Logger;
-  readonly replicaId: string;
-  /** The replica's own clock, measured against the store's; the tasks' timers run on it. */
-  readonly localClock: Clock;
-  /** The scheduler's store-time clock; its offset is set here. */
-  readonly clock: OffsetClock;
-  readonly leaseMs: number;
-  readonly recoveryMs: number;
-  readonly clockSyncMs: number;
-  readonly skewThresholdMs: number;
+export interface MaintenanceDeps extends Omit<CoordinatorDeps, "runner" | "job"> {
   /** Starts executing a run taken over here; false when this replica does not define the job. */
   readonly execute: (run: ClaimedRun, origin: "claimed" | "recovered") => boolean;
   readonly errors: StoreErrors;

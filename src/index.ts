@@ -1,6 +1,7 @@
 // Public exports only.
 export { Scheduler } from "./scheduler.js";
-export type { JobInfo, ManualRun, AuditReport } from "./scheduler.js";
+export type { JobInfo, AuditReport } from "./scheduler.js";
+export type { ManualRun } from "./coordination/coordinator.js";
 export type { SchedulerOptions } from "./scheduler-options.js";
 export type { Handler, RunContext, JobOptions, RetryOptions, MissedPolicy } from "./options.js";
 export * from "./schedules/index.js";

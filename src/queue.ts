@@ -1,8 +1,10 @@
+import type { Clock, Timer } from "./clock.js";
+
 /**
  * A min-heap of keys by due time: the scheduler's one queue of next instants. Re-adding a key
  * replaces its previous entry (stale entries are skipped lazily when they surface).
  */
-export class DueQueue {
+class DueQueue {
   private heap: { at: number; key: string; seq: number }[] = [];
   private readonly current = new Map<string, number>();
   private seq = 0;
@@ -36,10 +38,6 @@ export class DueQueue {
       this.current.delete(top.key);
       due.push(top.key);
     }
-  }
-
-  get size(): number {
-    return this.current.size;
   }
 
   private dropStale(): void {
@@ -86,5 +84,66 @@ export class DueQueue {
       this.swap(i, best);
       i = best;
     }
+  }
+}
+
+/** Longest single timer wait: a longer one is re-checked (survives sleep and clock jumps). */
+const MAX_TIMER_WAIT_MS = 30_000;
+
+/**
+ * The dispatch loop's one timer over a {@link DueQueue}: it fires at the earliest due time and
+ * hands the keys due by then to `pass`; the next timer is armed once the pass settled, so two
+ * passes never overlap. Only job ids go in: maintenance keeps timers of its own.
+ */
+export class DueTimer {
+  private readonly queue = new DueQueue();
+  private timer: Timer | null = null;
+  private passing: Promise<void> | null = null;
+  private running = false;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly pass: (due: string[]) => Promise<void>,
+  ) {}
+
+  /** Schedules `key` at `at` (replacing an earlier entry); call {@link wake} to re-arm. */
+  set(key: string, at: number): void {
+    this.queue.set(key, at);
+  }
+
+  /** Forgets `key`. */
+  delete(key: string): void {
+    this.queue.delete(key);
+  }
+
+  /** Arms the timer and keeps re-arming it until {@link stop}. */
+  start(): void {
+    this.running = true;
+    this.wake();
+  }
+
+  /** Cancels the timer and waits for a pass in flight. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.timer?.cancel();
+    this.timer = null;
+    await this.passing;
+  }
+
+  /** Re-arms the timer on the earliest due time (no-op while a pass runs: it re-arms after). */
+  wake(): void {
+    if (!this.running || this.passing) return;
+    this.timer?.cancel();
+    const next = this.queue.peek();
+    if (next === null) return;
+    const delay = Math.min(Math.max(0, next - this.clock.now()), MAX_TIMER_WAIT_MS);
+    this.timer = this.clock.setTimer(delay, () => {
+      this.timer = null;
+      const due = this.queue.popDue(this.clock.now());
+      this.passing = (due.length > 0 ? this.pass(due) : Promise.resolve()).finally(() => {
+        this.passing = null;
+        this.wake();
+      });
+    });
   }
 }

@@ -3,21 +3,7 @@ import type { EventHub } from "../observe/events.js";
 import type { Logger } from "../observe/logger.js";
 import type { ClaimedRun, ClaimRequest, ClaimResult, Store } from "../stores/store.js";
 import { planCatchUp } from "./catch-up.js";
-import type { JobSeries } from "./series.js";
-
-/** What this replica knows of one job between passes (a cache of the store's job row). */
-export interface JobState {
-  readonly series: JobSeries;
-  readonly hash: string;
-  /** Newest occurrence this replica knows was claimed or recorded (the store's watermark). */
-  cursor: number | null;
-  /** Set once the store refused with `exhausted` (maxRuns reached). */
-  exhausted: boolean;
-  /** Set while the store holds another definition of this job. */
-  superseded: boolean;
-  /** Set when the store no longer knows the job: it must register again. */
-  unregistered: boolean;
-}
+import type { JobState } from "./job-state.js";
 
 /** What a pass decided for one job. */
 export interface PassResult {
@@ -232,7 +218,7 @@ function applyOne(
       return now + BROKEN_JOB_RETRY_MS;
     }
     case "unknownJob":
-      state.unregistered = true;
+      state.registered = false;
       return now;
   }
 }

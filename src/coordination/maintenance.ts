@@ -1,39 +1,58 @@
 import { hostname } from "node:os";
-import type { Clock, OffsetClock } from "../clock.js";
-import type { EventHub } from "../observe/events.js";
-import type { Logger } from "../observe/logger.js";
-import type { ClaimedRun, Store } from "../stores/store.js";
+import type { ClaimedRun } from "../stores/store.js";
+import { capabilities, type Capabilities } from "./capabilities.js";
 import { measureOffset } from "./clock-sync.js";
+import type { CoordinatorDeps } from "./coordinator.js";
+import { Periodic } from "./periodic.js";
+import type { StoreErrors } from "./store-errors.js";
 
-/** What the periodic tasks need from their scheduler. */
-export interface MaintenanceDeps {
-  readonly store: Store;
-  readonly hub: EventHub;
-  readonly logger: Logger;
-  readonly replicaId: string;
-  /** The replica's own clock, measured against the store's. */
-  readonly localClock: Clock;
-  /** The scheduler's store-time clock; its offset is set here. */
-  readonly clock: OffsetClock;
-  readonly leaseMs: number;
-  readonly skewThresholdMs: number;
-  readonly startedAt: number;
+/** What the periodic tasks need from their coordinator. */
+export interface MaintenanceDeps extends Omit<CoordinatorDeps, "runner" | "job"> {
   /** Starts executing a run taken over here; false when this replica does not define the job. */
   readonly execute: (run: ClaimedRun, origin: "claimed" | "recovered") => boolean;
-  readonly reportStoreError: (operation: string, error: unknown) => void;
+  readonly errors: StoreErrors;
 }
 
 const RECOVER_BATCH = 100;
+const REPLICA_TOUCH_MS = 30_000;
 
 /**
- * The scheduler's periodic tasks: recovering runs whose lease expired, keeping the offset to
- * the store clock, and the replica's row for audit. Each swallows store errors after reporting
- * them, so the dispatch loop never dies of one.
+ * The periodic tasks: recovering runs whose lease expired, keeping the offset to the store
+ * clock, and the replica's row for audit. Each runs on its own timer, so a slow store call in
+ * one of them never delays a claim, and each swallows store errors after reporting them.
  */
 export class Maintenance {
   private skewed = false;
+  private readonly startedAt: number;
+  private readonly capabilities: Capabilities;
+  private timers: Periodic[] = [];
 
-  constructor(private readonly deps: MaintenanceDeps) {}
+  constructor(private readonly deps: MaintenanceDeps) {
+    this.startedAt = deps.localClock.now();
+    this.capabilities = capabilities(deps.store);
+  }
+
+  /**
+   * Starts the timers: the replica row (when the store keeps replica rows) and, with
+   * `occurrence` (the claim protocol), lease recovery at once and clock sync after an interval.
+   */
+  start(occurrence: boolean): void {
+    const { localClock, recoveryMs, clockSyncMs } = this.deps;
+    const every = (intervalMs: number, firstDelayMs: number, task: () => Promise<void>) =>
+      this.timers.push(new Periodic(localClock, intervalMs, task, firstDelayMs));
+    if (occurrence) {
+      every(recoveryMs, 0, () => this.recover());
+      every(clockSyncMs, clockSyncMs, () => this.syncClock());
+    }
+    if (this.capabilities.replicas) every(REPLICA_TOUCH_MS, 0, () => this.touchReplica());
+  }
+
+  /** Stops the timers and waits for a task in flight. */
+  async stop(): Promise<void> {
+    const timers = this.timers;
+    this.timers = [];
+    await Promise.all(timers.map((timer) => timer.stop()));
+  }
 
   /** Takes over expired runs (exactly one replica wins each) per the job's `onAbandoned`. */
   async recover(): Promise<void> {
@@ -57,7 +76,7 @@ export class Maintenance {
         }
       }
     } catch (error) {
-      this.deps.reportStoreError("recoverExpired", error);
+      this.deps.errors.report("recoverExpired", error);
     }
   }
 
@@ -76,26 +95,26 @@ export class Maintenance {
           offsetMs: sample.offsetMs,
           thresholdMs: skewThresholdMs,
         });
-        await store.addWarning({ replicaId, kind: "clock-skew", message });
+        await this.capabilities.warnings?.addWarning({ replicaId, kind: "clock-skew", message });
       }
       this.skewed = skewed;
     } catch (error) {
-      this.deps.reportStoreError("now", error);
+      this.deps.errors.report("now", error);
     }
   }
 
   /** Upserts this replica's row (host, pid, clock offset). */
-  async touchReplica(): Promise<void> {
+  private async touchReplica(): Promise<void> {
     try {
-      await this.deps.store.touchReplica({
+      await this.capabilities.replicas?.touchReplica({
         replicaId: this.deps.replicaId,
         host: hostname(),
         pid: process.pid,
-        startedAt: this.deps.startedAt,
+        startedAt: this.startedAt,
         clockOffsetMs: this.deps.clock.offset,
       });
     } catch (error) {
-      this.deps.reportStoreError("touchReplica", error);
+      this.deps.errors.report("touchReplica", error);
     }
   }
 }

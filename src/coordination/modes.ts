@@ -1,6 +1,4 @@
-import { randomUUID } from "node:crypto";
-import type { ClaimedRun, JobRegistration, Store } from "../stores/store.js";
-import type { JobState } from "./claimer.js";
+import type { JobRegistration, Store } from "../stores/store.js";
 
 /**
  * gocron-style coordination, for parity and migration. gocron's `Elector` lets one replica run
@@ -30,56 +28,6 @@ export interface Locker {
  * elected through the store runs everything), or your own {@link Elector} / {@link Locker}.
  */
 export type Coordination = "occurrence" | "leader" | { elector: Elector } | { locker: Locker };
-
-/** A run granted by a gate, with what to do when it ends. */
-export interface GatedRun {
-  readonly run: ClaimedRun;
-  readonly release: () => Promise<void>;
-}
-
-/** Asks the elector or locker whether this replica may run `jobId` now. */
-export type Gate = (jobId: string) => Promise<(() => Promise<void>) | null>;
-
-/** The gate for a coordination mode (`occurrence` has none). */
-export function gateFor(
-  mode: Exclude<Coordination, "occurrence">,
-  store: Store,
-  replicaId: string,
-  termMs: number,
-): Gate {
-  if (mode === "leader" || "elector" in mode) {
-    const elector = mode === "leader" ? new StoreElector(store, replicaId, termMs) : mode.elector;
-    return async () => ((await elector.isLeader()) ? async () => {} : null);
-  }
-  return async (jobId) => {
-    const lock = await mode.locker.lock(jobId);
-    return lock ? () => lock.unlock() : null;
-  };
-}
-
-/**
- * One gocron-style pass over a due job: the newest occurrence due by this replica's clock runs
- * if the gate allows; older ones are dropped, as gocron does. Nothing is claimed in the store.
- */
-export async function gatedPass(gate: Gate, state: JobState, now: number): Promise<GatedRun[]> {
-  const { series } = state;
-  const due = series.due(state.cursor ?? series.initialCursor(now), now).at;
-  const newest = due[due.length - 1];
-  if (newest === undefined) return [];
-  state.cursor = newest;
-  const release = await gate(series.config.id);
-  if (!release) return [];
-  const run: ClaimedRun = {
-    runId: randomUUID(),
-    jobId: series.config.id,
-    scheduledAt: newest,
-    trigger: "schedule",
-    attempt: 1,
-    token: 0,
-    leaseExpiresAt: Number.POSITIVE_INFINITY,
-  };
-  return [{ run, release }];
-}
 
 const LEADER_JOB = "belfry:leader";
 

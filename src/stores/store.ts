@@ -25,8 +25,18 @@ export type { AbandonPolicy, OverlapPolicy, RunState, RunTrigger };
  * - **Errors.** Infrastructure failures reject the call with `STORE_ERROR`; an unreadable row
  *   rejects with `CORRUPT_ROW` naming row, column and value (in `claim`: that request's `error`).
  *
- * The memory store (`memory.ts`) is the reference implementation; every store passes the same
- * conformance suite (`test/conformance/`).
+ * **Required core and optional capabilities.** {@link Store} requires only what the claim path
+ * needs: clock, registration, claim, the fenced run writes, recovery, history. Replica records
+ * ({@link ReplicaRecords}), persisted warnings ({@link WarningRecords}), retention
+ * ({@link Retention}) and {@link JobLookup} are optional capabilities, each a small interface of
+ * its own (gocron's `Elector` and `Locker` are the model), so a new backend can start with the
+ * core and add them later. The scheduler checks for them in one place
+ * (`capabilities(store)` in `src/coordination/capabilities.ts`) and does without the ones a
+ * store lacks: no replica rows or warnings in `audit()`, no persisted skew warning. The five
+ * bundled stores implement all of them ({@link CompleteStore}).
+ *
+ * The memory store (`stores/memory/`) is the reference implementation; every store passes the
+ * same conformance suite (`test/conformance/`).
  */
 
 /** A job definition as the store keeps it (what the claim step must check). */
@@ -203,8 +213,43 @@ export interface WarningRecord {
   readonly message: string;
 }
 
-/** The storage backend contract. See the file comment for the atomicity rules. */
-export interface Store {
+/** Optional capability: the stored job row, for tools and tests (the scheduler never reads it). */
+export interface JobLookup {
+  getJob(jobId: string): Promise<JobRecord | null>;
+}
+
+/** Optional capability: deleting old run rows. */
+export interface Retention {
+  /**
+   * Deletes rows in states `succeeded`, `failed`, `abandoned`, `missed` and `skipped` with
+   * `scheduledAt < before` (never active or queued rows); never touches watermarks. Returns how
+   * many rows were deleted.
+   */
+  prune(before: number): Promise<number>;
+}
+
+/** Optional capability: a row per replica, kept for audit ("what ran where"). */
+export interface ReplicaRecords {
+  /** Upserts this replica's row and sets `lastSeenAt` to store now. */
+  touchReplica(info: ReplicaInfo): Promise<void>;
+  /** Replicas seen at or after `since` (store time). */
+  listReplicas(since: number): Promise<ReplicaRecord[]>;
+}
+
+/** Optional capability: persisted warnings (clock skew, risky settings), kept for audit. */
+export interface WarningRecords {
+  /** Persists a warning (kept for audit). */
+  addWarning(warning: Omit<WarningRecord, "at">): Promise<void>;
+  /** The newest `limit` warnings (default 100; 0: none), newest first. */
+  listWarnings(limit?: number): Promise<WarningRecord[]>;
+}
+
+/**
+ * The storage backend contract: the required core, plus the optional capabilities as optional
+ * methods. See the file comment for the atomicity rules.
+ */
+export interface Store
+  extends Partial<ReplicaRecords>, Partial<WarningRecords>, Partial<Retention>, Partial<JobLookup> {
   /** Short backend name (`memory`, `sqlite`, `postgres`, `mysql`, `redis`). */
   readonly kind: string;
   /**
@@ -225,7 +270,6 @@ export interface Store {
    * definition never starts a second series.
    */
   registerJob(registration: JobRegistration): Promise<RegisterResult>;
-  getJob(jobId: string): Promise<JobRecord | null>;
   listJobs(): Promise<JobRecord[]>;
   /** Pauses or resumes a job for every replica; false if the job is unknown. */
   setPaused(jobId: string, paused: boolean): Promise<boolean>;
@@ -294,19 +338,7 @@ export interface Store {
 
   /** Run rows, `ORDER BY scheduled_at DESC, run_id DESC` (see {@link HistoryQuery}). */
   history(query?: HistoryQuery): Promise<RunRecord[]>;
-  /**
-   * Deletes rows in states `succeeded`, `failed`, `abandoned`, `missed` and `skipped` with
-   * `scheduledAt < before` (never active or queued rows); never touches watermarks. Returns how
-   * many rows were deleted.
-   */
-  prune(before: number): Promise<number>;
-
-  /** Upserts this replica's row and sets `lastSeenAt` to store now. */
-  touchReplica(info: ReplicaInfo): Promise<void>;
-  /** Replicas seen at or after `since` (store time). */
-  listReplicas(since: number): Promise<ReplicaRecord[]>;
-  /** Persists a warning (kept for audit). */
-  addWarning(warning: Omit<WarningRecord, "at">): Promise<void>;
-  /** The newest `limit` warnings (default 100; 0: none), newest first. */
-  listWarnings(limit?: number): Promise<WarningRecord[]>;
 }
+
+/** A store with every optional capability, as the five bundled stores are. */
+export type CompleteStore = Store & JobLookup & Retention & ReplicaRecords & WarningRecords;

@@ -5,6 +5,7 @@ import type {
   ClaimedRun,
   ClaimRequest,
   ClaimResult,
+  CompleteStore,
   JobRegistration,
   Store,
 } from "../../src/stores/store.js";
@@ -19,7 +20,7 @@ export interface StoreFactoryContext {
  * Builds a store on `prefix`, not yet initialised (the suite calls `init()`). Called several
  * times with the same prefix when the suite needs several replicas on one store.
  */
-export type MakeStore = (context: StoreFactoryContext) => Promise<Store>;
+export type MakeStore = (context: StoreFactoryContext) => Promise<CompleteStore>;
 
 /** Options of `describeStore`. */
 export interface DescribeStoreOptions {
@@ -50,8 +51,8 @@ export interface DescribeStoreOptions {
 
 /** Per-test access to stores on the test's own prefix. */
 export class Harness {
-  private stores: Store[] = [];
-  private primary: Store | null = null;
+  private stores: CompleteStore[] = [];
+  private primary: CompleteStore | null = null;
   private currentPrefix = "";
   readonly sharedInstances: boolean;
   readonly heavy: boolean;
@@ -90,27 +91,27 @@ export class Harness {
   }
 
   /** The test's first store, initialised. */
-  get store(): Store {
+  get store(): CompleteStore {
     if (!this.primary) throw new Error("conformance: store used outside a test");
     return this.primary;
   }
 
   /** A new store on this test's prefix, not initialised; closed after the test. */
-  async build(): Promise<Store> {
+  async build(): Promise<CompleteStore> {
     const store = await this.makeStore({ prefix: this.currentPrefix });
     this.stores.push(store);
     return store;
   }
 
   /** A new initialised store on this test's prefix. */
-  async open(): Promise<Store> {
+  async open(): Promise<CompleteStore> {
     const store = await this.build();
     await store.init();
     return store;
   }
 
   /** `n` replicas of one store: separate instances when they share state, else the primary. */
-  async replicas(n: number): Promise<Store[]> {
+  async replicas(n: number): Promise<CompleteStore[]> {
     if (!this.sharedInstances) return Array.from({ length: n }, () => this.store);
     const extra = await Promise.all(Array.from({ length: n - 1 }, () => this.open()));
     return [this.store, ...extra];

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { BelfryError } from "../../errors.js";
-import type { HistoryQuery, JobRegistration, RunRecord, Store } from "../store.js";
+import type { HistoryQuery, JobRegistration, RunRecord, WarningRecords } from "../store.js";
 
 /**
  * SQL text and helpers every SQL store would otherwise repeat: the table-prefix rule and its
@@ -47,7 +47,7 @@ export function sqlTables(qualify: (name: string) => string): SqlTables {
  * `addWarning` (replica `store`, kind `store-settings`), as every server store does at `init`.
  */
 export async function keepSettingsWarnings(
-  store: Pick<Store, "addWarning">,
+  store: Pick<WarningRecords, "addWarning">,
   kept: string[],
   warnings: readonly string[],
 ): Promise<void> {

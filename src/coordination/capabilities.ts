@@ -1,0 +1,25 @@
+import type { ReplicaRecords, Store, WarningRecords } from "../stores/store.js";
+
+/** The optional capabilities of a store the scheduler uses, each null when the store lacks it. */
+export interface Capabilities {
+  readonly replicas: ReplicaRecords | null;
+  readonly warnings: WarningRecords | null;
+}
+
+/**
+ * The one place that checks which optional {@link Store} capabilities a store has (a capability
+ * counts only when all its methods are there); the scheduler does without the missing ones.
+ */
+export function capabilities(store: Store): Capabilities {
+  const { touchReplica, listReplicas, addWarning, listWarnings } = store;
+  return {
+    replicas:
+      touchReplica && listReplicas
+        ? { touchReplica: touchReplica.bind(store), listReplicas: listReplicas.bind(store) }
+        : null,
+    warnings:
+      addWarning && listWarnings
+        ? { addWarning: addWarning.bind(store), listWarnings: listWarnings.bind(store) }
+        : null,
+  };
+}

@@ -1,13 +1,13 @@
 import { createHash } from "node:crypto";
 import { BelfryError, wrapError } from "../../errors.js";
 import { MIGRATIONS } from "../sql/migrations.js";
-import type { RawRow } from "../rows.js";
+import { parseEpochOrNull, type RawRow } from "../rows.js";
 import { ledgerDdl, renderSql, splitSqlStatements, type SqlTables } from "../sql/shared.js";
 
 /**
  * The MySQL / MariaDB plumbing under `MysqlStore`: structural driver types (so the core never
- * imports `mysql2`), error mapping, READ COMMITTED transactions retried on deadlock, and
- * migrations under `GET_LOCK`.
+ * imports `mysql2`), the store's own pool, error mapping, READ COMMITTED transactions retried on
+ * deadlock, the settings check and migrations under `GET_LOCK`.
  */
 
 /** A pooled connection (`mysql2/promise` `PoolConnection` fits). */
@@ -42,6 +42,34 @@ const ATTEMPTS = 6;
 
 /** Runs one statement; returns the rows of a SELECT or the result header of a write. */
 export type MysqlQuery = (sql: string, values?: unknown) => Promise<RawRow[]>;
+
+/** Options of the pool a store opens for itself. */
+export interface OwnPoolOptions {
+  readonly uri?: string;
+  readonly maxConnections?: number;
+  readonly connectTimeoutMs?: number;
+}
+
+/**
+ * Opens a `mysql2/promise` pool (imported on demand: `mysql2` is an optional peer), with
+ * `supportBigNumbers` so that 64-bit values outside the safe range are never rounded.
+ */
+export async function openPool(options: OwnPoolOptions): Promise<MysqlPoolLike> {
+  const mysql = await import("mysql2/promise");
+  return mysql.createPool({
+    uri: options.uri,
+    connectionLimit: options.maxConnections ?? 10,
+    connectTimeout: options.connectTimeoutMs ?? 10_000,
+    supportBigNumbers: true,
+    enableKeepAlive: true,
+  }) as unknown as MysqlPoolLike;
+}
+
+/** Store now as epoch ms, read with `query` (inside a transaction, or alone). */
+export async function readNow(db: MysqlDb, query: MysqlQuery): Promise<number> {
+  const [row] = await query(`SELECT ${MY_NOW} AS now_ms`);
+  return parseEpochOrNull(row?.now_ms, "now_ms", db.where) ?? 0;
+}
 
 /** Rows changed (matched) by a write, from mysql2's result header. */
 export function affected(result: unknown): number {

@@ -1,7 +1,7 @@
 import { ACTIVE_STATES_SQL } from "../../protocol/vocabulary.js";
-import { MY_NOW, affected, readNow, type MysqlDb, type MysqlQuery } from "./connection.js";
+import { MY_NOW, affected, type MysqlDb, type MysqlQuery } from "./connection.js";
 import { lockJob } from "./jobs.js";
-import { parseRunRow, type RawRow } from "../rows.js";
+import { parseEpochOrNull, parseRunRow, type RawRow } from "../rows.js";
 import * as writes from "../../protocol/transitions.js";
 import { runUpdateSql, runUpdateValues } from "../sql/shared.js";
 import type { FinishResult, RunOutcome, RunRecord } from "../store.js";
@@ -27,20 +27,25 @@ export async function saveRun(
   await query(runUpdateSql(db.tables.runs), runUpdateValues(run, tokenBefore));
 }
 
-/** One fenced write to an unexpired run (mysql2 reports matched rows: a no-op still counts). */
+/**
+ * One fenced statement on an unexpired run, aliased `r` (columns in `set` are written `r.x`):
+ * true when the run matched (mysql2 reports matched rows, so a no-op still counts). `join` and
+ * `also` narrow the match further.
+ */
 async function fenced(
   db: MysqlDb,
   op: string,
   set: string,
-  runId: string,
-  token: number,
-  ...values: unknown[]
+  run: { readonly runId: string; readonly token: number },
+  values: readonly unknown[],
+  join = "",
+  also = "",
 ): Promise<boolean> {
   const result = await db.run(
     op,
-    `UPDATE ${db.tables.runs} SET ${set} WHERE run_id = ? AND token = ?
-       AND state IN ${ACTIVE_STATES_SQL} AND lease_expires_at > ${MY_NOW}`,
-    [...values, runId, token],
+    `UPDATE ${db.tables.runs} r ${join} SET ${set} WHERE r.run_id = ? AND r.token = ?
+       AND r.state IN ${ACTIVE_STATES_SQL} AND r.lease_expires_at > ${MY_NOW} ${also}`,
+    [...values, run.runId, run.token],
   );
   return affected(result) > 0;
 }
@@ -52,8 +57,8 @@ export async function startRun(
   token: number,
   attempt: number,
 ): Promise<boolean> {
-  const set = `state = 'running', attempt = ?, started_at = ${MY_NOW}`;
-  return fenced(db, "startRun", set, runId, token, attempt);
+  const set = `r.state = 'running', r.attempt = ?, r.started_at = ${MY_NOW}`;
+  return fenced(db, "startRun", set, { runId, token }, [attempt]);
 }
 
 /** Extends the lease to server now + `leaseMs` (fenced). */
@@ -63,15 +68,21 @@ export async function heartbeat(
   token: number,
   leaseMs: number,
 ): Promise<boolean> {
-  return fenced(db, "heartbeat", `lease_expires_at = ${MY_NOW} + ?`, runId, token, leaseMs);
+  const set = `r.lease_expires_at = ${MY_NOW} + ?`;
+  return fenced(db, "heartbeat", set, { runId, token }, [leaseMs]);
 }
 
 /** Expires the lease at server now (fenced), so that any replica recovers the run. */
 export async function releaseRun(db: MysqlDb, runId: string, token: number): Promise<boolean> {
-  return fenced(db, "releaseRun", `lease_expires_at = ${MY_NOW}`, runId, token);
+  return fenced(db, "releaseRun", `r.lease_expires_at = ${MY_NOW}`, { runId, token }, []);
 }
 
-/** Writes the outcome (fenced by token) and hands the job's oldest queued run to the caller. */
+/**
+ * Writes the outcome (fenced) and hands the job's oldest queued run to the caller. The common
+ * case is one statement: the fenced write, made only when the job has no `queued` run (a
+ * self-join, so the check and the write are one atomic step). When it matches nothing (the
+ * job has a queued run, or the write is refused) the hand-over transaction decides.
+ */
 export async function finishRun(
   db: MysqlDb,
   runId: string,
@@ -79,12 +90,41 @@ export async function finishRun(
   outcome: RunOutcome,
   leaseMs: number,
 ): Promise<FinishResult> {
+  const set = `r.state = ?, r.error = ?, r.finished_at = ${MY_NOW}, r.lease_expires_at = NULL`;
+  const values = [outcome.state, outcome.error ?? null];
+  const queued = `LEFT JOIN ${db.tables.runs} q ON q.job_id = r.job_id AND q.state = 'queued'`;
+  const alone = await fenced(
+    db,
+    "finishRun",
+    set,
+    { runId, token },
+    values,
+    queued,
+    "AND q.run_id IS NULL",
+  );
+  return alone ? { ok: true, next: null } : finishAndHandOver(db, runId, token, outcome, leaseMs);
+}
+
+/**
+ * The finish of a run whose job has a `queued` run, in one transaction: the run row locked and
+ * checked, its outcome written, and the oldest queued run (skipping one another step holds)
+ * claimed for the caller under the job row lock. Also answers `ok: false` for a refused write.
+ */
+async function finishAndHandOver(
+  db: MysqlDb,
+  runId: string,
+  token: number,
+  outcome: RunOutcome,
+  leaseMs: number,
+): Promise<FinishResult> {
   return db.transaction("finishRun", async (query) => {
-    const [raw] = await query(`SELECT * FROM ${db.tables.runs} WHERE run_id = ? FOR UPDATE`, [
-      runId,
-    ]);
-    const run = raw ? parseRun(db, raw) : null;
-    const now = await readNow(db, query);
+    const [raw] = await query(
+      `SELECT r.*, ${MY_NOW} AS now_ms FROM ${db.tables.runs} r WHERE r.run_id = ? FOR UPDATE`,
+      [runId],
+    );
+    if (!raw) return { ok: false, next: null };
+    const run = parseRun(db, raw);
+    const now = parseEpochOrNull(raw.now_ms, "now_ms", db.where) ?? 0;
     if (!writes.isOwned(run, token, now)) return { ok: false, next: null };
     await saveRun(db, query, writes.finishedRow(run, outcome, now), token);
     const [queued] = await query(

@@ -42,6 +42,8 @@ describeStore("mysql", async ({ prefix }) => make(mine(prefix)), {
   cleanup: (prefix) => dropPrefix(mine(prefix)),
 });
 
+type CountedMethod = (...args: unknown[]) => unknown;
+
 function freshPrefix(): string {
   return `m_s${randomBytes(4).toString("hex")}_`;
 }
@@ -138,6 +140,45 @@ describe("MysqlStore", () => {
       expect(["won", "STORE_ERROR"]).toContain(next);
       const after = await store.claim([request(reg, t + 2000)]);
       expect(after[0]?.status).toBe("won");
+    });
+    await pool.end();
+    await dropPrefix(prefix);
+  });
+
+  it("claim → start → finish of N occurrences sends at most 3 statements per occurrence", async () => {
+    const prefix = freshPrefix();
+    // Every statement of every connection of this pool is counted (the real server answers).
+    const pool = mysql.createPool({ uri, connectionLimit: 4, supportBigNumbers: true });
+    let statements = 0;
+    pool.on("connection", (connection) => {
+      const counted = connection as unknown as Record<"query" | "execute", CountedMethod>;
+      for (const method of ["query", "execute"] as const) {
+        const original = counted[method].bind(connection);
+        counted[method] = (...args) => {
+          statements += 1;
+          return original(...args);
+        };
+      }
+    });
+    const store = new MysqlStore({ pool, tablePrefix: prefix });
+    const n = 20;
+    await withStores([store], async () => {
+      await store.init();
+      const jobs = Array.from({ length: n }, () => job());
+      for (const reg of jobs) await store.registerJob(reg);
+      const t = await pastBase(store);
+      statements = 0;
+      const results = await store.claim(jobs.map((reg) => request(reg, t)));
+      const won = results.flatMap((result) => (result.status === "won" ? [result.run] : []));
+      expect(won).toHaveLength(n);
+      await Promise.all(
+        won.map(async (run) => {
+          expect(await store.startRun(run.runId, run.token, run.attempt)).toBe(true);
+          const done = await store.finishRun(run.runId, run.token, { state: "succeeded" }, 1000);
+          expect(done).toEqual({ ok: true, next: null });
+        }),
+      );
+      expect(statements / n).toBeLessThanOrEqual(3);
     });
     await pool.end();
     await dropPrefix(prefix);

@@ -1,13 +1,17 @@
 import { BelfryError } from "../../errors.js";
 import { decideOrRefuse } from "../../protocol/claim.js";
-import { MY_NOW, type MysqlDb, type MysqlQuery } from "./connection.js";
+import { MY_NOW, readNow, type MysqlDb, type MysqlQuery } from "./connection.js";
+import { lockJob } from "./jobs.js";
 import { parseEpochOrNull, parseJobRow, parseRunState, type RawRow } from "../rows.js";
 import * as writes from "../../protocol/transitions.js";
 import { newRunId, RUN_COLUMN_LIST as COLUMNS, runValues } from "../sql/shared.js";
-import type { ClaimRequest, ClaimResult, JobRecord, RunRecord } from "../store.js";
+import type { ClaimedRun, ClaimRequest, ClaimResult, JobRecord, RunRecord } from "../store.js";
 
 /**
- * The MySQL / MariaDB claim: one transaction per batch. It locks the batch's job rows
+ * Every step of `MysqlStore` that claims occurrences: the scheduled claim (a batch), manual
+ * claims and missed occurrences recorded without a claim.
+ *
+ * The scheduled claim is one transaction per batch. It locks the batch's job rows
  * (`SELECT … FOR UPDATE` in job id order, so racing batches queue instead of deadlocking),
  * then reads store now and the jobs' active and queued runs (READ COMMITTED: after the lock,
  * so every earlier commit is seen), decides each request in order with `decideClaim` (the
@@ -156,4 +160,52 @@ async function writePlan(db: MysqlDb, query: MysqlQuery, plan: ClaimPlan): Promi
   if (own.length > 0) {
     await query(`INSERT INTO ${db.tables.runs} (${COLUMNS}) VALUES ?`, [own.map(runValues)]);
   }
+}
+
+/** Creates a manual run at store now (the next free millisecond); null for an unknown job. */
+export async function claimManual(
+  db: MysqlDb,
+  jobId: string,
+  replicaId: string,
+  leaseMs: number,
+): Promise<ClaimedRun | null> {
+  return db.transaction("claimManual", async (query) => {
+    if (!(await lockJob(db, query, jobId))) return null;
+    const now = await readNow(db, query);
+    const [last] = await query(
+      `SELECT MAX(scheduled_at) AS at FROM ${db.tables.runs}
+       WHERE job_id = ? AND trigger_kind = 'manual' AND scheduled_at >= ?`,
+      [jobId, now],
+    );
+    const taken = parseEpochOrNull(last?.at, "scheduled_at", db.where);
+    const at = taken === null ? now : taken + 1;
+    const row = writes.manualRow(jobId, at, replicaId, now, leaseMs, newRunId());
+    await query(`INSERT INTO ${db.tables.runs} (${COLUMNS}) VALUES (?)`, [runValues(row)]);
+    return writes.toClaimedRun(row);
+  });
+}
+
+/** Records `missed` rows above the watermark and advances it; 0 for an unknown job or hash. */
+export async function recordMissed(
+  db: MysqlDb,
+  jobId: string,
+  hash: string,
+  instants: readonly number[],
+): Promise<number> {
+  if (instants.length === 0) return 0;
+  return db.transaction("recordMissed", async (query) => {
+    const job = await lockJob(db, query, jobId);
+    if (!job || job.hash !== hash) return 0;
+    const fresh = writes.newMissedInstants(job.watermark, instants);
+    const newest = fresh[fresh.length - 1];
+    if (newest === undefined) return 0;
+    const now = await readNow(db, query);
+    const rows = fresh.map((at) => runValues(writes.missedRow(jobId, at, now, newRunId())));
+    await query(
+      `INSERT INTO ${db.tables.runs} (${COLUMNS}) VALUES ? ON DUPLICATE KEY UPDATE job_id = job_id`,
+      [rows],
+    );
+    await query(`UPDATE ${db.tables.jobs} SET watermark = ? WHERE job_id = ?`, [newest, jobId]);
+    return fresh.length;
+  });
 }

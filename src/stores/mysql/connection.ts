@@ -1,13 +1,13 @@
 import { createHash } from "node:crypto";
 import { BelfryError, wrapError } from "../../errors.js";
 import { MIGRATIONS } from "../sql/migrations.js";
-import type { RawRow } from "../rows.js";
+import { parseEpochOrNull, type RawRow } from "../rows.js";
 import { ledgerDdl, renderSql, splitSqlStatements, type SqlTables } from "../sql/shared.js";
 
 /**
  * The MySQL / MariaDB plumbing under `MysqlStore`: structural driver types (so the core never
- * imports `mysql2`), error mapping, READ COMMITTED transactions retried on deadlock, and
- * migrations under `GET_LOCK`.
+ * imports `mysql2`), the store's own pool, error mapping, READ COMMITTED transactions retried on
+ * deadlock, the settings check and migrations under `GET_LOCK`.
  */
 
 /** A pooled connection (`mysql2/promise` `PoolConnection` fits). */
@@ -15,6 +15,11 @@ export interface MysqlConnectionLike {
   query(sql: string, values?: unknown): Promise<[unknown, unknown]>;
   release(): void;
   destroy(): void;
+  /**
+   * The driver's connection under this handle (mysql2 wraps it anew on each `getConnection`):
+   * identifies the server session. Without it the handle itself does.
+   */
+  readonly connection?: object;
 }
 
 /** A connection pool (`mysql2/promise` `Pool` fits). */
@@ -36,6 +41,9 @@ export type MysqlTables = SqlTables;
 export const MY_NOW =
   "CAST(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6)) DIV 1000 AS SIGNED)";
 
+/** Set once per server session, before the store's first statement on it. */
+const SESSION_ISOLATION = "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED";
+
 /** Deadlock, lock wait timeout: the transaction was rolled back and may run again. */
 const RETRYABLE = new Set([1213, 1205]);
 const ATTEMPTS = 6;
@@ -43,14 +51,50 @@ const ATTEMPTS = 6;
 /** Runs one statement; returns the rows of a SELECT or the result header of a write. */
 export type MysqlQuery = (sql: string, values?: unknown) => Promise<RawRow[]>;
 
+/** Options of the pool a store opens for itself. */
+export interface OwnPoolOptions {
+  readonly uri?: string;
+  readonly maxConnections?: number;
+  readonly connectTimeoutMs?: number;
+}
+
+/**
+ * Opens a `mysql2/promise` pool (imported on demand: `mysql2` is an optional peer), with
+ * `supportBigNumbers` so that 64-bit values outside the safe range are never rounded.
+ */
+export async function openPool(options: OwnPoolOptions): Promise<MysqlPoolLike> {
+  const mysql = await import("mysql2/promise");
+  return mysql.createPool({
+    uri: options.uri,
+    connectionLimit: options.maxConnections ?? 10,
+    connectTimeout: options.connectTimeoutMs ?? 10_000,
+    supportBigNumbers: true,
+    enableKeepAlive: true,
+  }) as unknown as MysqlPoolLike;
+}
+
+/** Store now as epoch ms, read with `query` (inside a transaction, or alone). */
+export async function readNow(db: MysqlDb, query: MysqlQuery): Promise<number> {
+  const [row] = await query(`SELECT ${MY_NOW} AS now_ms`);
+  return parseEpochOrNull(row?.now_ms, "now_ms", db.where) ?? 0;
+}
+
 /** Rows changed (matched) by a write, from mysql2's result header. */
 export function affected(result: unknown): number {
   const n = (result as { affectedRows?: unknown } | null)?.affectedRows;
   return typeof n === "number" ? n : 0;
 }
 
-/** Queries with error mapping (`STORE_ERROR`, cause kept) and transactions. */
+/**
+ * Queries with error mapping (`STORE_ERROR`, cause kept) and transactions. Every connection the
+ * store takes is READ COMMITTED for its whole session (no gap locks; each read after a
+ * `FOR UPDATE` sees every commit before it): set once, on the store's first use of the
+ * connection, so that a transaction costs `START TRANSACTION` and `COMMIT` and nothing more.
+ */
 export class MysqlDb {
+  /** Sessions (driver connections) already set to READ COMMITTED. */
+  private readonly prepared = new WeakSet<object>();
+
   constructor(
     readonly pool: MysqlPoolLike,
     readonly tables: MysqlTables,
@@ -60,16 +104,20 @@ export class MysqlDb {
   /** Runs one statement outside a transaction. */
   async run(op: string, sql: string, values: unknown[] = []): Promise<RawRow[]> {
     try {
-      return (await this.pool.query(sql, values))[0] as RawRow[];
+      const conn = await this.connect();
+      try {
+        return (await conn.query(sql, values))[0] as RawRow[];
+      } finally {
+        conn.release();
+      }
     } catch (error) {
       throw wrapError("STORE_ERROR", `${this.where}.${op}`, error);
     }
   }
 
   /**
-   * Runs `body` in one READ COMMITTED transaction (no gap locks; each read after a `FOR UPDATE`
-   * sees every commit before it), retried from the start on deadlock or lock wait timeout, and
-   * on the error codes in `alsoRetry`.
+   * Runs `body` in one transaction, retried from the start on deadlock or lock wait timeout,
+   * and on the error codes in `alsoRetry`.
    */
   async transaction<T>(
     op: string,
@@ -89,11 +137,25 @@ export class MysqlDb {
     }
   }
 
-  private async once<T>(body: (query: MysqlQuery) => Promise<T>): Promise<T> {
+  /** A pooled connection whose session is READ COMMITTED. */
+  private async connect(): Promise<MysqlConnectionLike> {
     const conn = await this.pool.getConnection();
+    const session = conn.connection ?? conn;
+    if (this.prepared.has(session)) return conn;
+    try {
+      await conn.query(SESSION_ISOLATION);
+    } catch (error) {
+      conn.destroy();
+      throw error;
+    }
+    this.prepared.add(session);
+    return conn;
+  }
+
+  private async once<T>(body: (query: MysqlQuery) => Promise<T>): Promise<T> {
+    const conn = await this.connect();
     let broken = false;
     try {
-      await conn.query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED");
       await conn.query("START TRANSACTION");
       const result = await body(
         async (sql, values) => (await conn.query(sql, values))[0] as RawRow[],

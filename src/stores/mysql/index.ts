@@ -1,27 +1,21 @@
-import { ACTIVE_STATES_SQL, TERMINAL_STATES } from "../../protocol/vocabulary.js";
 import { BelfryError } from "../../errors.js";
-import { claimBatch } from "./claim.js";
+import { claimBatch, claimManual, recordMissed } from "./claim.js";
 import {
-  MY_NOW,
   MysqlDb,
-  affected,
   connectError,
   describeTarget,
   checkSettings,
   migrate,
+  openPool,
+  readNow,
   type MysqlPoolLike,
   type MysqlTables,
 } from "./connection.js";
+import * as jobs from "./jobs.js";
+import * as records from "./records.js";
 import { recoverExpired } from "./recovery.js";
-import * as lifecycle from "./runs.js";
-import {
-  parseEpochOrNull,
-  parseJobRow,
-  parseReplicaRow,
-  parseRunRow,
-  parseWarningRow,
-} from "../rows.js";
-import { assertPrefix, buildHistoryQuery, keepSettingsWarnings, sqlTables } from "../sql/shared.js";
+import * as runs from "./runs.js";
+import { assertPrefix, keepSettingsWarnings, sqlTables } from "../sql/shared.js";
 import {
   type ClaimedRun,
   type ClaimRequest,
@@ -64,7 +58,8 @@ const WHERE = "MysqlStore";
 /**
  * A {@link Store} on MySQL 8 or MariaDB 10.11+ (InnoDB). Each claim batch is one READ
  * COMMITTED transaction that locks the job rows and decides with the shared claim rules (see
- * `mysql-claim.ts`); time is the server's `UTC_TIMESTAMP(6)`.
+ * `claim.ts`); time is the server's `UTC_TIMESTAMP(6)`. The class only wires the steps:
+ * `claim.ts`, `runs.ts`, `recovery.ts`, `jobs.ts` and `records.ts` hold the SQL.
  *
  * @example
  * ```ts
@@ -115,14 +110,7 @@ export class MysqlStore implements Store {
   private async openDb(): Promise<MysqlDb> {
     let pool = this.options.pool;
     if (!pool) {
-      const mysql = await import("mysql2/promise");
-      pool = mysql.createPool({
-        uri: this.options.uri,
-        connectionLimit: this.options.maxConnections ?? 10,
-        connectTimeout: this.options.connectTimeoutMs ?? 10_000,
-        supportBigNumbers: true,
-        enableKeepAlive: true,
-      }) as unknown as MysqlPoolLike;
+      pool = await openPool(this.options);
       this.ownPool = true;
     }
     this.db = new MysqlDb(pool, this.tables, WHERE);
@@ -142,38 +130,24 @@ export class MysqlStore implements Store {
   }
 
   async now(): Promise<number> {
-    const [row] = await this.conn.run("now", `SELECT ${MY_NOW} AS now_ms`);
-    return parseEpochOrNull(row?.now_ms, "now_ms", WHERE) ?? 0;
+    const db = this.conn;
+    return readNow(db, (sql) => db.run("now", sql));
   }
 
   async registerJob(registration: JobRegistration): Promise<RegisterResult> {
-    return lifecycle.registerJob(this.conn, registration);
+    return jobs.registerJob(this.conn, registration);
   }
 
   async getJob(jobId: string): Promise<JobRecord | null> {
-    const [row] = await this.conn.run(
-      "getJob",
-      `SELECT * FROM ${this.tables.jobs} WHERE job_id = ?`,
-      [jobId],
-    );
-    return row ? this.job(row) : null;
+    return jobs.getJob(this.conn, jobId);
   }
 
   async listJobs(): Promise<JobRecord[]> {
-    const rows = await this.conn.run(
-      "listJobs",
-      `SELECT * FROM ${this.tables.jobs} ORDER BY job_id`,
-    );
-    return rows.map((row) => this.job(row));
+    return jobs.listJobs(this.conn);
   }
 
   async setPaused(jobId: string, paused: boolean): Promise<boolean> {
-    const result = await this.conn.run(
-      "setPaused",
-      `UPDATE ${this.tables.jobs} SET paused = ?, updated_at = ${MY_NOW} WHERE job_id = ?`,
-      [paused ? 1 : 0, jobId],
-    );
-    return affected(result) > 0;
+    return jobs.setPaused(this.conn, jobId, paused);
   }
 
   async claim(requests: readonly ClaimRequest[]): Promise<ClaimResult[]> {
@@ -181,20 +155,19 @@ export class MysqlStore implements Store {
   }
 
   async claimManual(jobId: string, replicaId: string, leaseMs: number): Promise<ClaimedRun | null> {
-    return lifecycle.claimManual(this.conn, jobId, replicaId, leaseMs);
+    return claimManual(this.conn, jobId, replicaId, leaseMs);
   }
 
   async recordMissed(jobId: string, hash: string, instants: readonly number[]): Promise<number> {
-    return lifecycle.recordMissed(this.conn, jobId, hash, instants);
+    return recordMissed(this.conn, jobId, hash, instants);
   }
 
   async startRun(runId: string, token: number, attempt: number): Promise<boolean> {
-    const set = `state = 'running', attempt = ?, started_at = ${MY_NOW}`;
-    return this.fenced("startRun", set, runId, token, attempt);
+    return runs.startRun(this.conn, runId, token, attempt);
   }
 
   async heartbeat(runId: string, token: number, leaseMs: number): Promise<boolean> {
-    return this.fenced("heartbeat", `lease_expires_at = ${MY_NOW} + ?`, runId, token, leaseMs);
+    return runs.heartbeat(this.conn, runId, token, leaseMs);
   }
 
   async finishRun(
@@ -203,28 +176,11 @@ export class MysqlStore implements Store {
     outcome: RunOutcome,
     leaseMs: number,
   ): Promise<FinishResult> {
-    return lifecycle.finishRun(this.conn, runId, token, outcome, leaseMs);
+    return runs.finishRun(this.conn, runId, token, outcome, leaseMs);
   }
 
   async releaseRun(runId: string, token: number): Promise<boolean> {
-    return this.fenced("releaseRun", `lease_expires_at = ${MY_NOW}`, runId, token);
-  }
-
-  /** One fenced write to an unexpired run (mysql2 reports matched rows: a no-op still counts). */
-  private async fenced(
-    op: string,
-    set: string,
-    runId: string,
-    token: number,
-    ...values: unknown[]
-  ) {
-    const result = await this.conn.run(
-      op,
-      `UPDATE ${this.tables.runs} SET ${set} WHERE run_id = ? AND token = ?
-         AND state IN ${ACTIVE_STATES_SQL} AND lease_expires_at > ${MY_NOW}`,
-      [...values, runId, token],
-    );
-    return affected(result) > 0;
+    return runs.releaseRun(this.conn, runId, token);
   }
 
   async recoverExpired(replicaId: string, leaseMs: number, limit: number): Promise<Recovered[]> {
@@ -232,64 +188,26 @@ export class MysqlStore implements Store {
   }
 
   async history(query: HistoryQuery = {}): Promise<RunRecord[]> {
-    const q = buildHistoryQuery(query);
-    const rows = await this.conn.run(
-      "history",
-      `SELECT * FROM ${this.tables.runs} ${q.sql}`,
-      q.params,
-    );
-    return rows.map((row) => parseRunRow(row, `${WHERE} table ${this.tables.runs}`));
+    return records.history(this.conn, query);
   }
 
   async prune(before: number): Promise<number> {
-    const result = await this.conn.run(
-      "prune",
-      `DELETE FROM ${this.tables.runs} WHERE scheduled_at < ? AND state IN (?)`,
-      [before, TERMINAL_STATES],
-    );
-    return affected(result);
+    return records.prune(this.conn, before);
   }
 
   async touchReplica(info: ReplicaInfo): Promise<void> {
-    const fields = [info.host, info.pid, info.startedAt, Math.round(info.clockOffsetMs)];
-    await this.conn.run(
-      "touchReplica",
-      `INSERT INTO ${this.tables.replicas}
-         (replica_id, host, pid, started_at, clock_offset_ms, last_seen_at)
-       VALUES (?, ?, ?, ?, ?, ${MY_NOW})
-       ON DUPLICATE KEY UPDATE host = ?, pid = ?, started_at = ?, clock_offset_ms = ?,
-         last_seen_at = ${MY_NOW}`,
-      [info.replicaId, ...fields, ...fields],
-    );
+    return records.touchReplica(this.conn, info);
   }
 
   async listReplicas(since: number): Promise<ReplicaRecord[]> {
-    const rows = await this.conn.run(
-      "listReplicas",
-      `SELECT * FROM ${this.tables.replicas} WHERE last_seen_at >= ? ORDER BY replica_id`,
-      [since],
-    );
-    return rows.map((row) => parseReplicaRow(row, `${WHERE} table ${this.tables.replicas}`));
+    return records.listReplicas(this.conn, since);
   }
 
   async addWarning(warning: Omit<WarningRecord, "at">): Promise<void> {
-    await this.conn.run(
-      "addWarning",
-      `INSERT INTO ${this.tables.warnings} (at, replica_id, kind, message) VALUES (${MY_NOW}, ?, ?, ?)`,
-      [warning.replicaId, warning.kind, warning.message],
-    );
+    return records.addWarning(this.conn, warning);
   }
 
   async listWarnings(limit = 100): Promise<WarningRecord[]> {
-    const rows = await this.conn.run(
-      "listWarnings",
-      `SELECT * FROM ${this.tables.warnings} ORDER BY id DESC LIMIT ?`,
-      [Math.max(0, Math.floor(limit))],
-    );
-    return rows.map((row) => parseWarningRow(row, `${WHERE} table ${this.tables.warnings}`));
-  }
-
-  private job(row: Record<string, unknown>): JobRecord {
-    return parseJobRow(row, `${WHERE} table ${this.tables.jobs}`);
+    return records.listWarnings(this.conn, limit);
   }
 }

@@ -129,11 +129,17 @@ const retryObject = strictOptions({
 });
 
 const jobOptions = strictOptions({
-  tags: z.array(z.string().min(1, "a tag must not be empty")).default([]),
+  tags: z
+    .array(z.string().min(1, { error: "a tag must not be empty" }), {
+      error: (issue) => `must be an array of non-empty strings, got ${quote(issue.input)}`,
+    })
+    .default([]),
   overlap: oneOf(["allow", "skip", "queueOne"]).default("allow"),
   maxRuns: wholeNumber(1).nullable().default(null),
   startAt: instantField().nullable().default(null),
-  startImmediately: z.boolean().default(false),
+  startImmediately: z
+    .boolean({ error: (issue) => `must be true or false, got ${quote(issue.input)}` })
+    .default(false),
   stopAt: instantField().nullable().default(null),
   timeout: durationField(1).nullable().default(null),
   retries: z

@@ -26,7 +26,7 @@ export function strictOptions<S extends z.core.$ZodLooseShape>(shape: S) {
   return z.strictObject(shape, {
     error: (issue) =>
       issue.code === "unrecognized_keys"
-        ? unknownKey(String(issue.keys[0]), known)
+        ? issue.keys.map((key) => unknownKey(key, known)).join(" ")
         : `must be an object, got ${quote(issue.input)}`,
   });
 }
@@ -37,15 +37,21 @@ function unknownKey(key: string, known: readonly string[]): string {
   return `unknown option ${quote(key)}; ${hint}`;
 }
 
-/** The key closest to `key` by edit distance, when it is close enough to be a typo. */
+/**
+ * The key closest to `key` by edit distance, when it is close enough to be a typo; a key that
+ * begins another (`retry` → `retries`) counts as close.
+ */
 export function nearestKey(key: string, known: readonly string[]): string | null {
+  const typed = key.toLowerCase();
   let best: string | null = null;
   let bestDistance = Number.POSITIVE_INFINITY;
   for (const candidate of known) {
-    const distance = editDistance(key.toLowerCase(), candidate.toLowerCase());
-    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
+    const lower = candidate.toLowerCase();
+    const distance = typed.length >= 3 && lower.startsWith(typed) ? 1 : editDistance(typed, lower);
+    const close = distance <= Math.max(2, Math.floor(candidate.length / 2));
+    if (close && distance < bestDistance) [best, bestDistance] = [candidate, distance];
   }
-  return bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? best : null;
+  return best;
 }
 
 function editDistance(a: string, b: string): number {

@@ -71,7 +71,7 @@ export function cron(expr: string, options: CronOptions = {}): Schedule {
   const where = `cron(${quote(expr)})`;
   const { body, timezone } = parseExpression(expr, options, where);
   const pattern = compile(body, where);
-  assertFires(body, where);
+  assertFires(body, pattern, where);
   const spec: CronSpec = {
     kind: "cron",
     expr: body,
@@ -153,9 +153,11 @@ const cronOptions = strictOptions({
 /**
  * Refuses an expression that matches no instant, such as `0 0 30 2 *` (`NEVER_FIRES`). Cron
  * fields repeat with the 400-year Gregorian cycle (whose 146 097 days are whole weeks), so an
- * expression with no match in the ~400 years croner searches after 1970 has none ever.
+ * expression with no match in the ~400 years croner searches after 1970 has none ever. A day
+ * field holding one of days 1-28 or `L` matches in every month, so only other fields are searched.
  */
-function assertFires(body: string, where: string): void {
+function assertFires(body: string, pattern: CronPattern, where: string): void {
+  if (pattern.lastDayOfMonth || pattern.day.slice(0, 28).some(Boolean)) return;
   if (new Cron(body, { ...CRONER, timezone: "UTC" }).nextRun(new Date(0)) === null) {
     throw new BelfryError(
       "NEVER_FIRES",

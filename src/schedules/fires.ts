@@ -18,6 +18,13 @@ export interface SeriesWindow {
 const EXTREME_ZONES = ["Etc/GMT+12", "Etc/GMT-14"];
 
 /**
+ * Kinds with an occurrence after any anchor (cron expressions are checked when built), so only a
+ * `stopAt` can empty them. `monthly` can miss its days in the anchored months, `once` can lie
+ * before `startAt`; a kind not listed here is always computed.
+ */
+const ENDLESS_KINDS = new Set(["every", "everyRandom", "cron", "daily", "weekly"]);
+
+/**
  * Refuses a job whose series has no occurrence (`NEVER_FIRES`): `startAt` after `stopAt`, or a
  * schedule with nothing in its window, such as `monthly(12, [30], …)` anchored in February.
  * Only a window or an anchor can empty a schedule that was valid on its own, so without
@@ -28,9 +35,9 @@ export function assertFires(schedule: Schedule, window: SeriesWindow, where: str
   if (startAt !== null && stopAt !== null && startAt > stopAt) {
     throw neverFires(where, `startAt (${iso(startAt)}) is after stopAt (${iso(stopAt)})`);
   }
-  if ((startAt === null && stopAt === null) || (window.startImmediately && startAt !== null)) {
-    return;
-  }
+  const endless = ENDLESS_KINDS.has(schedule.spec.kind) && stopAt === null;
+  // `startImmediately` adds an occurrence at the job's start, which is at or before `stopAt`.
+  if (endless || window.startImmediately || (startAt === null && stopAt === null)) return;
   const own = schedule.spec.timezone;
   const dependsOnZone = "timezone" in schedule.spec && typeof own !== "string";
   const known = !dependsOnZone || window.timezone !== undefined;

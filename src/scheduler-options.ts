@@ -99,9 +99,8 @@ const schedulerOptions = strictOptions({
   stopTimeout: durationField(0).default(30_000),
   replicaId: z
     .string()
-    .trim()
-    .min(1, "must not be empty")
-    .max(MAX_REPLICA_ID, `must be at most ${MAX_REPLICA_ID} characters`)
+    .refine((id) => id.trim() !== "", "must not be empty")
+    .refine((id) => id.length <= MAX_REPLICA_ID, `must be at most ${MAX_REPLICA_ID} characters`)
     .optional(),
   leaseDuration: durationField(MIN_LEASE_MS).default(30_000),
   recoveryInterval: durationField(100).optional(),

@@ -3,7 +3,10 @@
  *
  * - Definition errors (thrown when a schedule or job is defined): `INVALID_CRON`,
  *   `INVALID_TIMEZONE`, `INVALID_INTERVAL`, `INVALID_RANGE`, `INVALID_TIME`, `INVALID_DAY`,
- *   `INVALID_WEEKDAY`, `INVALID_DATE`, `INVALID_HANDLER`, `INVALID_OPTION`, `DUPLICATE_JOB`.
+ *   `INVALID_WEEKDAY`, `INVALID_DATE`, `INVALID_HANDLER`, `INVALID_OPTION` (a bad value),
+ *   `UNKNOWN_OPTION` (a key no options object has; the message names the nearest valid one),
+ *   `NEVER_FIRES` (a definition with no occurrence: `cron("0 0 30 2 *")`, `startAt` after
+ *   `stopAt`), `RESERVED_ID` (a job id starting with `belfry:`), `DUPLICATE_JOB`.
  * - Configuration errors: `INVALID_PREFIX`, `INVALID_STORE_URL`, `MISSING_DEPENDENCY`.
  * - Runtime errors: `UNKNOWN_JOB`, `NOT_STARTED`, `ALREADY_STARTED`, `STORE_CONNECT`,
  *   `STORE_ERROR`, `CORRUPT_ROW`, `MIGRATION`, `LEASE_LOST`, `TIMEOUT`, `ABORTED`.
@@ -19,6 +22,9 @@ export type BelfryErrorCode =
   | "INVALID_DATE"
   | "INVALID_HANDLER"
   | "INVALID_OPTION"
+  | "UNKNOWN_OPTION"
+  | "NEVER_FIRES"
+  | "RESERVED_ID"
   | "DUPLICATE_JOB"
   | "INVALID_PREFIX"
   | "INVALID_STORE_URL"
@@ -65,4 +71,39 @@ export function wrapError(code: BelfryErrorCode, context: string, error: unknown
   if (error instanceof BelfryError) return error;
   const detail = error instanceof Error ? error.message : String(error);
   return new BelfryError(code, `${context}: ${detail}`, { cause: error });
+}
+
+/** Longest rendering of an offending value that a message quotes. */
+const QUOTE_LIMIT = 80;
+
+/**
+ * Renders a value for an error message: strings JSON-quoted, `NaN`/`undefined`/dates as
+ * themselves, functions and objects by kind, cut to about 80 characters.
+ *
+ * @example
+ * ```ts
+ * quote(NaN); // "NaN" (JSON.stringify would say "null")
+ * ```
+ */
+export function quote(value: unknown): string {
+  const text = render(value);
+  return text.length <= QUOTE_LIMIT ? text : `${text.slice(0, QUOTE_LIMIT - 1)}…`;
+}
+
+function render(value: unknown): string {
+  if (value instanceof Date) {
+    return Number.isNaN(value.getTime()) ? "Invalid Date" : value.toISOString();
+  }
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "function") return "a function";
+  if (typeof value === "bigint") return `${value}n`;
+  if (typeof value === "symbol" || typeof value !== "object" || value === null) {
+    return String(value);
+  }
+  if (Array.isArray(value)) return `[${value.map(render).join(", ")}]`;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return "an object";
+  }
 }

@@ -1,7 +1,18 @@
-import { toMs, toPositiveMs, type Duration } from "./duration.js";
-import { BelfryError } from "./errors.js";
+import { z } from "zod";
+import type { Duration } from "./duration.js";
+import { BelfryError, quote } from "./errors.js";
 import type { Logger } from "./observe/logger.js";
+import { assertFires } from "./schedules/fires.js";
 import type { Schedule } from "./schedules/schedule.js";
+import {
+  durationField,
+  functionField,
+  instantField,
+  oneOf,
+  parseOptions,
+  strictOptions,
+  wholeNumber,
+} from "./validation.js";
 import type { AbandonPolicy, OverlapPolicy, RunTrigger } from "./stores/store.js";
 
 /** What a handler receives for one attempt of one occurrence. */
@@ -102,22 +113,65 @@ export interface JobConfig {
   readonly afterError: JobOptions["afterError"];
 }
 
-const JOB_ID = /^[\w.:@/-]{1,200}$/u;
+/** Job ids starting with this (any case) are belfry's own, such as the leader mode's. */
+export const RESERVED_PREFIX = "belfry:";
 
-/** Validates a job definition; throws `BelfryError` naming the job and the bad value. */
+/** Letters and digits of any script, combining marks, and `. _ : @ / -`. */
+const JOB_ID = /^[\p{L}\p{M}\p{N}_.:@/-]{1,200}$/u;
+/** Most retries of one attempt: beyond this a job is failing, not flaky. */
+const MAX_RETRIES = 100;
+
+const retryObject = strictOptions({
+  max: wholeNumber(0, MAX_RETRIES),
+  backoff: oneOf(["fixed", "exponential"]).default("exponential"),
+  delay: durationField(0).default(1_000),
+  maxDelay: durationField(0).default(300_000),
+});
+
+const jobOptions = strictOptions({
+  tags: z
+    .array(z.string().min(1, { error: "a tag must not be empty" }), {
+      error: (issue) => `must be an array of non-empty strings, got ${quote(issue.input)}`,
+    })
+    .default([]),
+  overlap: oneOf(["allow", "skip", "queueOne"]).default("allow"),
+  maxRuns: wholeNumber(1).nullable().default(null),
+  startAt: instantField().nullable().default(null),
+  startImmediately: z
+    .boolean({ error: (issue) => `must be true or false, got ${quote(issue.input)}` })
+    .default(false),
+  stopAt: instantField().nullable().default(null),
+  timeout: durationField(1).nullable().default(null),
+  retries: z
+    .unknown()
+    .transform((value) => (typeof value === "number" ? { max: value } : value))
+    .pipe(retryObject)
+    .default({ max: 0, backoff: "exponential", delay: 1_000, maxDelay: 300_000 }),
+  missed: oneOf(["skip", "latest", "all"]).default("skip"),
+  missedAfter: durationField(1).nullable().default(null),
+  catchUpWindow: durationField(0).default(3_600_000),
+  onAbandoned: oneOf(["retry", "abandon"]).default("retry"),
+  beforeRun: functionField<JobOptions["beforeRun"]>().optional(),
+  afterRun: functionField<JobOptions["afterRun"]>().optional(),
+  afterError: functionField<JobOptions["afterError"]>().optional(),
+} satisfies Record<keyof JobOptions, z.ZodType>);
+
+/**
+ * Validates a job definition in one place; throws `BelfryError` naming the job, the option and
+ * the value: `INVALID_OPTION`, `UNKNOWN_OPTION` (naming the nearest option), `INVALID_INTERVAL`,
+ * `INVALID_DATE`, `INVALID_HANDLER`, `RESERVED_ID`, and `NEVER_FIRES` for a definition that has
+ * no occurrence (`startAt` after `stopAt`, a `monthly` whose anchor month lacks its days).
+ * `timezone` is the scheduler's zone; without it, zone-dependent checks assume any zone.
+ */
 export function toJobConfig(
   id: string,
   schedule: Schedule,
   handler: Handler,
   options: JobOptions = {},
+  timezone?: string,
 ): JobConfig {
-  const where = `job(${JSON.stringify(id)})`;
-  if (typeof id !== "string" || !JOB_ID.test(id)) {
-    throw new BelfryError(
-      "INVALID_OPTION",
-      `job(${JSON.stringify(id)}): a job id is 1-200 letters, digits or . _ : @ / -`,
-    );
-  }
+  const where = `job(${quote(id)})`;
+  checkId(id, where);
   if (!schedule || typeof schedule.next !== "function" || !schedule.spec) {
     throw new BelfryError(
       "INVALID_OPTION",
@@ -127,102 +181,58 @@ export function toJobConfig(
   if (typeof handler !== "function") {
     throw new BelfryError(
       "INVALID_HANDLER",
-      `${where}: the handler must be a function, got ${typeof handler}`,
+      `${where}: the handler must be a function, got ${quote(handler)}`,
     );
   }
+  const parsed = parseOptions(jobOptions, options, where);
+  const { retries } = parsed;
+  if (retries.maxDelay < retries.delay) {
+    throw new BelfryError(
+      "INVALID_OPTION",
+      `${where}: retries: maxDelay (${retries.maxDelay} ms) is shorter than delay (${retries.delay} ms)`,
+    );
+  }
+  assertFires(schedule, { ...parsed, id, timezone }, where);
   return {
     id,
     schedule,
     handler,
-    tags: validateTags(options.tags, where),
-    overlap: oneOf(options.overlap, ["allow", "skip", "queueOne"], "allow", `${where}.overlap`),
-    maxRuns: optionalCount(options.maxRuns, `${where}.maxRuns`),
-    startAt: optionalInstant(options.startAt, `${where}.startAt`),
-    startImmediately: options.startImmediately === true,
-    stopAt: optionalInstant(options.stopAt, `${where}.stopAt`),
-    timeoutMs:
-      options.timeout === undefined ? null : toPositiveMs(options.timeout, `${where}.timeout`),
-    retry: toRetry(options.retries, `${where}.retries`),
-    missed: oneOf(options.missed, ["skip", "latest", "all"], "skip", `${where}.missed`),
-    missedAfterMs:
-      options.missedAfter === undefined
-        ? null
-        : toPositiveMs(options.missedAfter, `${where}.missedAfter`),
-    catchUpWindowMs: toMs(options.catchUpWindow ?? "1h", `${where}.catchUpWindow`),
-    onAbandoned: oneOf(options.onAbandoned, ["retry", "abandon"], "retry", `${where}.onAbandoned`),
-    beforeRun: optionalFunction(options.beforeRun, `${where}.beforeRun`),
-    afterRun: optionalFunction(options.afterRun, `${where}.afterRun`),
-    afterError: optionalFunction(options.afterError, `${where}.afterError`),
+    tags: parsed.tags,
+    overlap: parsed.overlap,
+    maxRuns: parsed.maxRuns,
+    startAt: parsed.startAt,
+    startImmediately: parsed.startImmediately,
+    stopAt: parsed.stopAt,
+    timeoutMs: parsed.timeout,
+    retry: {
+      max: retries.max,
+      exponential: retries.backoff === "exponential",
+      delayMs: retries.delay,
+      maxDelayMs: retries.maxDelay,
+    },
+    missed: parsed.missed,
+    missedAfterMs: parsed.missedAfter,
+    catchUpWindowMs: parsed.catchUpWindow,
+    onAbandoned: parsed.onAbandoned,
+    beforeRun: parsed.beforeRun,
+    afterRun: parsed.afterRun,
+    afterError: parsed.afterError,
   };
 }
 
-function oneOf<T extends string>(
-  value: T | undefined,
-  allowed: readonly T[],
-  fallback: T,
-  where: string,
-): T {
-  if (value === undefined) return fallback;
-  if (!allowed.includes(value)) {
+function checkId(id: unknown, where: string): void {
+  if (typeof id !== "string" || !JOB_ID.test(id)) {
     throw new BelfryError(
       "INVALID_OPTION",
-      `${where}: ${JSON.stringify(value)} is not one of ${allowed.map((a) => `"${a}"`).join(", ")}`,
+      `${where}: a job id is 1-200 letters, digits, marks or . _ : @ / -`,
     );
   }
-  return value;
-}
-
-function optionalCount(value: number | undefined, where: string): number | null {
-  if (value === undefined) return null;
-  if (!Number.isInteger(value) || value < 1) {
-    throw new BelfryError("INVALID_OPTION", `${where}: must be a whole number ≥ 1, got ${value}`);
-  }
-  return value;
-}
-
-/** Parses an instant given as a Date, epoch ms or ISO string. */
-export function optionalInstant(
-  value: Date | number | string | undefined,
-  where: string,
-): number | null {
-  if (value === undefined) return null;
-  const ms =
-    value instanceof Date ? value.getTime() : typeof value === "number" ? value : Date.parse(value);
-  if (!Number.isFinite(ms)) {
+  if (id.toLowerCase().startsWith(RESERVED_PREFIX)) {
     throw new BelfryError(
-      "INVALID_DATE",
-      `${where}: ${JSON.stringify(value)} is not a valid instant; use a Date, epoch milliseconds or an ISO 8601 string`,
+      "RESERVED_ID",
+      `${where}: ids starting with "${RESERVED_PREFIX}" are reserved for belfry's own jobs; choose another id`,
     );
   }
-  return ms;
-}
-
-function validateTags(tags: readonly string[] | undefined, where: string): readonly string[] {
-  if (tags === undefined) return [];
-  if (!Array.isArray(tags) || tags.some((tag) => typeof tag !== "string" || tag === "")) {
-    throw new BelfryError("INVALID_OPTION", `${where}.tags: must be an array of non-empty strings`);
-  }
-  return [...tags];
-}
-
-function optionalFunction<T>(value: T | undefined, where: string): T | undefined {
-  if (value !== undefined && typeof value !== "function") {
-    throw new BelfryError("INVALID_HANDLER", `${where}: must be a function, got ${typeof value}`);
-  }
-  return value;
-}
-
-function toRetry(value: number | RetryOptions | undefined, where: string): JobConfig["retry"] {
-  const options: RetryOptions = typeof value === "number" ? { max: value } : (value ?? { max: 0 });
-  if (!Number.isInteger(options.max) || options.max < 0) {
-    throw new BelfryError("INVALID_OPTION", `${where}: max must be a whole number ≥ 0`);
-  }
-  return {
-    max: options.max,
-    exponential: oneOf(options.backoff, ["fixed", "exponential"], "exponential", where) !== "fixed",
-    delayMs: toMs(options.delay ?? "1s", `${where}.delay`),
-    maxDelayMs: toMs(options.maxDelay ?? "5m", `${where}.maxDelay`),
-  };
 }
 
 /** Delay before retry number `attempt` (the attempt that just failed). */

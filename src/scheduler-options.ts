@@ -1,10 +1,18 @@
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import { systemClock, type Clock } from "./clock.js";
-import { toMs, toPositiveMs, type Duration } from "./duration.js";
-import { BelfryError } from "./errors.js";
+import { z } from "zod";
+import type { Duration } from "./duration.js";
+import { quote } from "./errors.js";
 import { silentLogger, type Logger } from "./observe/logger.js";
-import { assertTimezone } from "./schedules/schedule.js";
+import {
+  durationField,
+  parseOptions,
+  refuse,
+  strictOptions,
+  timezoneField,
+  withMethods,
+} from "./validation.js";
 import type { Coordination } from "./coordination/modes.js";
 import type { Store } from "./stores/store.js";
 
@@ -58,37 +66,87 @@ export interface SchedulerConfig {
   readonly leaderTermMs: number;
 }
 
-/** Validates scheduler options in one place; throws `BelfryError` naming the option. */
+/** The shortest lease: a run's heartbeat goes every third of it, so it must cover a round trip. */
+const MIN_LEASE_MS = 1_000;
+/** The most characters of a replica id (it is stored in every run record). */
+const MAX_REPLICA_ID = 200;
+
+const schedulerOptions = strictOptions({
+  store: withMethods<Store>("a Store such as new PostgresStore(…)", [
+    "claim",
+    "registerJob",
+  ]).optional(),
+  clock: withMethods<Clock>("a Clock", ["now", "setTimer"]).default(systemClock),
+  timezone: timezoneField().default("UTC"),
+  logger: withMethods<Logger>("a pino-compatible logger", [
+    "debug",
+    "info",
+    "warn",
+    "error",
+  ]).default(silentLogger),
+  concurrency: z
+    .unknown()
+    .transform((value, ctx): number =>
+      value === Number.POSITIVE_INFINITY || (Number.isSafeInteger(value) && (value as number) >= 1)
+        ? (value as number)
+        : refuse(
+            ctx,
+            "INVALID_OPTION",
+            `must be a whole number ≥ 1 or Infinity, got ${quote(value)}`,
+          ),
+    )
+    .default(Number.POSITIVE_INFINITY),
+  stopTimeout: durationField(0).default(30_000),
+  replicaId: z
+    .string()
+    .refine((id) => id.trim() !== "", "must not be empty")
+    .refine((id) => id.length <= MAX_REPLICA_ID, `must be at most ${MAX_REPLICA_ID} characters`)
+    .optional(),
+  leaseDuration: durationField(MIN_LEASE_MS).default(30_000),
+  recoveryInterval: durationField(100).optional(),
+  clockSyncInterval: durationField(MIN_LEASE_MS).default(300_000),
+  skewThreshold: durationField(1).default(2_000),
+  coordination: z
+    .unknown()
+    .transform((value, ctx): Coordination =>
+      isCoordination(value)
+        ? value
+        : refuse(
+            ctx,
+            "INVALID_OPTION",
+            `must be "occurrence", "leader", { elector } or { locker }, got ${quote(value)}`,
+          ),
+    )
+    .default("occurrence"),
+  leaderTerm: durationField(MIN_LEASE_MS).default(10_000),
+} satisfies Record<keyof SchedulerOptions, z.ZodType>);
+
+function isCoordination(value: unknown): value is Coordination {
+  if (value === "occurrence" || value === "leader") return true;
+  if (typeof value !== "object" || value === null) return false;
+  const mode = value as { elector?: { isLeader?: unknown }; locker?: { lock?: unknown } };
+  return typeof mode.elector?.isLeader === "function" || typeof mode.locker?.lock === "function";
+}
+
+/**
+ * Validates scheduler options in one place: unknown keys are `UNKNOWN_OPTION` (naming the nearest
+ * option), bad values `INVALID_OPTION`, `INVALID_INTERVAL` or `INVALID_TIMEZONE`, each naming the
+ * option and the value.
+ */
 export function toSchedulerConfig(options: SchedulerOptions): SchedulerConfig {
-  const timezone = options.timezone ?? "UTC";
-  assertTimezone(timezone, "Scheduler({ timezone })");
-  const concurrency = options.concurrency ?? Number.POSITIVE_INFINITY;
-  if (!(concurrency >= 1)) {
-    throw new BelfryError(
-      "INVALID_OPTION",
-      `Scheduler({ concurrency }): must be ≥ 1, got ${options.concurrency}`,
-    );
-  }
-  const leaseMs = toPositiveMs(options.leaseDuration ?? "30s", "Scheduler({ leaseDuration })");
+  const parsed = parseOptions(schedulerOptions, options, "Scheduler");
   return {
-    clock: options.clock ?? systemClock,
-    timezone,
-    logger: options.logger ?? silentLogger,
-    concurrency,
-    stopTimeoutMs: toMs(options.stopTimeout ?? "30s", "Scheduler({ stopTimeout })"),
-    leaseMs,
-    recoveryMs: toPositiveMs(
-      options.recoveryInterval ?? leaseMs / 2,
-      "Scheduler({ recoveryInterval })",
-    ),
-    clockSyncMs: toPositiveMs(
-      options.clockSyncInterval ?? "5m",
-      "Scheduler({ clockSyncInterval })",
-    ),
-    skewThresholdMs: toPositiveMs(options.skewThreshold ?? "2s", "Scheduler({ skewThreshold })"),
-    coordination: options.coordination ?? "occurrence",
-    leaderTermMs: toPositiveMs(options.leaderTerm ?? "10s", "Scheduler({ leaderTerm })"),
-    replicaId:
-      options.replicaId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`,
+    clock: parsed.clock,
+    timezone: parsed.timezone,
+    logger: parsed.logger,
+    concurrency: parsed.concurrency,
+    stopTimeoutMs: parsed.stopTimeout,
+    leaseMs: parsed.leaseDuration,
+    recoveryMs: parsed.recoveryInterval ?? parsed.leaseDuration / 2,
+    clockSyncMs: parsed.clockSyncInterval,
+    skewThresholdMs: parsed.skewThreshold,
+    coordination: parsed.coordination,
+    leaderTermMs: parsed.leaderTerm,
+    replicaId: parsed.replicaId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`,
   };
 }

@@ -132,7 +132,7 @@ export class Scheduler {
         `job(${JSON.stringify(id)}): a job with this id is already defined; use update() to change it or remove() it first`,
       );
     }
-    const config = toJobConfig(id, schedule, handler, options);
+    const config = toJobConfig(id, schedule, handler, options, this.timezone);
     this.addEntry(config, options ?? {}, null);
     return this.infoOf(id);
   }
@@ -145,7 +145,13 @@ export class Scheduler {
     const entry = this.entryOf(id);
     const { schedule, handler } = entry.state.series.config;
     const options = change.options ?? entry.options;
-    const config = toJobConfig(id, change.schedule ?? schedule, change.handler ?? handler, options);
+    const config = toJobConfig(
+      id,
+      change.schedule ?? schedule,
+      change.handler ?? handler,
+      options,
+      this.timezone,
+    );
     this.remove(id);
     this.addEntry(config, options, entry.state.cursor);
     return this.infoOf(id);

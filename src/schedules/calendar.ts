@@ -5,8 +5,9 @@
  * a DST gap moves forward by the gap's length, a time that occurs twice takes the earlier one).
  */
 import { Temporal } from "temporal-polyfill";
-import { BelfryError } from "../errors.js";
-import { assertTimezone, type ScheduleContext } from "./schedule.js";
+import { BelfryError, quote } from "../errors.js";
+import { parseOptions, strictOptions, timezoneField } from "../validation.js";
+import { canonicalTimezone, type ScheduleContext } from "./schedule.js";
 
 /** Milliseconds in a day of 24 hours. */
 export const DAY_MS = 86_400_000;
@@ -49,7 +50,7 @@ function parseTime(text: unknown, where: string): number {
   if (!match) {
     throw new BelfryError(
       "INVALID_TIME",
-      `${where}: ${JSON.stringify(text)} is not a time of day; ${TIME_HINT}`,
+      `${where}: ${quote(text)} is not a time of day; ${TIME_HINT}`,
     );
   }
   const hour = inRange(Number(match[1]), "hour", 23, where);
@@ -83,34 +84,28 @@ export function parseInterval(interval: number, unit: string, where: string): nu
   if (!Number.isSafeInteger(interval) || interval < 1) {
     throw new BelfryError(
       "INVALID_INTERVAL",
-      `${where}: interval must be a whole number of ${unit}s, 1 or more, got ${JSON.stringify(interval)}`,
+      `${where}: interval must be a whole number of ${unit}s, 1 or more, got ${quote(interval)}`,
     );
   }
   return interval;
 }
 
-/** The schedule's own zone from its options (validated), or `null` to use the scheduler's. */
-export function ownZone(options: CalendarOptions | undefined, where: string): string | null {
-  const timezone = options?.timezone;
-  if (timezone === undefined) return null;
-  assertTimezone(timezone, where);
-  return timezone;
-}
-
-/** Zones already checked by {@link zoneFor} (a memo: checking builds an `Intl` formatter). */
-const checkedZones = new Set<string>();
+const calendarOptions = strictOptions({ timezone: timezoneField().optional() });
 
 /**
- * The zone a schedule runs in: its own, else the context's. A context zone is checked the first
- * time it is seen (`INVALID_TIMEZONE` naming `where`).
+ * The schedule's own zone from its options, canonicalised, or `null` to use the scheduler's.
+ * Unknown keys are `UNKNOWN_OPTION`, an unknown zone `INVALID_TIMEZONE`.
+ */
+export function ownZone(options: CalendarOptions | undefined, where: string): string | null {
+  return parseOptions(calendarOptions, options ?? {}, where).timezone ?? null;
+}
+
+/**
+ * The zone a schedule runs in: its own, else the context's, canonicalised (`INVALID_TIMEZONE`
+ * naming `where`). Each zone name is resolved once per process.
  */
 export function zoneFor(own: string | null, context: ScheduleContext, where: string): string {
-  const zone = own ?? context.timezone;
-  if (!checkedZones.has(zone)) {
-    assertTimezone(zone, where);
-    checkedZones.add(zone);
-  }
-  return zone;
+  return own ?? canonicalTimezone(context.timezone, where);
 }
 
 /** Days since 1970-01-01 of a proleptic Gregorian date (month 1-12). */

@@ -1,9 +1,11 @@
 import { Cron, CronPattern } from "croner";
 import { Temporal } from "temporal-polyfill";
-import { BelfryError } from "../errors.js";
+import { BelfryError, quote } from "../errors.js";
 import { DAY_MS, mod } from "./calendar.js";
+import { z } from "zod";
+import { parseOptions, strictOptions, timezoneField } from "../validation.js";
 import {
-  assertTimezone,
+  canonicalTimezone,
   type Schedule,
   type ScheduleContext,
   type ScheduleSpec,
@@ -66,9 +68,10 @@ const DESCRIPTORS: Readonly<Record<string, string>> = {
  * ```
  */
 export function cron(expr: string, options: CronOptions = {}): Schedule {
-  const where = `cron(${JSON.stringify(expr)})`;
+  const where = `cron(${quote(expr)})`;
   const { body, timezone } = parseExpression(expr, options, where);
   const pattern = compile(body, where);
+  assertFires(body, pattern, where);
   const spec: CronSpec = {
     kind: "cron",
     expr: body,
@@ -79,8 +82,7 @@ export function cron(expr: string, options: CronOptions = {}): Schedule {
   const jobFor = (zone: string): Cron => {
     let job = jobs.get(zone);
     if (!job) {
-      assertTimezone(zone, where);
-      job = new Cron(body, { ...CRONER, timezone: zone });
+      job = new Cron(body, { ...CRONER, timezone: canonicalTimezone(zone, where) });
       jobs.set(zone, job);
     }
     return job;
@@ -106,14 +108,12 @@ function parseExpression(
     throw new BelfryError("INVALID_CRON", `${where}: the expression must be a string`);
   }
   const prefix = PREFIX.exec(expr.trim());
-  const fromPrefix = prefix?.[1] ?? null;
-  const fromOptions = options.timezone ?? null;
-  if (fromPrefix !== null) assertTimezone(fromPrefix, where);
-  if (fromOptions !== null) assertTimezone(fromOptions, where);
+  const fromPrefix = prefix?.[1] === undefined ? null : canonicalTimezone(prefix[1], where);
+  const fromOptions = parseOptions(cronOptions, options, where).timezone ?? null;
   if (fromPrefix !== null && fromOptions !== null && fromPrefix !== fromOptions) {
     throw new BelfryError(
       "INVALID_OPTION",
-      `${where}: the prefix names time zone ${JSON.stringify(fromPrefix)} but options.timezone is ${JSON.stringify(fromOptions)}; give the zone once`,
+      `${where}: the prefix names time zone ${quote(fromPrefix)} but options.timezone is ${quote(fromOptions)}; give the zone once`,
     );
   }
   const fields = expr
@@ -131,7 +131,7 @@ function normaliseFields(fields: readonly string[], where: string): string {
     if (descriptor === undefined) {
       throw new BelfryError(
         "INVALID_CRON",
-        `${where}: unknown descriptor ${JSON.stringify(first)}; use one of ${Object.keys(DESCRIPTORS).join(", ")}`,
+        `${where}: unknown descriptor ${quote(first)}; use one of ${Object.keys(DESCRIPTORS).join(", ")}`,
       );
     }
     return descriptor;
@@ -143,6 +143,27 @@ function normaliseFields(fields: readonly string[], where: string): string {
     );
   }
   return fields.join(" ");
+}
+
+const cronOptions = strictOptions({
+  timezone: timezoneField().optional(),
+  seconds: z.boolean().optional(),
+});
+
+/**
+ * Refuses an expression that matches no instant, such as `0 0 30 2 *` (`NEVER_FIRES`). Cron
+ * fields repeat with the 400-year Gregorian cycle (whose 146 097 days are whole weeks), so an
+ * expression with no match in the ~400 years croner searches after 1970 has none ever. A day
+ * field holding one of days 1-28 or `L` matches in every month, so only other fields are searched.
+ */
+function assertFires(body: string, pattern: CronPattern, where: string): void {
+  if (pattern.lastDayOfMonth || pattern.day.slice(0, 28).some(Boolean)) return;
+  if (new Cron(body, { ...CRONER, timezone: "UTC" }).nextRun(new Date(0)) === null) {
+    throw new BelfryError(
+      "NEVER_FIRES",
+      `${where}: the expression matches no date (e.g. a day that its month never has)`,
+    );
+  }
 }
 
 function compile(body: string, where: string): CronPattern {

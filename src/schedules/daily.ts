@@ -1,3 +1,4 @@
+import { quote } from "../errors.js";
 import {
   type CalendarOptions,
   type DayNumber,
@@ -45,7 +46,7 @@ export function daily(
   atTimes: string | readonly string[],
   options?: CalendarOptions,
 ): Schedule {
-  const where = `daily(${JSON.stringify(interval)}, ${JSON.stringify(atTimes)})`;
+  const where = `daily(${quote(interval)}, ${quote(atTimes)})`;
   const every = parseInterval(interval, "day", where);
   const times = parseTimes(atTimes, where);
   const own = ownZone(options, where);

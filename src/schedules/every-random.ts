@@ -1,5 +1,5 @@
 import { type Duration, toPositiveMs } from "../duration.js";
-import { BelfryError } from "../errors.js";
+import { BelfryError, quote } from "../errors.js";
 import type { Schedule, ScheduleContext, ScheduleSpec } from "./schedule.js";
 
 /** Canonical description of an {@link everyRandom} schedule. */
@@ -46,7 +46,7 @@ interface Chain {
  * ```
  */
 export function everyRandom(min: Duration, max: Duration): Schedule {
-  const where = `everyRandom(${JSON.stringify(min)}, ${JSON.stringify(max)})`;
+  const where = `everyRandom(${quote(min)}, ${quote(max)})`;
   const minMs = toPositiveMs(min, where);
   const maxMs = toPositiveMs(max, where);
   if (maxMs <= minMs) {

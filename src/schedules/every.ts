@@ -1,3 +1,4 @@
+import { quote } from "../errors.js";
 import { type Duration, toPositiveMs } from "../duration.js";
 import type { Schedule, ScheduleContext, ScheduleSpec } from "./schedule.js";
 
@@ -22,7 +23,7 @@ export interface EverySpec extends ScheduleSpec {
  * ```
  */
 export function every(interval: Duration): Schedule {
-  const intervalMs = toPositiveMs(interval, `every(${JSON.stringify(interval)})`);
+  const intervalMs = toPositiveMs(interval, `every(${quote(interval)})`);
   const spec: EverySpec = { kind: "every", intervalMs };
   return {
     spec,

@@ -2,7 +2,7 @@
  * Schedules: pure functions from a definition and an instant to the next occurrence, one file per
  * kind. See docs/schedules.md for the rules, DST included.
  */
-export { assertTimezone } from "./schedule.js";
+export { canonicalTimezone } from "./schedule.js";
 export type { Schedule, ScheduleContext, ScheduleSpec } from "./schedule.js";
 export type { Duration } from "../duration.js";
 export type { CalendarOptions } from "./calendar.js";

@@ -1,4 +1,4 @@
-import { BelfryError } from "../errors.js";
+import { BelfryError, quote } from "../errors.js";
 import {
   type CalendarOptions,
   type DayNumber,
@@ -54,7 +54,7 @@ export function monthly(
   atTimes: string | readonly string[],
   options?: CalendarOptions,
 ): Schedule {
-  const where = `monthly(${[interval, days, atTimes].map((a) => JSON.stringify(a)).join(", ")})`;
+  const where = `monthly(${[interval, days, atTimes].map(quote).join(", ")})`;
   const every = parseInterval(interval, "month", where);
   const monthDays = parseDays(days, where);
   const times = parseTimes(atTimes, where);
@@ -87,7 +87,7 @@ function parseDays(days: number | readonly number[], where: string): number[] {
     if (typeof day !== "number" || !Number.isInteger(day) || day === 0 || Math.abs(day) > 31) {
       throw new BelfryError(
         "INVALID_DAY",
-        `${where}: day ${JSON.stringify(day)} is out of range; use 1..31, or -1..-31 to count back from the month's last day`,
+        `${where}: day ${quote(day)} is out of range; use 1..31, or -1..-31 to count back from the month's last day`,
       );
     }
   }

@@ -1,9 +1,8 @@
-import { Temporal } from "temporal-polyfill";
-import { BelfryError } from "../errors.js";
+import { BelfryError, quote } from "../errors.js";
+import { INSTANT_HINT, readInstant, type InstantInput } from "./instant.js";
 import type { Schedule, ScheduleSpec } from "./schedule.js";
 
-/** An instant: a `Date`, epoch milliseconds, or an ISO 8601 string with `Z` or an offset. */
-export type InstantInput = Date | number | string;
+export type { InstantInput } from "./instant.js";
 
 /** Canonical description of a {@link once} schedule. */
 export interface OnceSpec extends ScheduleSpec {
@@ -11,9 +10,6 @@ export interface OnceSpec extends ScheduleSpec {
   /** The instants as ISO 8601 UTC strings, sorted, without duplicates. */
   readonly at: readonly string[];
 }
-
-/** The largest epoch-ms magnitude a `Date` can hold. */
-const MAX_INSTANT = 8.64e15;
 
 /**
  * Runs once at each of the given instants (gocron's `OneTimeJob`); `next` is the earliest one
@@ -29,7 +25,7 @@ const MAX_INSTANT = 8.64e15;
  * ```
  */
 export function once(at: InstantInput | readonly InstantInput[]): Schedule {
-  const where = `once(${describe(at)})`;
+  const where = `once(${quote(at)})`;
   const list: readonly unknown[] = Array.isArray(at) ? at : [at];
   if (list.length === 0) {
     throw new BelfryError("INVALID_DATE", `${where}: at least one instant is required`);
@@ -45,30 +41,12 @@ export function once(at: InstantInput | readonly InstantInput[]): Schedule {
 }
 
 function toInstant(value: unknown, where: string): number {
-  const ms = parseInstant(value);
-  if (ms === null || !Number.isFinite(ms) || Math.abs(ms) > MAX_INSTANT) {
+  const ms = readInstant(value);
+  if (ms === null) {
     throw new BelfryError(
       "INVALID_DATE",
-      `${where}: ${describe(value)} is not a valid instant; use a Date, epoch milliseconds or an ISO 8601 string with "Z" or an offset, e.g. "2026-03-08T10:00:00Z"`,
+      `${where}: ${quote(value)} is not a valid instant; ${INSTANT_HINT}`,
     );
   }
-  return Math.round(ms);
-}
-
-function parseInstant(value: unknown): number | null {
-  if (value instanceof Date) return value.getTime();
-  if (typeof value === "number") return value;
-  if (typeof value !== "string") return null;
-  try {
-    return Temporal.Instant.from(value.trim()).epochMilliseconds;
-  } catch {
-    return null;
-  }
-}
-
-function describe(value: unknown): string {
-  if (value instanceof Date)
-    return Number.isNaN(value.getTime()) ? "Invalid Date" : value.toISOString();
-  if (Array.isArray(value)) return `[${value.map(describe).join(", ")}]`;
-  return typeof value === "number" ? String(value) : JSON.stringify(value);
+  return ms;
 }

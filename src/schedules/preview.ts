@@ -1,6 +1,13 @@
 import { systemClock } from "../clock.js";
-import { BelfryError } from "../errors.js";
-import { assertTimezone, type Schedule, type ScheduleContext } from "./schedule.js";
+import { z } from "zod";
+import {
+  instantField,
+  parseOptions,
+  strictOptions,
+  timezoneField,
+  wholeNumber,
+} from "../validation.js";
+import type { Schedule, ScheduleContext } from "./schedule.js";
 
 /** Options of {@link preview}. */
 export interface PreviewOptions {
@@ -16,6 +23,14 @@ export interface PreviewOptions {
   readonly timezone?: string;
 }
 
+const previewOptions = strictOptions({
+  count: wholeNumber(0, 100_000).default(10),
+  from: instantField().optional(),
+  jobId: z.string().optional(),
+  anchor: instantField().optional(),
+  timezone: timezoneField().optional(),
+});
+
 /**
  * The next `count` instants of `schedule`, from `from` on (inclusive), computed exactly as the
  * scheduler would for a job with that id, anchor and zone. Fewer when the schedule ends.
@@ -27,37 +42,19 @@ export interface PreviewOptions {
  * ```
  */
 export function preview(schedule: Schedule, options: PreviewOptions = {}): Date[] {
-  const count = options.count ?? 10;
-  if (!Number.isSafeInteger(count) || count < 0) {
-    throw new BelfryError(
-      "INVALID_OPTION",
-      `preview: count must be a whole number, 0 or more, got ${JSON.stringify(count)}`,
-    );
-  }
+  const parsed = parseOptions(previewOptions, options, "preview");
   const context: ScheduleContext = {
-    jobId: options.jobId ?? "preview",
-    anchor: instant(options.anchor ?? 0, "anchor"),
-    timezone: options.timezone ?? "UTC",
+    jobId: parsed.jobId ?? "preview",
+    anchor: parsed.anchor ?? 0,
+    timezone: parsed.timezone ?? "UTC",
   };
-  assertTimezone(context.timezone, "preview");
   const instants: Date[] = [];
-  let after = instant(options.from ?? systemClock.now(), "from") - 1;
-  while (instants.length < count) {
+  let after = (parsed.from ?? systemClock.now()) - 1;
+  while (instants.length < parsed.count) {
     const next = schedule.next(after, context);
     if (next === null) break;
     instants.push(new Date(next));
     after = next;
   }
   return instants;
-}
-
-function instant(value: number | Date, name: string): number {
-  const ms = value instanceof Date ? value.getTime() : value;
-  if (!Number.isFinite(ms)) {
-    throw new BelfryError(
-      "INVALID_DATE",
-      `preview: ${name} must be a valid instant, got ${String(value)}`,
-    );
-  }
-  return ms;
 }

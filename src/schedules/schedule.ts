@@ -1,4 +1,4 @@
-import { BelfryError } from "../errors.js";
+import { BelfryError, quote } from "../errors.js";
 
 /** JSON-serialisable description of a schedule; its canonical JSON is part of a job's hash. */
 export type ScheduleSpec = { readonly kind: string } & Readonly<Record<string, unknown>>;
@@ -34,15 +34,38 @@ export interface Schedule {
   next(after: number, context: ScheduleContext): number | null;
 }
 
-/** Throws `INVALID_TIMEZONE` unless `timezone` is an IANA zone this runtime knows. */
-export function assertTimezone(timezone: string, where: string): void {
+/** Canonical spelling of each zone name seen (a memo: building an `Intl` formatter is slow). */
+const zones = new Map<string, string>();
+
+/**
+ * The canonical spelling of an IANA zone (`"europe/berlin"` → `"Europe/Berlin"`, `"utc"` →
+ * `"UTC"`), or `null` when this runtime does not know it. Each name is resolved once and
+ * remembered, so calling this on every `next()` costs a map lookup.
+ */
+export function readTimezone(timezone: unknown): string | null {
+  if (typeof timezone !== "string") return null;
+  const known = zones.get(timezone);
+  if (known !== undefined) return known;
   try {
-    new Intl.DateTimeFormat("en-US", { timeZone: timezone });
-  } catch (cause) {
-    throw new BelfryError(
-      "INVALID_TIMEZONE",
-      `${where}: unknown time zone ${JSON.stringify(timezone)}; use an IANA name such as "Europe/Berlin" or "UTC"`,
-      { cause },
-    );
+    const format = new Intl.DateTimeFormat("en-US", { timeZone: timezone });
+    const canonical = format.resolvedOptions().timeZone;
+    zones.set(timezone, canonical);
+    return canonical;
+  } catch {
+    return null;
   }
+}
+
+/** The message for a zone {@link readTimezone} does not know. */
+export function unknownZone(timezone: unknown): string {
+  return `unknown time zone ${quote(timezone)}; use an IANA name such as "Europe/Berlin" or "UTC"`;
+}
+
+/** {@link readTimezone}, or `INVALID_TIMEZONE` naming `where`. */
+export function canonicalTimezone(timezone: unknown, where: string): string {
+  const canonical = readTimezone(timezone);
+  if (canonical === null) {
+    throw new BelfryError("INVALID_TIMEZONE", `${where}: ${unknownZone(timezone)}`);
+  }
+  return canonical;
 }

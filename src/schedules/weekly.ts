@@ -1,4 +1,4 @@
-import { BelfryError } from "../errors.js";
+import { BelfryError, quote } from "../errors.js";
 import {
   type CalendarOptions,
   type DayNumber,
@@ -70,7 +70,7 @@ export function weekly(
   atTimes: string | readonly string[],
   options?: CalendarOptions,
 ): Schedule {
-  const where = `weekly(${[interval, weekdays, atTimes].map((a) => JSON.stringify(a)).join(", ")})`;
+  const where = `weekly(${[interval, weekdays, atTimes].map(quote).join(", ")})`;
   const every = parseInterval(interval, "week", where);
   const days = parseWeekdays(weekdays, where);
   const times = parseTimes(atTimes, where);
@@ -118,7 +118,7 @@ function parseWeekday(value: unknown, where: string): number {
   }
   throw new BelfryError(
     "INVALID_WEEKDAY",
-    `${where}: ${JSON.stringify(value)} is not a weekday; use 0-6 (0 = Sunday) or a name such as "monday" or "mon"`,
+    `${where}: ${quote(value)} is not a weekday; use 0-6 (0 = Sunday) or a name such as "monday" or "mon"`,
   );
 }
 

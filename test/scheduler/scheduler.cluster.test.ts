@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { BelfryError, every, MemoryStore, OffsetClock, once, Scheduler } from "../../src/index.js";
+import type { Duration } from "../../src/index.js";
 import { cluster, deferred, recordEvents, T0 } from "./harness.js";
 
 describe("Scheduler cluster behaviour on a shared memory store", () => {
@@ -117,7 +118,7 @@ describe("Scheduler cluster behaviour on a shared memory store", () => {
   });
 
   describe("missed occurrences after the whole cluster was down", () => {
-    async function downtime(policy: "skip" | "latest" | "all", catchUpWindow = "1h") {
+    async function downtime(policy: "skip" | "latest" | "all", catchUpWindow: Duration = "1h") {
       const c = cluster();
       const first = c.replica();
       first.job("hourly", every("1h"), () => {}, { missed: policy });

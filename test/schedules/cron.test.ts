@@ -106,8 +106,10 @@ describe("cron", () => {
     expect(JSON.parse(JSON.stringify(cron("0 9 * * *").spec))).toEqual(cron("0 9 * * *").spec);
   });
 
-  it("returns null for an expression that never matches", () => {
-    expect(cron("0 0 30 2 *").next(0, context())).toBeNull();
+  it("refuses an expression that never matches with NEVER_FIRES (it used to return null)", () => {
+    expectError(() => cron("0 0 30 2 *"), "NEVER_FIRES", 'cron("0 0 30 2 *")', "matches no date");
+    expectError(() => cron("0 0 31 4,6,9,11 *"), "NEVER_FIRES");
+    expect(cron("0 0 29 2 *").next(0, context())).toBe(at("1972-02-29T00:00:00Z"));
   });
 
   it("supports croner's extensions: last day of month, nth weekday", () => {

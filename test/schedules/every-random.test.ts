@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { everyRandom } from "../../src/schedules/index.js";
+import { everyRandom, type Duration } from "../../src/schedules/index.js";
 import { cyrb53 } from "../../src/schedules/every-random.js";
 import { at, context, expectError, random } from "./helpers.js";
 
 function chain(
-  min: string | number,
-  max: string | number,
+  min: Duration,
+  max: Duration,
   jobId: string,
   from: number,
   count: number,

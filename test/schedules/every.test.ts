@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { every } from "../../src/schedules/index.js";
+import { every, type Duration } from "../../src/schedules/index.js";
 import { at, context, expectError, random } from "./helpers.js";
 
 describe("every", () => {
@@ -45,6 +45,6 @@ describe("every", () => {
     expectError(() => every(0), "INVALID_INTERVAL", "every(0)", "greater than 0");
     expectError(() => every(-5), "INVALID_INTERVAL", "-5");
     expectError(() => every("0s"), "INVALID_INTERVAL", '"0s"');
-    expectError(() => every("5x"), "INVALID_INTERVAL", '"5x"');
+    expectError(() => every("5x" as string as Duration), "INVALID_INTERVAL", '"5x"');
   });
 });

@@ -2,7 +2,7 @@ import { InvalidArgumentError } from "commander";
 import { Temporal } from "temporal-polyfill";
 import { toPositiveMs } from "../duration.js";
 import { isBelfryError } from "../errors.js";
-import type { RunState } from "../protocol/vocabulary.js";
+import { ACTIVE_STATES, TERMINAL_STATES, type RunState } from "../protocol/vocabulary.js";
 
 /**
  * An instant given on the command line: absolute, or a duration back from the store's now.
@@ -10,16 +10,7 @@ import type { RunState } from "../protocol/vocabulary.js";
  */
 export type WhenArg = { readonly at: number } | { readonly ago: number };
 
-const RUN_STATES: readonly RunState[] = [
-  "claimed",
-  "running",
-  "succeeded",
-  "failed",
-  "abandoned",
-  "missed",
-  "skipped",
-  "queued",
-];
+const RUN_STATES: readonly RunState[] = [...ACTIVE_STATES, "queued", ...TERMINAL_STATES];
 
 /** Parses a whole number ≥ 1 (commander option parser). */
 export function positiveInt(value: string): number {

@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { readStoredJob } from "../observe/stored-job.js";
+import { readStoredJob, type StoredJob } from "../observe/stored-job.js";
 import type { JobRecord, RunRecord, Store } from "../stores/store.js";
 import { positiveInt } from "./args.js";
 import { describeSchedule } from "./describe.js";
@@ -53,7 +53,7 @@ async function viewOf(
     runCount: record.runCount,
     lastRun,
   };
-  let job;
+  let job: StoredJob;
   try {
     job = readStoredJob(record);
   } catch (error) {

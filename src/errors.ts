@@ -6,8 +6,10 @@
  *   `INVALID_WEEKDAY`, `INVALID_DATE`, `INVALID_HANDLER`, `INVALID_OPTION` (a bad value),
  *   `UNKNOWN_OPTION` (a key no options object has; the message names the nearest valid one),
  *   `NEVER_FIRES` (a definition with no occurrence: `cron("0 0 30 2 *")`, `startAt` after
- *   `stopAt`), `RESERVED_ID` (a job id starting with `belfry:`), `DUPLICATE_JOB`.
- * - Configuration errors: `INVALID_PREFIX`, `INVALID_STORE_URL`, `MISSING_DEPENDENCY`.
+ *   `stopAt`), `RESERVED_ID` (a job id starting with `belfry:`), `DUPLICATE_JOB`,
+ *   `INVALID_SCHEDULE` (a schedule spec that cannot be rebuilt).
+ * - Configuration errors: `INVALID_PREFIX`, `INVALID_STORE_URL`, `MISSING_DEPENDENCY`,
+ *   `NOT_SUPPORTED` (a store without an optional capability a command needs).
  * - Runtime errors: `UNKNOWN_JOB`, `NOT_STARTED`, `ALREADY_STARTED`, `STORE_CONNECT`,
  *   `STORE_ERROR`, `CORRUPT_ROW`, `MIGRATION`, `LEASE_LOST`, `TIMEOUT`, `ABORTED`.
  */
@@ -26,6 +28,7 @@ export type BelfryErrorCode =
   | "NEVER_FIRES"
   | "RESERVED_ID"
   | "DUPLICATE_JOB"
+  | "INVALID_SCHEDULE"
   | "INVALID_PREFIX"
   | "INVALID_STORE_URL"
   | "UNKNOWN_JOB"
@@ -33,6 +36,7 @@ export type BelfryErrorCode =
   | "ALREADY_STARTED"
   | "STORE_CONNECT"
   | "MISSING_DEPENDENCY"
+  | "NOT_SUPPORTED"
   | "STORE_ERROR"
   | "CORRUPT_ROW"
   | "MIGRATION"

@@ -1,6 +1,8 @@
 // Public exports only.
 export { Scheduler } from "./scheduler.js";
-export type { JobInfo, AuditReport } from "./scheduler.js";
+export type { JobInfo } from "./scheduler.js";
+export { auditStore } from "./observe/audit.js";
+export type * from "./observe/audit.js";
 export type { ManualRun } from "./coordination/coordinator.js";
 export type { SchedulerOptions } from "./scheduler-options.js";
 export type { Handler, RunContext, JobOptions, RetryOptions, MissedPolicy } from "./options.js";

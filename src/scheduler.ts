@@ -1,9 +1,7 @@
 import { OffsetClock, type Clock } from "./clock.js";
-import { capabilities } from "./coordination/capabilities.js";
 import { coordinatorFor, type Coordinator, type ManualRun } from "./coordination/coordinator.js";
 import { newJobState, type JobState } from "./coordination/job-state.js";
 import { Runner } from "./coordination/runner.js";
-import { toMs, type Duration } from "./duration.js";
 import { toSchedulerConfig, type SchedulerOptions } from "./scheduler-options.js";
 import { BelfryError } from "./errors.js";
 import { EventHub, type Listener, type SchedulerEventName } from "./observe/events.js";
@@ -12,14 +10,8 @@ import { toJobConfig, type Handler, type JobConfig, type JobOptions } from "./op
 import { DueTimer } from "./queue.js";
 import type { Schedule, ScheduleSpec } from "./schedules/schedule.js";
 import { MemoryStore } from "./stores/memory/index.js";
-import type {
-  HistoryQuery,
-  JobRecord,
-  ReplicaRecord,
-  RunRecord,
-  Store,
-  WarningRecord,
-} from "./stores/store.js";
+import type { HistoryQuery, RunRecord, Store } from "./stores/store.js";
+import { auditStore, type AuditOptions, type AuditReport } from "./observe/audit.js";
 
 /** A job as `jobs()` lists it. */
 export interface JobInfo {
@@ -28,16 +20,6 @@ export interface JobInfo {
   readonly tags: readonly string[];
   /** Next occurrence this replica will try to claim, or null. */
   readonly nextRun: Date | null;
-}
-
-/**
- * Everything an auditor wants in one call. `replicas` and `warnings` stay empty on a store
- * without those optional capabilities.
- */
-export interface AuditReport {
-  readonly jobs: JobRecord[];
-  readonly replicas: ReplicaRecord[];
-  readonly warnings: WarningRecord[];
 }
 
 interface Entry {
@@ -209,18 +191,12 @@ export class Scheduler {
   }
 
   /**
-   * Stored job rows, replicas seen in the last `since` (default 1 h) and persisted warnings
-   * (those two empty when the store does not keep them).
+   * Recomputes from each job's stored definition what was due in the window (default: the last
+   * 24 h) and compares it with the run records: duplicates, unexplained misses, late starts,
+   * failures, overlaps, clock skew and the replicas seen (see `auditStore`).
    */
-  async audit(since: Duration = "1h"): Promise<AuditReport> {
-    const cutoff = this.clock.now() - toMs(since, "audit(since)");
-    const { replicas, warnings } = capabilities(this.store);
-    const [jobs, replicaRows, warningRows] = await Promise.all([
-      this.store.listJobs(),
-      replicas ? replicas.listReplicas(cutoff) : [],
-      warnings ? warnings.listWarnings() : [],
-    ]);
-    return { jobs, replicas: replicaRows, warnings: warningRows };
+  audit(options: AuditOptions = {}): Promise<AuditReport> {
+    return auditStore(this.store, { now: this.clock.now(), ...options });
   }
 
   /**

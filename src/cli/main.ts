@@ -1,18 +1,26 @@
-import { Command, InvalidArgumentError } from "commander";
+import { readFileSync } from "node:fs";
+import { Command, CommanderError } from "commander";
 import { isBelfryError } from "../errors.js";
-import { openStore, redact } from "../stores/open.js";
+import { redact } from "../stores/open.js";
+import { positiveInt } from "./args.js";
+import { auditCommand } from "./audit.js";
 import { runDemo } from "./demo.js";
+import { historyCommand } from "./history.js";
+import { jobsCommand } from "./jobs.js";
+import { EXIT } from "./output.js";
+import { pauseCommand } from "./pause.js";
+import { previewCommand } from "./preview.js";
+import { pruneCommand } from "./prune.js";
+import { replicasCommand } from "./replicas.js";
 import { runReplica, type ReplicaArgs } from "./replica.js";
 
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("must be a whole number ≥ 1");
-  return n;
-}
+const { version } = JSON.parse(
+  readFileSync(new URL("../../package.json", import.meta.url), "utf8"),
+) as { version: string };
 
 const program = new Command("belfry")
   .description("Each scheduled occurrence runs exactly once across replicas.")
-  .showHelpAfterError();
+  .version(version, "-V, --version");
 
 program
   .command("demo")
@@ -43,26 +51,18 @@ program
     },
   );
 
-program
-  .command("history")
-  .description("print the newest run records of a store")
-  .requiredOption("--store <url>", "store URL")
-  .option("--job <id>", "only this job")
-  .option("--limit <n>", "rows", positiveInt, 50)
-  .action(async (opts: { store: string; job?: string; limit: number }) => {
-    const store = await openStore(opts.store);
-    await store.init();
-    try {
-      for (const run of await store.history({ jobId: opts.job, limit: opts.limit })) {
-        const at = new Date(run.scheduledAt).toISOString();
-        process.stdout.write(
-          `${at}  ${run.jobId}  ${run.state}  attempt ${run.attempt}  ${run.replicaId ?? "-"}${run.error ? `  ${run.error}` : ""}\n`,
-        );
-      }
-    } finally {
-      await store.close();
-    }
-  });
+for (const command of [
+  previewCommand(),
+  jobsCommand(),
+  historyCommand(),
+  auditCommand(),
+  replicasCommand(),
+  pauseCommand("pause"),
+  pauseCommand("resume"),
+  pruneCommand(),
+]) {
+  program.addCommand(command);
+}
 
 program.addCommand(
   new Command("replica")
@@ -72,10 +72,24 @@ program.addCommand(
   { hidden: true },
 );
 
+// Usage errors exit 2 (commander's default is 1, which `audit` keeps for its findings).
+for (const command of [program, ...program.commands]) command.exitOverride().showHelpAfterError();
+
 program.parseAsync(process.argv).catch((error: unknown) => {
+  if (error instanceof CommanderError) {
+    process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    return;
+  }
   const message = isBelfryError(error)
     ? `belfry: ${error.code}: ${redact(error.message)}`
     : `belfry: ${String(error)}`;
   process.stderr.write(`${message}\n`);
-  process.exitCode = 2;
+  process.exitCode = isUsageError(error) ? EXIT.usage : EXIT.failure;
 });
+
+/** Bad input on the command line (an expression, a zone, a job id), not a failing store. */
+function isUsageError(error: unknown): boolean {
+  return (
+    isBelfryError(error) && (error.code.startsWith("INVALID_") || error.code === "UNKNOWN_JOB")
+  );
+}

@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import type { ClaimedRun } from "../stores/store.js";
-import { capabilities, type Capabilities } from "./capabilities.js";
+import { capabilities, type Capabilities } from "../stores/capabilities.js";
 import { measureOffset } from "./clock-sync.js";
 import type { CoordinatorDeps } from "./coordinator.js";
 import { Periodic } from "./periodic.js";

@@ -1,0 +1,86 @@
+import { Command } from "commander";
+import { readStoredJob, type StoredJob } from "../observe/stored-job.js";
+import type { JobRecord, RunRecord, Store } from "../stores/store.js";
+import { positiveInt } from "./args.js";
+import { describeSchedule } from "./describe.js";
+import { iso, print, printJson, storeCommand, withStore, type StoreOptions } from "./output.js";
+
+/** A job as `belfry jobs` shows it. */
+export interface JobView {
+  readonly jobId: string;
+  /** The stored definition (schedule spec, zone, policies), or null when unreadable. */
+  readonly definition: unknown;
+  /** The schedule in words, or why the definition cannot be read. */
+  readonly schedule: string;
+  readonly nextRuns: readonly string[];
+  readonly watermark: string | null;
+  readonly paused: boolean;
+  readonly version: number;
+  readonly runCount: number;
+  readonly lastRun: RunRecord | null;
+}
+
+/** `belfry jobs`: each stored job with its schedule in words, next runs and state. */
+export function jobsCommand(): Command {
+  return storeCommand(new Command("jobs"))
+    .description(
+      "list the stored jobs: definition, schedule in words, next runs, watermark, paused",
+    )
+    .option("--next <n>", "next runs shown per job", positiveInt, 3)
+    .action(async (args: StoreOptions & { next: number }) => {
+      const views = await withStore(args.store, async (store) => {
+        const now = await store.now();
+        const jobs = await store.listJobs();
+        return Promise.all(jobs.map((job) => viewOf(store, job, now, args.next)));
+      });
+      if (args.json) printJson(views);
+      else print(...views.flatMap(renderJob));
+    });
+}
+
+async function viewOf(
+  store: Store,
+  record: JobRecord,
+  now: number,
+  count: number,
+): Promise<JobView> {
+  const [lastRun = null] = await store.history({ jobId: record.jobId, limit: 1 });
+  const base = {
+    jobId: record.jobId,
+    watermark: record.watermark === null ? null : iso(record.watermark),
+    paused: record.paused,
+    version: record.version,
+    runCount: record.runCount,
+    lastRun,
+  };
+  let job: StoredJob;
+  try {
+    job = readStoredJob(record);
+  } catch (error) {
+    const definition = record.definition;
+    return { ...base, definition, schedule: (error as Error).message, nextRuns: [] };
+  }
+  const nextRuns: string[] = [];
+  let after = Math.max(now, record.watermark ?? now);
+  for (
+    let at = job.series.next(after);
+    at !== null && nextRuns.length < count;
+    at = job.series.next(after)
+  ) {
+    nextRuns.push(iso(at));
+    after = at;
+  }
+  const schedule = describeSchedule(job.definition.schedule, job.definition.timezone);
+  return { ...base, definition: job.definition, schedule, nextRuns };
+}
+
+function renderJob(job: JobView): string[] {
+  const last = job.lastRun;
+  return [
+    `${job.jobId}${job.paused ? "  (paused)" : ""}`,
+    `  schedule   ${job.schedule}`,
+    `  next       ${job.nextRuns.join(", ") || "-"}`,
+    `  watermark  ${job.watermark ?? "-"} · ${job.runCount} runs · version ${job.version}`,
+    `  last run   ${last ? `${last.state} ${iso(last.scheduledAt)} attempt ${last.attempt} on ${last.replicaId ?? "-"}${last.error ? `: ${last.error}` : ""}` : "-"}`,
+  ];
+}

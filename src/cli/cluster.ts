@@ -1,10 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
-import { JobSeries } from "../coordination/series.js";
-import { toJobConfig } from "../options.js";
 import type { ReplicaArgs, ReplicaReport } from "./replica.js";
-import { scenarioJobs, type ScenarioName, type ScenarioParams } from "./scenarios.js";
 
 /** A replica running as a separate Node process. */
 export interface ReplicaProcess {
@@ -18,14 +14,17 @@ export interface ReplicaProcess {
   readonly ready: Promise<void>;
 }
 
-const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
-
-/** Starts `belfry replica` in a child process; `onReport` sees each line as it arrives. */
+/**
+ * Starts a replica in a child Node process: `node <...command> <args as JSON>`, where `command`
+ * runs `runReplica` (the demo passes `belfry replica`). `onReport` sees each line as it
+ * arrives.
+ */
 export function spawnReplica(
+  command: readonly string[],
   args: ReplicaArgs,
   onReport: (report: ReplicaReport) => void = () => {},
 ): ReplicaProcess {
-  const child = spawn(process.execPath, [MAIN, "replica", JSON.stringify(args)], {
+  const child = spawn(process.execPath, [...command, JSON.stringify(args)], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   const reports: ReplicaReport[] = [];
@@ -47,14 +46,4 @@ export function spawnReplica(
     }),
   );
   return { id: args.replicaId, child, reports, exited, ready };
-}
-
-/** Occurrences of each scenario job inside the window, as every replica computes them. */
-export function dueInWindow(scenario: ScenarioName, params: ScenarioParams): Map<string, number[]> {
-  const due = new Map<string, number[]>();
-  for (const job of scenarioJobs(scenario, params)) {
-    const series = new JobSeries(toJobConfig(job.id, job.schedule, job.work, job.options), "UTC");
-    due.set(job.id, series.due(params.startAt - 1, params.stopAt).at);
-  }
-  return due;
 }

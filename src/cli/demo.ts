@@ -1,11 +1,13 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { keepAlive, sleep, systemClock } from "../clock.js";
 import { redact } from "../stores/open.js";
-import { dueInWindow, spawnReplica } from "./cluster.js";
+import { spawnReplica } from "./cluster.js";
+import { demoJobs } from "./demo-jobs.js";
 import type { ReplicaReport } from "./replica.js";
-import { summarize, type Summary } from "./summary.js";
+import { dueInWindow, summarize, type Summary } from "./summary.js";
 
 /** Options of `belfry demo`. */
 export interface DemoOptions {
@@ -20,6 +22,8 @@ export interface DemoOptions {
 
 const BOOT_MS = 3_000;
 const DRAIN_MS = 1_500;
+/** `belfry replica`: the command each demo replica process runs. */
+const REPLICA_COMMAND = [fileURLToPath(new URL("./main.js", import.meta.url)), "replica"];
 
 /**
  * Starts `replicas` processes running the demo jobs for `durationS` seconds, shows live which
@@ -40,16 +44,14 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   say("  occurrence    job            replica     attempt  lag");
   const replicas = Array.from({ length: options.replicas }, (_, i) =>
     spawnReplica(
+      REPLICA_COMMAND,
       {
         storeUrl: options.uncoordinated ? "memory" : storeUrl,
         replicaId: `replica-${i + 1}`,
-        scenario: "demo",
         startAt,
         stopAt,
         clockSkewMs: 0,
         leaseMs: 10_000,
-        onAbandoned: "retry",
-        holdMs: 0,
       },
       (report) => {
         const line = formatLive(report);
@@ -63,7 +65,10 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const codes = await Promise.all(replicas.map((r) => r.exited));
   release();
   const reports = replicas.flatMap((r) => r.reports);
-  const summary = summarize(dueInWindow("demo", { startAt, stopAt }), reports);
+  const summary = summarize(
+    dueInWindow(demoJobs({ startAt, stopAt }), { startAt, stopAt }),
+    reports,
+  );
   const crashed = codes.filter((code) => code !== 0).length;
   if (options.json) {
     process.stdout.write(

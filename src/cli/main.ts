@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { isBelfryError } from "../errors.js";
 import { openStore, redact } from "../stores/open.js";
 import { runDemo } from "./demo.js";
+import { demoJobs } from "./demo-jobs.js";
 import { runReplica, type ReplicaArgs } from "./replica.js";
 
 function positiveInt(value: string): number {
@@ -66,9 +67,12 @@ program
 
 program.addCommand(
   new Command("replica")
-    .description("run one replica of a scenario (used by demo and the multi-process tests)")
+    .description("run one replica of the demo's jobs (started by demo)")
     .argument("<json>", "ReplicaArgs as JSON")
-    .action(async (json: string) => runReplica(JSON.parse(json) as ReplicaArgs)),
+    .action(async (json: string) => {
+      const args = JSON.parse(json) as ReplicaArgs;
+      await runReplica(args, demoJobs(args));
+    }),
   { hidden: true },
 );
 

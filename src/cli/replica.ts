@@ -1,20 +1,28 @@
 import { keepAlive, OffsetClock, systemClock } from "../clock.js";
+import type { JobOptions, RunContext } from "../options.js";
 import { Scheduler } from "../scheduler.js";
+import type { Schedule } from "../schedules/schedule.js";
 import { openStore } from "../stores/open.js";
-import { scenarioJobs, type ScenarioName } from "./scenarios.js";
 
 /** Settings of one replica process. */
 export interface ReplicaArgs {
   readonly storeUrl: string;
   readonly replicaId: string;
-  readonly scenario: ScenarioName;
+  /** The window every replica of a run agrees on (epoch ms, both inclusive). */
   readonly startAt: number;
   readonly stopAt: number;
   /** Added to this process's clock: simulates a host whose clock is off. */
   readonly clockSkewMs: number;
   readonly leaseMs: number;
-  readonly onAbandoned: "retry" | "abandon";
-  readonly holdMs: number;
+}
+
+/** One job a replica runs. */
+export interface ReplicaJob {
+  readonly id: string;
+  readonly schedule: Schedule;
+  readonly options: JobOptions;
+  /** The job's work; it reports nothing itself (the replica reports starts and ends). */
+  readonly work: (run: RunContext) => Promise<void>;
 }
 
 /** One line a replica prints on stdout (JSON), read by the demo and the tests. */
@@ -48,10 +56,10 @@ function report(line: ReplicaReport): void {
 }
 
 /**
- * Runs one replica of a scenario until SIGTERM/SIGINT, printing a JSON line per run start and
- * end. The demo starts several of these; so do the multi-process tests.
+ * Runs `jobs` as one replica until SIGTERM/SIGINT, printing a JSON line per run start and end.
+ * The demo starts several of these; so do the multi-process tests, with their own jobs.
  */
-export async function runReplica(args: ReplicaArgs): Promise<void> {
+export async function runReplica(args: ReplicaArgs, jobs: readonly ReplicaJob[]): Promise<void> {
   const store = await openStore(args.storeUrl);
   const clock = new OffsetClock(systemClock);
   clock.offset = args.clockSkewMs;
@@ -64,7 +72,7 @@ export async function runReplica(args: ReplicaArgs): Promise<void> {
     stopTimeout: "5s",
   });
   const replica = args.replicaId;
-  for (const job of scenarioJobs(args.scenario, args)) {
+  for (const job of jobs) {
     scheduler.job(
       job.id,
       job.schedule,

@@ -135,6 +135,15 @@ describe("isActive and isOwned", () => {
 describe("recoveredRow", () => {
   const expired = run({ state: "running", attempt: 2, token: 3, startedAt: 6_000 });
   const reason = "lease expired on replica a (attempt 2)";
+  /** Recorded `abandoned` at NOW, lease gone, with a new token. */
+  const abandoned = {
+    ...expired,
+    state: "abandoned",
+    token: 4,
+    finishedAt: NOW,
+    leaseExpiresAt: null,
+  };
+  const reported = { action: "abandoned", runId: "run-1", jobId: "j", scheduledAt: 5_000 };
 
   it.each([
     {
@@ -163,29 +172,11 @@ describe("recoveredRow", () => {
         },
       },
     },
-    {
-      action: "abandoned" as const,
-      row: {
-        ...expired,
-        state: "abandoned",
-        token: 4,
-        finishedAt: NOW,
-        leaseExpiresAt: null,
-        error: reason,
-      },
-      recovered: { action: "abandoned", runId: "run-1", jobId: "j", scheduledAt: 5_000 },
-    },
+    { action: "abandoned" as const, row: { ...abandoned, error: reason }, recovered: reported },
     {
       action: "superseded" as const,
-      row: {
-        ...expired,
-        state: "abandoned",
-        token: 4,
-        finishedAt: NOW,
-        leaseExpiresAt: null,
-        error: `${reason}${SUPERSEDED}`,
-      },
-      recovered: { action: "abandoned", runId: "run-1", jobId: "j", scheduledAt: 5_000 },
+      row: { ...abandoned, error: `${reason}${SUPERSEDED}` },
+      recovered: reported,
     },
   ])("$action: a new token fences the old owner", ({ action, row, recovered }) => {
     expect(recoveredRow(expired, action, "b", 30_000, NOW)).toEqual({ row, recovered });

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { sleep, systemClock } from "../clock.js";
 import type { RunContext } from "../options.js";
 import { cron, every } from "../schedules/index.js";
-import type { ReplicaJob } from "./replica.js";
+import type { ReplicaJob, ReplicaWindow } from "./replica.js";
 
 /** Waits `ms` on the system clock, or until the run is aborted: a job's stand-in for work. */
 const pause = (ms: number, run: RunContext) => sleep(systemClock, ms, run.signal);
@@ -17,10 +17,7 @@ function firstAttemptFails(run: RunContext): boolean {
  * The jobs of `belfry demo`, between `startAt` and `stopAt`: every second, a cron with seconds
  * (every 2 s), and a job that sometimes fails once and succeeds on retry.
  */
-export function demoJobs(window: {
-  readonly startAt: number;
-  readonly stopAt: number;
-}): ReplicaJob[] {
+export function demoJobs(window: ReplicaWindow): ReplicaJob[] {
   const options = { startAt: window.startAt, stopAt: window.stopAt };
   return [
     { id: "heartbeat", schedule: every("1s"), options, work: (run) => pause(40, run) },

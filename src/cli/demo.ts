@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { keepAlive, sleep, systemClock } from "../clock.js";
 import { redact } from "../stores/open.js";
-import { spawnReplica } from "./cluster.js";
+import { spawnReplica, startWindow } from "./cluster.js";
 import { demoJobs } from "./demo-jobs.js";
 import type { ReplicaReport } from "./replica.js";
 import { dueInWindow, summarize, type Summary } from "./summary.js";
@@ -20,7 +20,8 @@ export interface DemoOptions {
   readonly store?: string;
 }
 
-const BOOT_MS = 3_000;
+/** From the moment every replica has loaded to the window's start: connect and register. */
+const LEAD_MS = 2_000;
 const DRAIN_MS = 1_500;
 /** `belfry replica`: the command each demo replica process runs. */
 const REPLICA_COMMAND = [fileURLToPath(new URL("./main.js", import.meta.url)), "replica"];
@@ -33,9 +34,6 @@ const REPLICA_COMMAND = [fileURLToPath(new URL("./main.js", import.meta.url)), "
 export async function runDemo(options: DemoOptions): Promise<number> {
   const storeUrl =
     options.store ?? `sqlite:${join(mkdtempSync(join(tmpdir(), "belfry-demo-")), "belfry.db")}`;
-  const now = systemClock.now();
-  const startAt = Math.ceil((now + BOOT_MS) / 1000) * 1000;
-  const stopAt = startAt + options.durationS * 1000 - 1;
   const mode = options.uncoordinated
     ? "uncoordinated: each replica has its own memory store"
     : `coordinated through ${redact(storeUrl)}`;
@@ -48,8 +46,6 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       {
         storeUrl: options.uncoordinated ? "memory" : storeUrl,
         replicaId: `replica-${i + 1}`,
-        startAt,
-        stopAt,
         clockSkewMs: 0,
         leaseMs: 10_000,
       },
@@ -60,15 +56,17 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     ),
   );
   const release = keepAlive();
+  const window = await startWindow(replicas, LEAD_MS, options.durationS * 1000).catch((error) => {
+    for (const replica of replicas) replica.child.kill("SIGTERM");
+    throw error;
+  });
+  const { stopAt } = window;
   await sleep(systemClock, Math.max(0, stopAt + DRAIN_MS - systemClock.now()));
   for (const replica of replicas) replica.child.kill("SIGTERM");
   const codes = await Promise.all(replicas.map((r) => r.exited));
   release();
   const reports = replicas.flatMap((r) => r.reports);
-  const summary = summarize(
-    dueInWindow(demoJobs({ startAt, stopAt }), { startAt, stopAt }),
-    reports,
-  );
+  const summary = summarize(dueInWindow(demoJobs(window), window), reports);
   const crashed = codes.filter((code) => code !== 0).length;
   if (options.json) {
     process.stdout.write(

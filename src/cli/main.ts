@@ -69,10 +69,7 @@ program.addCommand(
   new Command("replica")
     .description("run one replica of the demo's jobs (started by demo)")
     .argument("<json>", "ReplicaArgs as JSON")
-    .action(async (json: string) => {
-      const args = JSON.parse(json) as ReplicaArgs;
-      await runReplica(args, demoJobs(args));
-    }),
+    .action(async (json: string) => runReplica(JSON.parse(json) as ReplicaArgs, demoJobs)),
   { hidden: true },
 );
 

@@ -1,5 +1,5 @@
 import { preview } from "../schedules/preview.js";
-import type { ReplicaJob, ReplicaReport } from "./replica.js";
+import type { ReplicaJob, ReplicaReport, ReplicaWindow } from "./replica.js";
 
 /** The demo's verdict on one run of the replicas. */
 export interface Summary {
@@ -70,7 +70,7 @@ const PREVIEW_BATCH = 100;
  */
 export function dueInWindow(
   jobs: readonly ReplicaJob[],
-  window: { readonly startAt: number; readonly stopAt: number },
+  window: ReplicaWindow,
 ): Map<string, number[]> {
   const due = new Map<string, number[]>();
   for (const job of jobs) {

@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { spawnReplica, type ReplicaProcess } from "../../../src/cli/cluster.js";
+import { spawnReplica, startWindow, type ReplicaProcess } from "../../../src/cli/cluster.js";
 import { dueInWindow, summarize } from "../../../src/cli/summary.js";
 import { sleep, systemClock } from "../../../src/clock.js";
 import { openStore } from "../../../src/stores/open.js";
@@ -10,7 +10,8 @@ import { runSources } from "./sources.js";
 /** Where each test's replicas meet: a store URL with an isolated prefix. */
 export type StoreUrlFactory = (label: string) => string;
 
-const BOOT_MS = 4_000;
+/** From the moment every replica has loaded to the window's start: connect and register. */
+const LEAD_MS = 3_000;
 /** Each test replica runs `./replica.ts` from sources. */
 const REPLICA = runSources(fileURLToPath(new URL("./replica.ts", import.meta.url)));
 
@@ -19,8 +20,6 @@ function replicaArgs(storeUrl: string, overrides: Partial<TestReplicaArgs>): Tes
     storeUrl,
     replicaId: "replica",
     scenario: "stress",
-    startAt: 0,
-    stopAt: 0,
     clockSkewMs: 0,
     leaseMs: 3_000,
     onAbandoned: "retry",
@@ -46,21 +45,16 @@ export function describeMultiProcess(name: string, storeUrl: StoreUrlFactory): v
 
     it("runs every occurrence exactly once, never early by store time, none missed (clocks ±10 s)", async () => {
       const url = storeUrl("stress");
-      const startAt = Math.ceil((systemClock.now() + BOOT_MS) / 1000) * 1000;
-      const stopAt = startAt + 10_000 - 1;
       const skews = [0, 10_000, -10_000];
       const replicas = skews.map((clockSkewMs, i) =>
-        spawnReplica(
-          REPLICA,
-          replicaArgs(url, { replicaId: `r${i + 1}`, startAt, stopAt, clockSkewMs }),
-        ),
+        spawnReplica(REPLICA, replicaArgs(url, { replicaId: `r${i + 1}`, clockSkewMs })),
       );
       running.push(...replicas);
-      await sleep(systemClock, stopAt + 1_500 - systemClock.now());
+      const window = await startWindow(replicas, LEAD_MS, 10_000);
+      await sleep(systemClock, window.stopAt + 1_500 - systemClock.now());
       await stopAll(replicas);
-      const args = replicaArgs(url, { startAt, stopAt });
       const summary = summarize(
-        dueInWindow(scenarioJobs(args), args),
+        dueInWindow(scenarioJobs(replicaArgs(url, {}), window), window),
         replicas.flatMap((r) => r.reports),
       );
       expect(summary.due).toBe(50);
@@ -76,21 +70,14 @@ export function describeMultiProcess(name: string, storeUrl: StoreUrlFactory): v
     for (const onAbandoned of ["retry", "abandon"] as const) {
       it(`recovers a run whose replica was killed with SIGKILL (onAbandoned: ${onAbandoned})`, async () => {
         const url = storeUrl(`crash_${onAbandoned}`);
-        const startAt = Math.ceil((systemClock.now() + BOOT_MS) / 1000) * 1000;
         const replicas = ["k1", "k2", "k3"].map((replicaId) =>
           spawnReplica(
             REPLICA,
-            replicaArgs(url, {
-              replicaId,
-              scenario: "crash",
-              startAt,
-              stopAt: startAt,
-              onAbandoned,
-              holdMs: 60_000,
-            }),
+            replicaArgs(url, { replicaId, scenario: "crash", onAbandoned, holdMs: 60_000 }),
           ),
         );
         running.push(...replicas);
+        await startWindow(replicas, LEAD_MS, 1);
         const owner = await waitFor(
           () => replicas.find((r) => r.reports.some((x) => x.type === "start")),
           15_000,

@@ -1,5 +1,5 @@
 import { sleep, systemClock } from "../../../src/clock.js";
-import type { ReplicaArgs, ReplicaJob } from "../../../src/cli/replica.js";
+import type { ReplicaArgs, ReplicaJob, ReplicaWindow } from "../../../src/cli/replica.js";
 import type { RunContext } from "../../../src/options.js";
 import { cron, every, once } from "../../../src/schedules/index.js";
 
@@ -18,12 +18,11 @@ export interface TestReplicaArgs extends ReplicaArgs {
 const pause = (ms: number, run: RunContext) => sleep(systemClock, ms, run.signal);
 
 /**
- * The jobs of a scenario:
+ * The jobs of a scenario in `window`:
  * - `stress`: a 1-second cron and a 250 ms interval between `startAt` and `stopAt`;
  * - `crash`: one run at `startAt` whose first attempt is long, for kill -9 recovery tests.
  */
-export function scenarioJobs(args: TestReplicaArgs): ReplicaJob[] {
-  const window = { startAt: args.startAt, stopAt: args.stopAt };
+export function scenarioJobs(args: TestReplicaArgs, window: ReplicaWindow): ReplicaJob[] {
   switch (args.scenario) {
     case "stress":
       return [
@@ -44,7 +43,7 @@ export function scenarioJobs(args: TestReplicaArgs): ReplicaJob[] {
       return [
         {
           id: "long-run",
-          schedule: once(args.startAt),
+          schedule: once(window.startAt),
           options: { onAbandoned: args.onAbandoned },
           // The first attempt holds the run long enough to be killed; a recovered one is quick.
           work: (run) => pause(run.attempt === 1 ? args.holdMs : 200, run),

@@ -1,10 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
-import { JobSeries } from "../coordination/series.js";
-import { toJobConfig } from "../options.js";
-import type { ReplicaArgs, ReplicaReport } from "./replica.js";
-import { scenarioJobs, type ScenarioName, type ScenarioParams } from "./scenarios.js";
+import { systemClock } from "../clock.js";
+import type { ReplicaArgs, ReplicaReport, ReplicaWindow } from "./replica.js";
 
 /** A replica running as a separate Node process. */
 export interface ReplicaProcess {
@@ -14,28 +11,38 @@ export interface ReplicaProcess {
   readonly reports: ReplicaReport[];
   /** Resolves with the exit code (null when killed by a signal). */
   readonly exited: Promise<number | null>;
-  /** Resolves once the replica's scheduler has started. */
-  readonly ready: Promise<void>;
+  /** Resolves once the replica loaded its code and waits for its window; rejects if it exits first. */
+  readonly loaded: Promise<void>;
 }
 
-const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
-
-/** Starts `belfry replica` in a child process; `onReport` sees each line as it arrives. */
+/**
+ * Starts a replica in a child Node process: `node <...command> <args as JSON>`, where `command`
+ * runs `runReplica` (the demo passes `belfry replica`). The replica waits for its window (see
+ * {@link startWindow}). `onReport` sees each line as it arrives.
+ */
 export function spawnReplica(
+  command: readonly string[],
   args: ReplicaArgs,
   onReport: (report: ReplicaReport) => void = () => {},
 ): ReplicaProcess {
-  const child = spawn(process.execPath, [MAIN, "replica", JSON.stringify(args)], {
-    stdio: ["ignore", "pipe", "pipe"],
+  const child = spawn(process.execPath, [...command, JSON.stringify(args)], {
+    stdio: ["pipe", "pipe", "pipe"],
   });
   const reports: ReplicaReport[] = [];
-  let markReady: () => void = () => {};
-  const ready = new Promise<void>((resolve) => (markReady = resolve));
+  let markLoaded: () => void = () => {};
+  let failLoading: (error: Error) => void = () => {};
+  const loaded = new Promise<void>((resolve, reject) => {
+    markLoaded = resolve;
+    failLoading = reject;
+  });
+  // `startWindow` awaits `loaded`; a replica that dies first must not crash this process.
+  loaded.catch(() => {});
+  child.stdin!.on("error", () => {});
   createInterface({ input: child.stdout! }).on("line", (line) => {
     if (!line.startsWith("{")) return;
     const report = JSON.parse(line) as ReplicaReport;
     reports.push(report);
-    if (report.type === "ready") markReady();
+    if (report.type === "loaded") markLoaded();
     onReport(report);
   });
   let stderr = "";
@@ -43,18 +50,26 @@ export function spawnReplica(
   const exited = new Promise<number | null>((resolve) =>
     child.on("exit", (code) => {
       if (code !== 0 && code !== null) process.stderr.write(`replica ${args.replicaId}: ${stderr}`);
+      failLoading(new Error(`replica ${args.replicaId} exited (${code}) before it loaded`));
       resolve(code);
     }),
   );
-  return { id: args.replicaId, child, reports, exited, ready };
+  return { id: args.replicaId, child, reports, exited, loaded };
 }
 
-/** Occurrences of each scenario job inside the window, as every replica computes them. */
-export function dueInWindow(scenario: ScenarioName, params: ScenarioParams): Map<string, number[]> {
-  const due = new Map<string, number[]>();
-  for (const job of scenarioJobs(scenario, params)) {
-    const series = new JobSeries(toJobConfig(job.id, job.schedule, job.work, job.options), "UTC");
-    due.set(job.id, series.due(params.startAt - 1, params.stopAt).at);
-  }
-  return due;
+/**
+ * Waits until every replica has loaded, then sends them one window: from `leadMs` after now
+ * (rounded up to a whole second), lasting `durationMs`. A slow start (a loaded machine, code
+ * run from sources) so delays the window instead of eating into it.
+ */
+export async function startWindow(
+  replicas: readonly ReplicaProcess[],
+  leadMs: number,
+  durationMs: number,
+): Promise<ReplicaWindow> {
+  await Promise.all(replicas.map((replica) => replica.loaded));
+  const startAt = Math.ceil((systemClock.now() + leadMs) / 1000) * 1000;
+  const window: ReplicaWindow = { startAt, stopAt: startAt + durationMs - 1 };
+  for (const replica of replicas) replica.child.stdin!.end(`${JSON.stringify(window)}\n`);
+  return window;
 }

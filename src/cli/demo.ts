@@ -1,11 +1,13 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { keepAlive, sleep, systemClock } from "../clock.js";
 import { redact } from "../stores/open.js";
-import { dueInWindow, spawnReplica } from "./cluster.js";
+import { spawnReplica, startWindow } from "./cluster.js";
+import { demoJobs } from "./demo-jobs.js";
 import type { ReplicaReport } from "./replica.js";
-import { summarize, type Summary } from "./summary.js";
+import { dueInWindow, summarize, type Summary } from "./summary.js";
 
 /** Options of `belfry demo`. */
 export interface DemoOptions {
@@ -18,8 +20,11 @@ export interface DemoOptions {
   readonly store?: string;
 }
 
-const BOOT_MS = 3_000;
+/** From the moment every replica has loaded to the window's start: connect and register. */
+const LEAD_MS = 2_000;
 const DRAIN_MS = 1_500;
+/** `belfry replica`: the command each demo replica process runs. */
+const REPLICA_COMMAND = [fileURLToPath(new URL("./main.js", import.meta.url)), "replica"];
 
 /**
  * Starts `replicas` processes running the demo jobs for `durationS` seconds, shows live which
@@ -29,9 +34,6 @@ const DRAIN_MS = 1_500;
 export async function runDemo(options: DemoOptions): Promise<number> {
   const storeUrl =
     options.store ?? `sqlite:${join(mkdtempSync(join(tmpdir(), "belfry-demo-")), "belfry.db")}`;
-  const now = systemClock.now();
-  const startAt = Math.ceil((now + BOOT_MS) / 1000) * 1000;
-  const stopAt = startAt + options.durationS * 1000 - 1;
   const mode = options.uncoordinated
     ? "uncoordinated: each replica has its own memory store"
     : `coordinated through ${redact(storeUrl)}`;
@@ -40,16 +42,12 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   say("  occurrence    job            replica     attempt  lag");
   const replicas = Array.from({ length: options.replicas }, (_, i) =>
     spawnReplica(
+      REPLICA_COMMAND,
       {
         storeUrl: options.uncoordinated ? "memory" : storeUrl,
         replicaId: `replica-${i + 1}`,
-        scenario: "demo",
-        startAt,
-        stopAt,
         clockSkewMs: 0,
         leaseMs: 10_000,
-        onAbandoned: "retry",
-        holdMs: 0,
       },
       (report) => {
         const line = formatLive(report);
@@ -58,12 +56,17 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     ),
   );
   const release = keepAlive();
+  const window = await startWindow(replicas, LEAD_MS, options.durationS * 1000).catch((error) => {
+    for (const replica of replicas) replica.child.kill("SIGTERM");
+    throw error;
+  });
+  const { stopAt } = window;
   await sleep(systemClock, Math.max(0, stopAt + DRAIN_MS - systemClock.now()));
   for (const replica of replicas) replica.child.kill("SIGTERM");
   const codes = await Promise.all(replicas.map((r) => r.exited));
   release();
   const reports = replicas.flatMap((r) => r.reports);
-  const summary = summarize(dueInWindow("demo", { startAt, stopAt }), reports);
+  const summary = summarize(dueInWindow(demoJobs(window), window), reports);
   const crashed = codes.filter((code) => code !== 0).length;
   if (options.json) {
     process.stdout.write(

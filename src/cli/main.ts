@@ -5,6 +5,7 @@ import { redact } from "../stores/open.js";
 import { positiveInt } from "./args.js";
 import { auditCommand } from "./audit.js";
 import { runDemo } from "./demo.js";
+import { demoJobs } from "./demo-jobs.js";
 import { historyCommand } from "./history.js";
 import { jobsCommand } from "./jobs.js";
 import { EXIT } from "./output.js";
@@ -66,9 +67,9 @@ for (const command of [
 
 program.addCommand(
   new Command("replica")
-    .description("run one replica of a scenario (used by demo and the multi-process tests)")
+    .description("run one replica of the demo's jobs (started by demo)")
     .argument("<json>", "ReplicaArgs as JSON")
-    .action(async (json: string) => runReplica(JSON.parse(json) as ReplicaArgs)),
+    .action(async (json: string) => runReplica(JSON.parse(json) as ReplicaArgs, demoJobs)),
   { hidden: true },
 );
 

@@ -1,24 +1,36 @@
 import { keepAlive, OffsetClock, systemClock } from "../clock.js";
+import type { JobOptions, RunContext } from "../options.js";
 import { Scheduler } from "../scheduler.js";
+import type { Schedule } from "../schedules/schedule.js";
 import { openStore } from "../stores/open.js";
-import { scenarioJobs, type ScenarioName } from "./scenarios.js";
 
 /** Settings of one replica process. */
 export interface ReplicaArgs {
   readonly storeUrl: string;
   readonly replicaId: string;
-  readonly scenario: ScenarioName;
-  readonly startAt: number;
-  readonly stopAt: number;
   /** Added to this process's clock: simulates a host whose clock is off. */
   readonly clockSkewMs: number;
   readonly leaseMs: number;
-  readonly onAbandoned: "retry" | "abandon";
-  readonly holdMs: number;
+}
+
+/** The window every replica of a run agrees on (epoch ms, both inclusive). */
+export interface ReplicaWindow {
+  readonly startAt: number;
+  readonly stopAt: number;
+}
+
+/** One job a replica runs. */
+export interface ReplicaJob {
+  readonly id: string;
+  readonly schedule: Schedule;
+  readonly options: JobOptions;
+  /** The job's work; it reports nothing itself (the replica reports starts and ends). */
+  readonly work: (run: RunContext) => Promise<void>;
 }
 
 /** One line a replica prints on stdout (JSON), read by the demo and the tests. */
 export type ReplicaReport =
+  | { type: "loaded"; replica: string }
   | { type: "ready"; replica: string; offsetMs: number }
   | {
       type: "start";
@@ -47,12 +59,26 @@ function report(line: ReplicaReport): void {
   process.stdout.write(`${JSON.stringify(line)}\n`);
 }
 
+/** The window, sent as JSON on stdin once every replica has loaded (`startWindow`). */
+async function readWindow(): Promise<ReplicaWindow> {
+  let text = "";
+  for await (const chunk of process.stdin) text += String(chunk);
+  return JSON.parse(text) as ReplicaWindow;
+}
+
 /**
- * Runs one replica of a scenario until SIGTERM/SIGINT, printing a JSON line per run start and
- * end. The demo starts several of these; so do the multi-process tests.
+ * Runs one replica until SIGTERM/SIGINT: loads its store, reports `loaded`, waits for the
+ * window on stdin, then runs `jobsFor(window)`, printing a JSON line per run start and end.
+ * The demo starts several of these; so do the multi-process tests, with their own jobs.
  */
-export async function runReplica(args: ReplicaArgs): Promise<void> {
+export async function runReplica(
+  args: ReplicaArgs,
+  jobsFor: (window: ReplicaWindow) => readonly ReplicaJob[],
+): Promise<void> {
+  const replica = args.replicaId;
   const store = await openStore(args.storeUrl);
+  report({ type: "loaded", replica });
+  const jobs = jobsFor(await readWindow());
   const clock = new OffsetClock(systemClock);
   clock.offset = args.clockSkewMs;
   const scheduler = new Scheduler({
@@ -63,8 +89,7 @@ export async function runReplica(args: ReplicaArgs): Promise<void> {
     recoveryInterval: Math.max(250, Math.floor(args.leaseMs / 3)),
     stopTimeout: "5s",
   });
-  const replica = args.replicaId;
-  for (const job of scenarioJobs(args.scenario, args)) {
+  for (const job of jobs) {
     scheduler.job(
       job.id,
       job.schedule,

@@ -1,5 +1,6 @@
 import { percentile } from "../observe/stats.js";
-import type { ReplicaReport } from "./replica.js";
+import { preview } from "../schedules/preview.js";
+import type { ReplicaJob, ReplicaReport, ReplicaWindow } from "./replica.js";
 
 /** The demo's verdict on one run of the replicas. */
 export interface Summary {
@@ -52,4 +53,35 @@ export function summarize(
     lagP99Ms: percentile(lags, 0.99),
     perReplica,
   };
+}
+
+const PREVIEW_BATCH = 100;
+
+/**
+ * The instants of each job in `[startAt, stopAt]`, computed with the public `preview` for jobs
+ * whose own `startAt` is the window's (so it anchors their intervals): what every replica owes.
+ */
+export function dueInWindow(
+  jobs: readonly ReplicaJob[],
+  window: ReplicaWindow,
+): Map<string, number[]> {
+  const due = new Map<string, number[]>();
+  for (const job of jobs) {
+    const instants: number[] = [];
+    let from = window.startAt;
+    for (;;) {
+      const batch = preview(job.schedule, {
+        count: PREVIEW_BATCH,
+        from,
+        jobId: job.id,
+        anchor: window.startAt,
+      }).map((at) => at.getTime());
+      instants.push(...batch.filter((at) => at <= window.stopAt));
+      const last = batch.at(-1);
+      if (batch.length < PREVIEW_BATCH || last === undefined || last > window.stopAt) break;
+      from = last + 1;
+    }
+    due.set(job.id, instants);
+  }
+  return due;
 }

@@ -6,7 +6,7 @@ import { afterAll } from "vitest";
 import { Redis } from "ioredis";
 import mysql from "mysql2/promise";
 import pg from "pg";
-import { describeMultiProcess } from "./multiprocess.js";
+import { describeMultiProcess } from "./harness/multiprocess.js";
 
 // All stores in one file so their replica processes never compete with each other for the
 // machine's cores (vitest runs files in parallel, tests in a file one after another).

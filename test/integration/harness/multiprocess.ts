@@ -1,22 +1,25 @@
+import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { dueInWindow, spawnReplica, type ReplicaProcess } from "../../dist/cli/cluster.js";
-import type { ReplicaArgs } from "../../dist/cli/replica.js";
-import { summarize } from "../../dist/cli/summary.js";
-import { sleep, systemClock } from "../../src/clock.js";
-import { openStore } from "../../src/stores/open.js";
+import { spawnReplica, startWindow, type ReplicaProcess } from "../../../src/cli/cluster.js";
+import { dueInWindow, summarize } from "../../../src/cli/summary.js";
+import { sleep, systemClock } from "../../../src/clock.js";
+import { openStore } from "../../../src/stores/open.js";
+import { scenarioJobs, type TestReplicaArgs } from "./scenarios.js";
+import { runSources } from "./sources.js";
 
 /** Where each test's replicas meet: a store URL with an isolated prefix. */
 export type StoreUrlFactory = (label: string) => string;
 
-const BOOT_MS = 4_000;
+/** From the moment every replica has loaded to the window's start: connect and register. */
+const LEAD_MS = 3_000;
+/** Each test replica runs `./replica.ts` from sources. */
+const REPLICA = runSources(fileURLToPath(new URL("./replica.ts", import.meta.url)));
 
-function replicaArgs(storeUrl: string, overrides: Partial<ReplicaArgs>): ReplicaArgs {
+function replicaArgs(storeUrl: string, overrides: Partial<TestReplicaArgs>): TestReplicaArgs {
   return {
     storeUrl,
     replicaId: "replica",
     scenario: "stress",
-    startAt: 0,
-    stopAt: 0,
     clockSkewMs: 0,
     leaseMs: 3_000,
     onAbandoned: "retry",
@@ -31,9 +34,9 @@ async function stopAll(replicas: readonly ReplicaProcess[]): Promise<void> {
 }
 
 /**
- * Runs real replica processes (the `belfry replica` command of the built package) against one
- * store: three replicas, one 10 s fast and one 10 s slow, share a 1-second cron and a 250 ms
- * interval for ~10 s; then kill -9 of the replica holding a run, under `retry` and `abandon`.
+ * Runs real replica processes (`./replica.ts`, from sources) against one store: three
+ * replicas, one 10 s fast and one 10 s slow, share a 1-second cron and a 250 ms interval for
+ * ~10 s; then kill -9 of the replica holding a run, under `retry` and `abandon`.
  */
 export function describeMultiProcess(name: string, storeUrl: StoreUrlFactory): void {
   describe(`${name}: replicas in separate processes`, () => {
@@ -42,17 +45,16 @@ export function describeMultiProcess(name: string, storeUrl: StoreUrlFactory): v
 
     it("runs every occurrence exactly once, never early by store time, none missed (clocks ±10 s)", async () => {
       const url = storeUrl("stress");
-      const startAt = Math.ceil((systemClock.now() + BOOT_MS) / 1000) * 1000;
-      const stopAt = startAt + 10_000 - 1;
       const skews = [0, 10_000, -10_000];
       const replicas = skews.map((clockSkewMs, i) =>
-        spawnReplica(replicaArgs(url, { replicaId: `r${i + 1}`, startAt, stopAt, clockSkewMs })),
+        spawnReplica(REPLICA, replicaArgs(url, { replicaId: `r${i + 1}`, clockSkewMs })),
       );
       running.push(...replicas);
-      await sleep(systemClock, stopAt + 1_500 - systemClock.now());
+      const window = await startWindow(replicas, LEAD_MS, 10_000);
+      await sleep(systemClock, window.stopAt + 1_500 - systemClock.now());
       await stopAll(replicas);
       const summary = summarize(
-        dueInWindow("stress", { startAt, stopAt }),
+        dueInWindow(scenarioJobs(replicaArgs(url, {}), window), window),
         replicas.flatMap((r) => r.reports),
       );
       expect(summary.due).toBe(50);
@@ -68,20 +70,14 @@ export function describeMultiProcess(name: string, storeUrl: StoreUrlFactory): v
     for (const onAbandoned of ["retry", "abandon"] as const) {
       it(`recovers a run whose replica was killed with SIGKILL (onAbandoned: ${onAbandoned})`, async () => {
         const url = storeUrl(`crash_${onAbandoned}`);
-        const startAt = Math.ceil((systemClock.now() + BOOT_MS) / 1000) * 1000;
         const replicas = ["k1", "k2", "k3"].map((replicaId) =>
           spawnReplica(
-            replicaArgs(url, {
-              replicaId,
-              scenario: "crash",
-              startAt,
-              stopAt: startAt,
-              onAbandoned,
-              holdMs: 60_000,
-            }),
+            REPLICA,
+            replicaArgs(url, { replicaId, scenario: "crash", onAbandoned, holdMs: 60_000 }),
           ),
         );
         running.push(...replicas);
+        await startWindow(replicas, LEAD_MS, 1);
         const owner = await waitFor(
           () => replicas.find((r) => r.reports.some((x) => x.type === "start")),
           15_000,

@@ -6,6 +6,7 @@ import { BelfryError } from "./errors.js";
 import { silentLogger, type Logger } from "./observe/logger.js";
 import { assertTimezone } from "./schedules/schedule.js";
 import type { Coordination } from "./coordination/modes.js";
+import { toShutdownSignals } from "./process-hooks.js";
 import type { Store } from "./stores/store.js";
 
 /** Options of {@link Scheduler}; every field is optional. */
@@ -40,6 +41,17 @@ export interface SchedulerOptions {
   readonly coordination?: Coordination;
   /** Term of the `leader` mode's election (default 10 s). */
   readonly leaderTerm?: Duration;
+  /**
+   * Let the process exit while the scheduler runs (default false: a started scheduler keeps
+   * the Node process alive until `stop()`, as a server does).
+   */
+  readonly unref?: boolean;
+  /**
+   * Signals on which the scheduler stops with `{ drain: true }` (running handlers get up to
+   * `stopTimeout`) and then lets the process end by raising the signal again; `true` means
+   * `["SIGTERM", "SIGINT"]` (default: none). The listeners are removed on `stop()`.
+   */
+  readonly shutdownSignals?: boolean | readonly NodeJS.Signals[];
 }
 
 /** {@link SchedulerOptions} validated, with defaults applied. */
@@ -56,6 +68,8 @@ export interface SchedulerConfig {
   readonly replicaId: string;
   readonly coordination: Coordination;
   readonly leaderTermMs: number;
+  readonly unref: boolean;
+  readonly shutdownSignals: readonly NodeJS.Signals[];
 }
 
 /** Validates scheduler options in one place; throws `BelfryError` naming the option. */
@@ -88,6 +102,8 @@ export function toSchedulerConfig(options: SchedulerOptions): SchedulerConfig {
     skewThresholdMs: toPositiveMs(options.skewThreshold ?? "2s", "Scheduler({ skewThreshold })"),
     coordination: options.coordination ?? "occurrence",
     leaderTermMs: toPositiveMs(options.leaderTerm ?? "10s", "Scheduler({ leaderTerm })"),
+    unref: options.unref ?? false,
+    shutdownSignals: toShutdownSignals(options.shutdownSignals),
     replicaId:
       options.replicaId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`,
   };

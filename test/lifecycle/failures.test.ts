@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { once, type Logger } from "../../src/index.js";
-import { cluster, recordEvents, T0 } from "../scheduler/harness.js";
+import { cluster, recordEvents, replicaDiesMidRun, T0 } from "../scheduler/harness.js";
 
 /** A logger that keeps every line. */
 function recordingLogger() {
@@ -83,12 +83,8 @@ describe("failed runs are visible", () => {
 
   it("a run retried after recovery keeps why its earlier attempt ended", async () => {
     const c = cluster();
-    const a = c.replica({ replicaId: "a", leaseDuration: "6s" });
-    a.job("work", once(T0 + 1_000), () => new Promise(() => {}), { onAbandoned: "retry" });
-    await a.start();
-    await c.clock.advance(1_000);
     // Replica a "dies" mid-run; b recovers the run once its lease expired.
-    await a.stop({ drain: false });
+    await replicaDiesMidRun(c, "work");
     const b = c.replica({ replicaId: "b", leaseDuration: "6s" });
     b.job(
       "work",

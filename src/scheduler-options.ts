@@ -14,6 +14,7 @@ import {
   withMethods,
 } from "./validation.js";
 import type { Coordination } from "./coordination/modes.js";
+import { toShutdownSignals } from "./process-hooks.js";
 import type { Store } from "./stores/store.js";
 
 /** Options of {@link Scheduler}; every field is optional. */
@@ -48,6 +49,17 @@ export interface SchedulerOptions {
   readonly coordination?: Coordination;
   /** Term of the `leader` mode's election (default 10 s). */
   readonly leaderTerm?: Duration;
+  /**
+   * Let the process exit while the scheduler runs (default false: a started scheduler keeps
+   * the Node process alive until `stop()`, as a server does).
+   */
+  readonly unref?: boolean;
+  /**
+   * Signals on which the scheduler stops with `{ drain: true }` (running handlers get up to
+   * `stopTimeout`) and then lets the process end by raising the signal again; `true` means
+   * `["SIGTERM", "SIGINT"]` (default: none). The listeners are removed on `stop()`.
+   */
+  readonly shutdownSignals?: boolean | readonly NodeJS.Signals[];
 }
 
 /** {@link SchedulerOptions} validated, with defaults applied. */
@@ -64,6 +76,8 @@ export interface SchedulerConfig {
   readonly replicaId: string;
   readonly coordination: Coordination;
   readonly leaderTermMs: number;
+  readonly unref: boolean;
+  readonly shutdownSignals: readonly NodeJS.Signals[];
 }
 
 /** The shortest lease: a run's heartbeat goes every third of it, so it must cover a round trip. */
@@ -119,6 +133,9 @@ const schedulerOptions = strictOptions({
     )
     .default("occurrence"),
   leaderTerm: durationField(MIN_LEASE_MS).default(10_000),
+  unref: z.boolean().default(false),
+  // Checked by toShutdownSignals, which names the signal that is wrong.
+  shutdownSignals: z.unknown().optional(),
 } satisfies Record<keyof SchedulerOptions, z.ZodType>);
 
 function isCoordination(value: unknown): value is Coordination {
@@ -148,5 +165,9 @@ export function toSchedulerConfig(options: SchedulerOptions): SchedulerConfig {
     coordination: parsed.coordination,
     leaderTermMs: parsed.leaderTerm,
     replicaId: parsed.replicaId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`,
+    unref: parsed.unref,
+    shutdownSignals: toShutdownSignals(
+      parsed.shutdownSignals as SchedulerOptions["shutdownSignals"],
+    ),
   };
 }

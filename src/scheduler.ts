@@ -7,6 +7,7 @@ import { BelfryError } from "./errors.js";
 import { EventHub, type Listener, type SchedulerEventName } from "./observe/events.js";
 import type { Logger } from "./observe/logger.js";
 import { toJobConfig, type Handler, type JobConfig, type JobOptions } from "./options.js";
+import { ProcessHooks } from "./process-hooks.js";
 import { DueTimer } from "./queue.js";
 import type { Schedule, ScheduleSpec } from "./schedules/schedule.js";
 import { MemoryStore } from "./stores/memory/index.js";
@@ -56,7 +57,9 @@ export class Scheduler {
   private readonly due: DueTimer;
   private readonly concurrency: number;
   private readonly stopTimeoutMs: number;
+  private readonly hooks: ProcessHooks;
   private started = false;
+  private stopping: Promise<void> | null = null;
 
   constructor(options: SchedulerOptions = {}) {
     const config = toSchedulerConfig(options);
@@ -71,6 +74,12 @@ export class Scheduler {
     this.stopTimeoutMs = config.stopTimeoutMs;
     this.replicaId = config.replicaId;
     this.due = new DueTimer(this.clock, (ids) => this.dispatch(ids));
+    this.hooks = new ProcessHooks({
+      keepAlive: !config.unref,
+      signals: config.shutdownSignals,
+      logger: this.logger,
+      drain: () => this.stop({ drain: true }),
+    });
     const shared = {
       store: this.store,
       clock: this.clock,
@@ -201,7 +210,9 @@ export class Scheduler {
 
   /**
    * Connects the store (throws `STORE_CONNECT` when it cannot), measures the clock offset,
-   * registers the jobs and starts dispatching.
+   * registers the jobs and starts dispatching. From then on the scheduler keeps the Node
+   * process alive until `stop()` (unless `unref: true`) and, with `shutdownSignals`, stops with
+   * `{ drain: true }` on those signals.
    */
   async start(): Promise<void> {
     if (this.started)
@@ -212,6 +223,7 @@ export class Scheduler {
       this.hub.emit("store:warning", { replicaId: this.replicaId, message });
     }
     this.started = true;
+    this.hooks.attach();
     this.runner.resume();
     await this.coordinator.start([...this.entries.values()].map((entry) => entry.state));
     const now = this.clock.now();
@@ -225,14 +237,22 @@ export class Scheduler {
 
   /**
    * Stops dispatching. With `drain`, running handlers get up to `stopTimeout` to finish; the
-   * rest are aborted and their leases released so another replica recovers them.
+   * rest are aborted and their leases released so another replica recovers them. The process
+   * is no longer held open.
    */
-  async stop(options: { drain?: boolean } = {}): Promise<void> {
-    if (!this.started) return;
+  stop(options: { drain?: boolean } = {}): Promise<void> {
+    if (!this.started) return Promise.resolve();
+    // A second stop() (a shutdown signal and the application's own) waits for the first.
+    this.stopping ??= this.stopNow(options.drain ?? true).finally(() => (this.stopping = null));
+    return this.stopping;
+  }
+
+  private async stopNow(drain: boolean): Promise<void> {
     await this.due.stop();
     await this.coordinator.stop();
-    await this.runner.stop(options.drain ?? true, this.stopTimeoutMs);
+    await this.runner.stop(drain, this.stopTimeoutMs);
     this.started = false;
+    this.hooks.detach();
     if (this.ownsStore) await this.store.close();
     this.logger.info({ replicaId: this.replicaId }, "belfry: scheduler stopped");
   }

@@ -1,8 +1,43 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { main as fakeClockExample } from "../examples/fake-clock.js";
+import { SqliteStore } from "../src/stores/sqlite/index.js";
+import { runProgram } from "./lifecycle/child.js";
+
+const QUICKSTART = fileURLToPath(new URL("../examples/quickstart.ts", import.meta.url));
+const SRC = pathToFileURL(fileURLToPath(new URL("../src/", import.meta.url))).href;
 
 describe("examples", () => {
   it("fake-clock runs an every(1m) job 60 times in one simulated hour", async () => {
     expect(await fakeClockExample()).toBe(60);
+  });
+
+  it("the README quickstart runs as written: its job runs twice, SIGTERM drains and exits", async () => {
+    const folder = mkdtempSync(join(tmpdir(), "belfry-quickstart-"));
+    const program = runProgram(QUICKSTART, folder);
+    await program.waitFor((lines) => lines.filter((l) => l === "inbox polled").length >= 2);
+    program.kill("SIGTERM");
+    const exit = await program.exited;
+    expect(exit, program.stderr()).toEqual({ code: null, signal: "SIGTERM" });
+    const store = new SqliteStore({ path: join(folder, "belfry.db") });
+    await store.init();
+    const rows = await store.history({ jobId: "poll-inbox" });
+    await store.close();
+    expect(rows.filter((row) => row.state === "succeeded").length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("the quickstart with unref: true exits on its own", async () => {
+    const folder = mkdtempSync(join(tmpdir(), "belfry-quickstart-"));
+    const source = readFileSync(QUICKSTART, "utf8")
+      .replaceAll('"../src/', `"${SRC}`)
+      .replace("shutdownSignals: true,", "unref: true,");
+    expect(source).toContain("unref: true,");
+    const file = join(folder, "quickstart-unref.mts");
+    writeFileSync(file, source);
+    const exit = await runProgram(file, folder).exited;
+    expect(exit).toEqual({ code: 0, signal: null });
   });
 });

@@ -3,6 +3,7 @@ import type { EventHub } from "../observe/events.js";
 import type { Logger } from "../observe/logger.js";
 import type { ClaimedRun, ClaimRequest, ClaimResult, Store } from "../stores/store.js";
 import { planCatchUp } from "./catch-up.js";
+import { reportDefinitionChange, supersededBackoffMs } from "./definition-changes.js";
 import type { JobState } from "./job-state.js";
 
 /** What a pass decided for one job. */
@@ -23,7 +24,6 @@ export interface ClaimDeps {
   readonly leaseMs: number;
 }
 
-const SUPERSEDED_RETRY_MS = 60_000;
 const BROKEN_JOB_RETRY_MS = 60_000;
 
 interface Planned {
@@ -61,6 +61,16 @@ export async function claimDue(
     offset += p.requests.length;
     if (p.recordOnly.length > 0) await recordMissed(deps, p.state, p.recordOnly);
     passes.push(applyResults(deps, p, mine, now));
+    const refused = mine.find((result) => result.status === "definitionChanged");
+    if (refused) {
+      const { state } = p;
+      await reportDefinitionChange(deps, {
+        jobId: state.series.config.id,
+        hash: state.hash,
+        storedHash: refused.hash,
+        change: "superseded",
+      });
+    }
   }
   return passes;
 }
@@ -168,7 +178,6 @@ function applyOne(
   const jobId = request.jobId;
   const base = { jobId, scheduledAt: new Date(request.scheduledAt), replicaId: deps.replicaId };
   const advance = (to: number) => (state.cursor = Math.max(state.cursor ?? -Infinity, to));
-  if (result.status !== "definitionChanged") state.superseded = false;
   switch (result.status) {
     case "won":
       advance(request.scheduledAt);
@@ -194,19 +203,11 @@ function applyOne(
       // Our estimate of the store clock ran ahead: look again when the store says it is due.
       return now + Math.max(1, result.retryAfterMs);
     case "definitionChanged":
-      if (!state.superseded) {
-        deps.hub.emit("job:definitionChanged", {
-          jobId,
-          replicaId: deps.replicaId,
-          storedHash: result.hash,
-        });
-        deps.logger.warn(
-          { jobId, storedHash: result.hash },
-          "belfry: the store holds another definition of this job; this replica stops claiming it",
-        );
-      }
-      state.superseded = true;
-      return now + SUPERSEDED_RETRY_MS;
+      // Another definition was registered last. Stand back for one lease (the other one runs
+      // the job meanwhile), then register ours again: last writer wins, so a job that a live
+      // replica defines never stops running when the replicas defining the other one are gone.
+      state.registered = false;
+      return now + supersededBackoffMs(deps.leaseMs);
     case "exhausted":
       state.exhausted = true;
       return null;

@@ -9,12 +9,13 @@ export interface JobState {
   cursor: number | null;
   /** Next occurrence this replica will try to claim, as the last pass found it; null: unknown. */
   nextAt: number | null;
-  /** Set once the store knows this definition; cleared when the store forgot the job. */
+  /**
+   * Set once the store knows this definition; cleared when the store forgot the job or holds
+   * another definition (the next pass registers it again).
+   */
   registered: boolean;
   /** Set once the store refused with `exhausted` (maxRuns reached). */
   exhausted: boolean;
-  /** Set while the store holds another definition of this job. */
-  superseded: boolean;
   /** Set when the job was removed or replaced here: a pass in flight starts no run for it. */
   retired: boolean;
 }
@@ -29,7 +30,6 @@ export function newJobState(config: JobConfig, timezone: string, cursor: number 
     nextAt: null,
     registered: false,
     exhausted: false,
-    superseded: false,
     retired: false,
   };
 }

@@ -4,6 +4,7 @@ import { ownedRunEvent, type EventHub } from "../observe/events.js";
 import { childLogger, type Logger } from "../observe/logger.js";
 import { retryDelay, type JobConfig, type RunContext } from "../options.js";
 import type { ClaimedRun, RunOutcome, Store } from "../stores/store.js";
+import { AttemptErrors, describeError, previousError } from "./attempt-errors.js";
 import { Lease, type RunLedger } from "./lease.js";
 
 /** What a {@link Runner} needs from its scheduler. */
@@ -62,7 +63,7 @@ export class Runner {
       onStoreError: (error) =>
         hub.emit("store:error", { replicaId, operation: "heartbeat", error }),
     });
-    const done = this.runAttempts(config, lease)
+    const done = this.runAttempts(config, lease, origin === "recovered")
       .catch((error: unknown) =>
         this.deps.logger.error({ err: error, runId: run.runId }, "belfry: run bookkeeping failed"),
       )
@@ -109,7 +110,7 @@ export class Runner {
     };
   }
 
-  private async runAttempts(config: JobConfig, lease: Lease): Promise<void> {
+  private async runAttempts(config: JobConfig, lease: Lease, recovered: boolean): Promise<void> {
     const { run } = lease;
     const { hub } = this.deps;
     const store = lease.ledger;
@@ -118,18 +119,23 @@ export class Runner {
       verdict = await config.beforeRun?.(this.contextOf(run, run.attempt, lease.signal));
     } catch (error) {
       // A throwing beforeRun fails the occurrence rather than leaving it claimed.
-      return this.finish(config, lease, {
+      this.logFailure(run, run.attempt, error, false);
+      await this.finish(config, lease, {
         state: "failed",
         error: `beforeRun: ${describeError(error)}`,
       });
+      return;
     }
     if (verdict === false) {
       hub.emit("run:skipped", { ...ownedRunEvent(run, this.deps.replicaId), reason: "beforeRun" });
-      return this.finish(config, lease, { state: "skipped", error: "skipped by beforeRun" });
+      await this.finish(config, lease, { state: "skipped", error: "skipped by beforeRun" });
+      return;
     }
+    const errors = new AttemptErrors(recovered ? await previousError(this.deps.store, run) : null);
     for (let attempt = run.attempt; ; attempt++) {
       if (lease.lost) return;
-      const outcome = await this.attempt(config, lease, attempt, this.markRunning(lease, attempt));
+      const marked = this.markRunning(lease, attempt);
+      const outcome = await this.attempt(config, lease, attempt, marked, errors);
       if (outcome === "done" || lease.lost) return;
       if (this.stopping) {
         await store.releaseRun(run.runId, run.token);
@@ -169,12 +175,17 @@ export class Runner {
     );
   }
 
-  /** One attempt; "retry" when it failed and another attempt is allowed. */
+  /**
+   * One attempt; "retry" when it failed and another attempt is allowed. `run:succeeded` and
+   * `afterRun` (or, for the last failure, `run:failed` and `afterError`) follow only once the
+   * store accepted the outcome; a refused outcome is `run:leaseLost` instead.
+   */
   private async attempt(
     config: JobConfig,
     lease: Lease,
     attempt: number,
     marked: Promise<boolean>,
+    errors: AttemptErrors,
   ): Promise<"done" | "retry"> {
     const { run } = lease;
     const { hub, clock } = this.deps;
@@ -185,22 +196,44 @@ export class Runner {
     const startedAt = clock.now();
     try {
       const result = await this.callHandler(config, context, controller, lease);
+      const durationMs = clock.now() - startedAt;
       if (!(await marked)) return "done";
-      hub.emit("run:succeeded", { ...event, durationMs: clock.now() - startedAt });
-      await this.finish(config, lease, { state: "succeeded" });
+      if (!(await this.finish(config, lease, { state: "succeeded", error: errors.text() })))
+        return "done";
+      hub.emit("run:succeeded", { ...event, durationMs });
       await this.listener("afterRun", () => config.afterRun?.(context, result));
       return "done";
     } catch (error) {
       if (!(await marked) || lease.lost) return "done";
       const stopped = this.stopping && isAborted(error);
       const willRetry = !stopped && attempt <= config.retry.max;
+      errors.add(attempt, error);
+      this.logFailure(run, attempt, error, willRetry);
+      if (!stopped && !willRetry) {
+        const outcome = { state: "failed", error: errors.text() } as const;
+        if (!(await this.finish(config, lease, outcome))) return "done";
+      }
       hub.emit("run:failed", { ...event, error, willRetry });
       await this.listener("afterError", () => config.afterError?.(context, error));
-      if (stopped) return "retry";
-      if (willRetry) return "retry";
-      await this.finish(config, lease, { state: "failed", error: describeError(error) });
-      return "done";
+      return stopped || willRetry ? "retry" : "done";
     }
+  }
+
+  /** A failed attempt, at warn level, with what an operator needs to find the run. */
+  private logFailure(run: ClaimedRun, attempt: number, error: unknown, willRetry: boolean): void {
+    const { jobId, runId } = run;
+    this.deps.logger.warn(
+      {
+        jobId,
+        runId,
+        scheduledAt: new Date(run.scheduledAt).toISOString(),
+        attempt,
+        replicaId: this.deps.replicaId,
+        err: error,
+        willRetry,
+      },
+      willRetry ? "belfry: run attempt failed; retrying" : "belfry: run failed",
+    );
   }
 
   /** Runs an `afterRun`/`afterError` listener; what it throws is logged, never the run's fate. */
@@ -246,8 +279,11 @@ export class Runner {
     }
   }
 
-  /** Writes the outcome, retrying store errors while the lease holds; runs a handed-on queued run. */
-  private async finish(config: JobConfig, lease: Lease, outcome: RunOutcome): Promise<void> {
+  /**
+   * Writes the outcome, retrying store errors while the lease holds; runs a handed-on queued
+   * run. True when the store accepted the outcome.
+   */
+  private async finish(config: JobConfig, lease: Lease, outcome: RunOutcome): Promise<boolean> {
     const { hub, replicaId, leaseMs, clock } = this.deps;
     const { run } = lease;
     const store = lease.ledger;
@@ -265,10 +301,10 @@ export class Runner {
         if (result.next) {
           void this.execute(config, result.next);
         }
-        return;
+        return result.ok;
       } catch (error) {
         hub.emit("store:error", { replicaId, operation: "finishRun", error });
-        if (lease.lost) return;
+        if (lease.lost) return false;
         await sleep(clock, FINISH_RETRY_MS);
       }
     }
@@ -277,9 +313,4 @@ export class Runner {
 
 function isAborted(error: unknown): boolean {
   return error instanceof BelfryError && (error.code === "ABORTED" || error.code === "LEASE_LOST");
-}
-
-function describeError(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`.slice(0, 4000);
-  return String(error).slice(0, 4000);
 }

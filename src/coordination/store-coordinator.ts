@@ -2,6 +2,7 @@ import { BelfryError } from "../errors.js";
 import type { ClaimedRun } from "../stores/store.js";
 import type { Coordinator, CoordinatorDeps, ManualRun, Wake } from "./coordinator.js";
 import type { JobState } from "./job-state.js";
+import { reportDefinitionChange } from "./definition-changes.js";
 import { Maintenance } from "./maintenance.js";
 import { StoreErrors } from "./store-errors.js";
 
@@ -88,10 +89,12 @@ export abstract class StoreCoordinator implements Coordinator {
     job.cursor = maxOf(job.cursor, result.job.watermark);
     job.registered = true;
     if (result.outcome === "updated") {
-      this.deps.logger.info(
-        { jobId: job.series.config.id, previousHash: result.previousHash, hash: result.job.hash },
-        "belfry: job definition changed; stored definition replaced",
-      );
+      await reportDefinitionChange(this.deps, {
+        jobId: job.series.config.id,
+        hash: job.hash,
+        storedHash: result.previousHash ?? "",
+        change: "replaced",
+      });
     }
   }
 

@@ -49,11 +49,20 @@ export interface SchedulerEvents {
   };
   /** The store reported a risky setting (e.g. Redis eviction policy). */
   "store:warning": { readonly replicaId: string; readonly message: string };
-  /** A job's stored definition differs from this replica's (rolling deploy). */
+  /**
+   * A job's stored definition flipped (rolling deploy, or an old replica still running):
+   * `superseded` when the store refused this replica's claim for another definition (it
+   * registers its own again after one lease: last writer wins), `replaced` when this replica's
+   * registration replaced the stored definition.
+   */
   "job:definitionChanged": {
     readonly jobId: string;
     readonly replicaId: string;
+    /** This replica's definition hash. */
+    readonly hash: string;
+    /** The other definition's hash: the one the store holds, or the one this replica replaced. */
     readonly storedHash: string;
+    readonly change: "superseded" | "replaced";
   };
 }
 

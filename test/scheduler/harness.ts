@@ -1,4 +1,4 @@
-import { FakeClock, MemoryStore, Scheduler, type SchedulerOptions } from "../../src/index.js";
+import { FakeClock, MemoryStore, once, Scheduler, type SchedulerOptions } from "../../src/index.js";
 import type { SchedulerEventName, SchedulerEvents } from "../../src/observe/events.js";
 
 /** 2026-01-01T00:00:00Z, a whole minute: occurrences land on round instants. */
@@ -27,6 +27,18 @@ export function cluster(start = T0) {
       return clock.pendingTimers();
     },
   };
+}
+
+/**
+ * Replica "a" (lease 6 s) claims `jobId`'s occurrence at T0 + 1 s under `onAbandoned: "retry"`
+ * and "dies" mid-run: it is stopped without draining, so its lease is never renewed again.
+ */
+export async function replicaDiesMidRun(c: ReturnType<typeof cluster>, jobId: string) {
+  const a = c.replica({ replicaId: "a", leaseDuration: "6s" });
+  a.job(jobId, once(T0 + 1_000), () => new Promise(() => {}), { onAbandoned: "retry" });
+  await a.start();
+  await c.clock.advance(1_000);
+  await a.stop({ drain: false });
 }
 
 /** Records every payload of `event` emitted by `scheduler`. */

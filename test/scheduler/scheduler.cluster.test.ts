@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { BelfryError, every, MemoryStore, OffsetClock, once, Scheduler } from "../../src/index.js";
 import type { Duration } from "../../src/index.js";
-import { cluster, deferred, recordEvents, T0 } from "./harness.js";
+import { cluster, deferred, recordEvents, replicaDiesMidRun, T0 } from "./harness.js";
 
 describe("Scheduler cluster behaviour on a shared memory store", () => {
   it("overlap skip holds across replicas: a second occurrence is skipped while one runs", async () => {
@@ -75,12 +75,8 @@ describe("Scheduler cluster behaviour on a shared memory store", () => {
 
   it("recovers a run whose replica vanished: retried elsewhere with the same idempotency key", async () => {
     const c = cluster();
-    const a = c.replica({ replicaId: "a", leaseDuration: "6s" });
-    a.job("work", once(T0 + 1_000), () => new Promise(() => {}), { onAbandoned: "retry" });
-    await a.start();
-    await c.clock.advance(1_000);
     // Replica a "dies": its timers stop firing, its lease is never renewed again.
-    await a.stop({ drain: false });
+    await replicaDiesMidRun(c, "work");
     const keys: string[] = [];
     const b = c.replica({ replicaId: "b", leaseDuration: "6s" });
     b.job(

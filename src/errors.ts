@@ -6,7 +6,7 @@
  *   `INVALID_WEEKDAY`, `INVALID_DATE`, `INVALID_HANDLER`, `INVALID_OPTION`, `DUPLICATE_JOB`.
  * - Configuration errors: `INVALID_PREFIX`, `INVALID_STORE_URL`, `MISSING_DEPENDENCY`.
  * - Runtime errors: `UNKNOWN_JOB`, `NOT_STARTED`, `ALREADY_STARTED`, `STORE_CONNECT`,
- *   `STORE_ERROR`, `CORRUPT_ROW`, `MIGRATION`, `LEASE_LOST`, `TIMEOUT`, `ABORTED`.
+ *   `STORE_ERROR`, `CORRUPT_ROW`, `MIGRATION`, `LEASE_LOST`, `TIMEOUT`, `ABORTED`, `UNSUPPORTED`.
  */
 export type BelfryErrorCode =
   | "INVALID_CRON"
@@ -32,7 +32,9 @@ export type BelfryErrorCode =
   | "MIGRATION"
   | "LEASE_LOST"
   | "TIMEOUT"
-  | "ABORTED";
+  | "ABORTED"
+  /** The store lacks an optional capability the call needs (e.g. `prune`). */
+  | "UNSUPPORTED";
 
 /**
  * The one error type belfry throws. `code` is stable across releases; `message` says where the

@@ -4,6 +4,11 @@ import { systemClock, type Clock } from "./clock.js";
 import { toMs, toPositiveMs, type Duration } from "./duration.js";
 import { BelfryError } from "./errors.js";
 import { silentLogger, type Logger } from "./observe/logger.js";
+import {
+  toRetentionConfig,
+  type HistoryRetention,
+  type RetentionConfig,
+} from "./observe/retention.js";
 import { assertTimezone } from "./schedules/schedule.js";
 import type { Coordination } from "./coordination/modes.js";
 import type { Store } from "./stores/store.js";
@@ -40,6 +45,11 @@ export interface SchedulerOptions {
   readonly coordination?: Coordination;
   /** Term of the `leader` mode's election (default 10 s). */
   readonly leaderTerm?: Duration;
+  /**
+   * Deletes old terminal run records periodically, on stores with the `prune` capability (all
+   * bundled stores); default: keep every record. Watermarks are never touched.
+   */
+  readonly historyRetention?: HistoryRetention;
 }
 
 /** {@link SchedulerOptions} validated, with defaults applied. */
@@ -56,6 +66,7 @@ export interface SchedulerConfig {
   readonly replicaId: string;
   readonly coordination: Coordination;
   readonly leaderTermMs: number;
+  readonly retention: RetentionConfig | null;
 }
 
 /** Validates scheduler options in one place; throws `BelfryError` naming the option. */
@@ -88,6 +99,7 @@ export function toSchedulerConfig(options: SchedulerOptions): SchedulerConfig {
     skewThresholdMs: toPositiveMs(options.skewThreshold ?? "2s", "Scheduler({ skewThreshold })"),
     coordination: options.coordination ?? "occurrence",
     leaderTermMs: toPositiveMs(options.leaderTerm ?? "10s", "Scheduler({ leaderTerm })"),
+    retention: toRetentionConfig(options.historyRetention),
     replicaId:
       options.replicaId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`,
   };

@@ -3,11 +3,15 @@ import { capabilities } from "./coordination/capabilities.js";
 import { coordinatorFor, type Coordinator, type ManualRun } from "./coordination/coordinator.js";
 import { newJobState, type JobState } from "./coordination/job-state.js";
 import { Runner } from "./coordination/runner.js";
-import { toMs, type Duration } from "./duration.js";
+import { toMs, toPositiveMs, type Duration } from "./duration.js";
 import { toSchedulerConfig, type SchedulerOptions } from "./scheduler-options.js";
 import { BelfryError } from "./errors.js";
 import { EventHub, type Listener, type SchedulerEventName } from "./observe/events.js";
-import type { Logger } from "./observe/logger.js";
+import { attachClaimLog, claimLogEnabled, stderrLogger } from "./observe/claim-log.js";
+import { PassTracker, pingStore, type HealthReport } from "./observe/health.js";
+import { childLogger, type Logger } from "./observe/logger.js";
+import { instrumentStore } from "./observe/store-calls.js";
+import { defaultTracer } from "./observe/tracing.js";
 import { toJobConfig, type Handler, type JobConfig, type JobOptions } from "./options.js";
 import { DueTimer } from "./queue.js";
 import type { Schedule, ScheduleSpec } from "./schedules/schedule.js";
@@ -74,20 +78,30 @@ export class Scheduler {
   private readonly due: DueTimer;
   private readonly concurrency: number;
   private readonly stopTimeoutMs: number;
+  private readonly passes: PassTracker;
   private started = false;
 
   constructor(options: SchedulerOptions = {}) {
     const config = toSchedulerConfig(options);
     const localClock: Clock = config.clock;
     this.clock = new OffsetClock(localClock);
-    this.ownsStore = options.store === undefined;
-    this.store = options.store ?? new MemoryStore({ clock: localClock });
-    this.timezone = config.timezone;
-    this.logger = config.logger;
+    this.replicaId = config.replicaId;
+    // DEBUG=belfry: claim decisions at debug level, on stderr when no logger was passed.
+    const debug = claimLogEnabled(process.env.DEBUG);
+    const logger = debug && !options.logger ? stderrLogger(localClock) : config.logger;
+    this.logger = childLogger(logger, { replicaId: this.replicaId });
     this.hub = new EventHub(this.logger);
+    if (debug) attachClaimLog(this.hub, this.logger);
+    this.passes = new PassTracker(this.clock);
+    this.ownsStore = options.store === undefined;
+    const store = options.store ?? new MemoryStore({ clock: localClock });
+    this.store = instrumentStore(store, localClock, (call) => {
+      this.passes.onCall(call);
+      this.hub.emit("store:call", { replicaId: this.replicaId, ...call });
+    });
+    this.timezone = config.timezone;
     this.concurrency = config.concurrency;
     this.stopTimeoutMs = config.stopTimeoutMs;
-    this.replicaId = config.replicaId;
     this.due = new DueTimer(this.clock, (ids) => this.dispatch(ids));
     const shared = {
       store: this.store,
@@ -97,7 +111,11 @@ export class Scheduler {
       replicaId: this.replicaId,
       leaseMs: config.leaseMs,
     };
-    this.runner = new Runner({ ...shared, onSettled: () => this.due.wake() });
+    this.runner = new Runner({
+      ...shared,
+      tracer: defaultTracer(),
+      onSettled: () => this.due.wake(),
+    });
     this.coordinator = coordinatorFor(config.coordination, config.leaderTermMs, {
       ...shared,
       localClock,
@@ -105,6 +123,7 @@ export class Scheduler {
       recoveryMs: config.recoveryMs,
       clockSyncMs: config.clockSyncMs,
       skewThresholdMs: config.skewThresholdMs,
+      retention: config.retention,
       job: (jobId) => this.entries.get(jobId)?.state,
     });
   }
@@ -218,6 +237,40 @@ export class Scheduler {
   }
 
   /**
+   * Deletes terminal run records (`succeeded`, `failed`, `abandoned`, `missed`, `skipped`)
+   * scheduled before `before`, never active or queued ones and never a job's watermark, so a
+   * pruned occurrence can never be claimed again. Returns how many were deleted. Throws
+   * `UNSUPPORTED` on a store without the `prune` capability. See also `historyRetention`.
+   */
+  async prune(before: Date | number): Promise<number> {
+    const { retention } = capabilities(this.store);
+    if (!retention) {
+      throw new BelfryError(
+        "UNSUPPORTED",
+        `prune(): the ${this.store.kind} store cannot delete run records (no prune capability)`,
+      );
+    }
+    return await retention.prune(typeof before === "number" ? before : before.getTime());
+  }
+
+  /**
+   * A snapshot for readiness and liveness probes; `storeReachable` pings the store, waiting at
+   * most `timeout` (default 5 s).
+   */
+  async health(options: { timeout?: Duration } = {}): Promise<HealthReport> {
+    const timeoutMs = toPositiveMs(options.timeout ?? "5s", "health({ timeout })");
+    const lastPass = this.passes.lastSuccessfulPassAt;
+    return {
+      started: this.started,
+      storeReachable: await pingStore(this.store, this.clock, timeoutMs),
+      lastSuccessfulPassAt: lastPass === null ? null : new Date(lastPass),
+      clockOffsetMs: this.clock.offset,
+      running: this.runner.activeCount,
+      jobs: this.entries.size,
+    };
+  }
+
+  /**
    * Connects the store (throws `STORE_CONNECT` when it cannot), measures the clock offset,
    * registers the jobs and starts dispatching.
    */
@@ -235,7 +288,7 @@ export class Scheduler {
     const now = this.clock.now();
     for (const id of this.entries.keys()) this.due.set(id, now);
     this.logger.info(
-      { replicaId: this.replicaId, store: this.store.kind, jobs: this.entries.size },
+      { store: this.store.kind, jobs: this.entries.size },
       "belfry: scheduler started",
     );
     this.due.start();
@@ -252,7 +305,7 @@ export class Scheduler {
     await this.runner.stop(options.drain ?? true, this.stopTimeoutMs);
     this.started = false;
     if (this.ownsStore) await this.store.close();
-    this.logger.info({ replicaId: this.replicaId }, "belfry: scheduler stopped");
+    this.logger.info({}, "belfry: scheduler stopped");
   }
 
   private addEntry(config: JobConfig, options: JobOptions, cursor: number | null): void {
@@ -299,7 +352,8 @@ export class Scheduler {
     const jobs = ids.flatMap((id) => this.entries.get(id)?.state ?? []);
     if (jobs.length === 0) return;
     const slots = Math.max(0, this.concurrency - this.runner.activeCount);
-    for (const { job, at } of await this.coordinator.pass(jobs, slots)) {
+    const wakes = await this.passes.pass(() => this.coordinator.pass(jobs, slots));
+    for (const { job, at } of wakes) {
       if (!job.retired && at !== null) this.due.set(job.series.config.id, at);
     }
   }

@@ -1,9 +1,10 @@
-import type { ReplicaRecords, Store, WarningRecords } from "../stores/store.js";
+import type { ReplicaRecords, Retention, Store, WarningRecords } from "../stores/store.js";
 
 /** The optional capabilities of a store the scheduler uses, each null when the store lacks it. */
 export interface Capabilities {
   readonly replicas: ReplicaRecords | null;
   readonly warnings: WarningRecords | null;
+  readonly retention: Retention | null;
 }
 
 /**
@@ -11,7 +12,7 @@ export interface Capabilities {
  * counts only when all its methods are there); the scheduler does without the missing ones.
  */
 export function capabilities(store: Store): Capabilities {
-  const { touchReplica, listReplicas, addWarning, listWarnings } = store;
+  const { touchReplica, listReplicas, addWarning, listWarnings, prune } = store;
   return {
     replicas:
       touchReplica && listReplicas
@@ -21,5 +22,6 @@ export function capabilities(store: Store): Capabilities {
       addWarning && listWarnings
         ? { addWarning: addWarning.bind(store), listWarnings: listWarnings.bind(store) }
         : null,
+    retention: prune ? { prune: prune.bind(store) } : null,
   };
 }

@@ -45,6 +45,10 @@ export class Maintenance {
       every(clockSyncMs, clockSyncMs, () => this.syncClock());
     }
     if (this.capabilities.replicas) every(REPLICA_TOUCH_MS, 0, () => this.touchReplica());
+    const { retention } = this.deps;
+    if (retention && this.capabilities.retention) {
+      every(retention.intervalMs, 0, () => this.prune(retention.maxAgeMs));
+    }
   }
 
   /** Stops the timers and waits for a task in flight. */
@@ -61,7 +65,11 @@ export class Maintenance {
       for (const item of await store.recoverExpired(replicaId, leaseMs, RECOVER_BATCH)) {
         if (item.action === "abandoned") {
           const { jobId, runId } = item;
-          logger.warn({ jobId, runId }, "belfry: run abandoned after its lease expired");
+          const scheduledAt = new Date(item.scheduledAt).toISOString();
+          logger.warn(
+            { jobId, runId, scheduledAt },
+            "belfry: run abandoned after its lease expired",
+          );
           hub.emit("run:abandoned", {
             jobId,
             runId,
@@ -100,6 +108,22 @@ export class Maintenance {
       this.skewed = skewed;
     } catch (error) {
       this.deps.errors.report("now", error);
+    }
+  }
+
+  /** Deletes terminal run records scheduled more than `maxAgeMs` ago (store time). */
+  private async prune(maxAgeMs: number): Promise<void> {
+    const before = this.deps.clock.now() - maxAgeMs;
+    try {
+      const deleted = (await this.capabilities.retention?.prune(before)) ?? 0;
+      if (deleted > 0) {
+        this.deps.logger.info(
+          { deleted, before: new Date(before).toISOString() },
+          "belfry: pruned old run records",
+        );
+      }
+    } catch (error) {
+      this.deps.errors.report("prune", error);
     }
   }
 

@@ -9,9 +9,10 @@ export interface HealthReport {
   /** The store answered a `now()` within the health check's timeout. */
   readonly storeReachable: boolean;
   /**
-   * When a dispatch pass (or, in the default coordination, a lease-recovery pass) last completed
-   * with no failed store call; null before the first one. It moves at least every recovery
-   * interval in the default mode; a replica whose value stops moving is stuck.
+   * When a dispatch pass last completed with no failed store call meanwhile (in the default
+   * coordination also a lease-recovery pass with none failed since the previous one); null
+   * before the first. In the default mode it moves at least every recovery interval while the
+   * store answers, so a value that stops moving means the replica is stuck or cut off.
    */
   readonly lastSuccessfulPassAt: Date | null;
   /** Measured offset store − local clock, ms (0 before the first measurement). */
@@ -28,6 +29,7 @@ export interface HealthReport {
  */
 export class PassTracker {
   private failures = 0;
+  private failuresAtRecovery = 0;
   private lastAt: number | null = null;
 
   constructor(private readonly clock: Clock) {}
@@ -37,10 +39,16 @@ export class PassTracker {
     return this.lastAt;
   }
 
-  /** Notes one store call (see `instrumentStore`); a successful recovery pass counts as a pass. */
+  /**
+   * Notes one store call (see `instrumentStore`). A successful recovery pass counts as a pass
+   * when no store call failed since the previous one (an idle replica still shows it is alive).
+   */
   onCall(call: StoreCall): void {
     if (!call.ok) this.failures += 1;
-    else if (call.operation === "recoverExpired") this.lastAt = this.clock.now();
+    else if (call.operation === "recoverExpired") {
+      if (this.failures === this.failuresAtRecovery) this.lastAt = this.clock.now();
+      this.failuresAtRecovery = this.failures;
+    }
   }
 
   /** Runs a dispatch pass and records it when no store call failed meanwhile. */

@@ -86,7 +86,10 @@ export function registerMetrics(scheduler: Scheduler, options: MetricsOptions = 
   on("store:call", (e) =>
     family.storeCalls.observe({ operation: e.operation }, e.durationMs / 1000),
   );
-  family.snapshots.set(scheduler, oncePerScrape(() => scheduler.health()));
+  family.snapshots.set(
+    scheduler,
+    oncePerScrape(() => scheduler.health()),
+  );
   return () => {
     for (const off of detach) off();
     family.snapshots.delete(scheduler);

@@ -46,12 +46,14 @@ export function attachClaimLog(hub: EventHub, logger: Logger): void {
  * A logger writing one JSON line per call to stderr, pino-style (`level`, `time`, fields, `msg`):
  * what `DEBUG=belfry` writes to when the application passed no logger.
  */
-export function stderrLogger(clock: Clock, write = (line: string) => process.stderr.write(line)) {
+export function stderrLogger(
+  clock: Clock,
+  write: (line: string) => void = (line) => void process.stderr.write(line),
+): Logger {
   const at =
     (level: number) =>
     (object: object, message?: string): void => {
       write(`${JSON.stringify({ level, time: clock.now(), ...object, msg: message })}\n`);
     };
-  const logger: Logger = { debug: at(20), info: at(30), warn: at(40), error: at(50) };
-  return logger;
+  return { debug: at(20), info: at(30), warn: at(40), error: at(50) };
 }

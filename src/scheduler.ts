@@ -6,11 +6,10 @@ import { Runner } from "./coordination/runner.js";
 import { toMs, toPositiveMs, type Duration } from "./duration.js";
 import { toSchedulerConfig, type SchedulerOptions } from "./scheduler-options.js";
 import { BelfryError } from "./errors.js";
-import { EventHub, type Listener, type SchedulerEventName } from "./observe/events.js";
-import { attachClaimLog, claimLogEnabled, stderrLogger } from "./observe/claim-log.js";
-import { PassTracker, pingStore, type HealthReport } from "./observe/health.js";
-import { childLogger, type Logger } from "./observe/logger.js";
-import { instrumentStore } from "./observe/store-calls.js";
+import type { EventHub, Listener, SchedulerEventName } from "./observe/events.js";
+import { pingStore, type HealthReport, type PassTracker } from "./observe/health.js";
+import type { Logger } from "./observe/logger.js";
+import { observed } from "./observe/observed.js";
 import { defaultTracer } from "./observe/tracing.js";
 import { toJobConfig, type Handler, type JobConfig, type JobOptions } from "./options.js";
 import { DueTimer } from "./queue.js";
@@ -86,19 +85,21 @@ export class Scheduler {
     const localClock: Clock = config.clock;
     this.clock = new OffsetClock(localClock);
     this.replicaId = config.replicaId;
-    // DEBUG=belfry: claim decisions at debug level, on stderr when no logger was passed.
-    const debug = claimLogEnabled(process.env.DEBUG);
-    const logger = debug && !options.logger ? stderrLogger(localClock) : config.logger;
-    this.logger = childLogger(logger, { replicaId: this.replicaId });
-    this.hub = new EventHub(this.logger);
-    if (debug) attachClaimLog(this.hub, this.logger);
-    this.passes = new PassTracker(this.clock);
     this.ownsStore = options.store === undefined;
-    const store = options.store ?? new MemoryStore({ clock: localClock });
-    this.store = instrumentStore(store, localClock, (call) => {
-      this.passes.onCall(call);
-      this.hub.emit("store:call", { replicaId: this.replicaId, ...call });
-    });
+    ({
+      logger: this.logger,
+      hub: this.hub,
+      store: this.store,
+      passes: this.passes,
+    } = observed({
+      store: options.store ?? new MemoryStore({ clock: localClock }),
+      logger: config.logger,
+      loggerGiven: options.logger !== undefined,
+      localClock,
+      clock: this.clock,
+      replicaId: this.replicaId,
+      debug: process.env.DEBUG,
+    }));
     this.timezone = config.timezone;
     this.concurrency = config.concurrency;
     this.stopTimeoutMs = config.stopTimeoutMs;

@@ -18,7 +18,7 @@ const REPLICA_TOUCH_MS = 30_000;
 
 /**
  * The periodic tasks: recovering runs whose lease expired, keeping the offset to the store
- * clock, and the replica's row for audit. Each runs on its own timer, so a slow store call in
+ * clock, the replica's row for audit, and pruning old run records (`historyRetention`). Each runs on its own timer, so a slow store call in
  * one of them never delays a claim, and each swallows store errors after reporting them.
  */
 export class Maintenance {
@@ -33,7 +33,8 @@ export class Maintenance {
   }
 
   /**
-   * Starts the timers: the replica row (when the store keeps replica rows) and, with
+   * Starts the timers: the replica row (when the store keeps replica rows), the prune (with
+   * `historyRetention`, when the store can prune) and, with
    * `occurrence` (the claim protocol), lease recovery at once and clock sync after an interval.
    */
   start(occurrence: boolean): void {

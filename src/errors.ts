@@ -8,10 +8,10 @@
  *   `NEVER_FIRES` (a definition with no occurrence: `cron("0 0 30 2 *")`, `startAt` after
  *   `stopAt`), `RESERVED_ID` (a job id starting with `belfry:`), `DUPLICATE_JOB`,
  *   `INVALID_SCHEDULE` (a schedule spec that cannot be rebuilt).
- * - Configuration errors: `INVALID_PREFIX`, `INVALID_STORE_URL`, `MISSING_DEPENDENCY`,
- *   `NOT_SUPPORTED` (a store without an optional capability a command needs).
+ * - Configuration errors: `INVALID_PREFIX`, `INVALID_STORE_URL`, `MISSING_DEPENDENCY`.
  * - Runtime errors: `UNKNOWN_JOB`, `NOT_STARTED`, `ALREADY_STARTED`, `STORE_CONNECT`,
- *   `STORE_ERROR`, `CORRUPT_ROW`, `MIGRATION`, `LEASE_LOST`, `TIMEOUT`, `ABORTED`.
+ *   `STORE_ERROR`, `CORRUPT_ROW`, `MIGRATION`, `LEASE_LOST`, `TIMEOUT`, `ABORTED`, `UNSUPPORTED` (a store
+ *   without an optional capability the call needs).
  */
 export type BelfryErrorCode =
   | "INVALID_CRON"
@@ -36,13 +36,14 @@ export type BelfryErrorCode =
   | "ALREADY_STARTED"
   | "STORE_CONNECT"
   | "MISSING_DEPENDENCY"
-  | "NOT_SUPPORTED"
   | "STORE_ERROR"
   | "CORRUPT_ROW"
   | "MIGRATION"
   | "LEASE_LOST"
   | "TIMEOUT"
-  | "ABORTED";
+  | "ABORTED"
+  /** The store lacks an optional capability the call needs (e.g. `prune`). */
+  | "UNSUPPORTED";
 
 /**
  * The one error type belfry throws. `code` is stable across releases; `message` says where the

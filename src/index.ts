@@ -14,6 +14,8 @@ export { BelfryError, isBelfryError } from "./errors.js";
 export type { BelfryErrorCode } from "./errors.js";
 export type { Duration } from "./duration.js";
 export type { Logger } from "./observe/logger.js";
+export type { HealthReport } from "./observe/health.js";
+export type { HistoryRetention } from "./observe/retention.js";
 export type { SchedulerEvents, SchedulerEventName, Listener } from "./observe/events.js";
 export { MemoryStore } from "./stores/memory/index.js";
 export type { MemoryStoreOptions } from "./stores/memory/index.js";

@@ -13,6 +13,7 @@ import {
   timezoneField,
   withMethods,
 } from "./validation.js";
+import type { HistoryRetention, RetentionConfig } from "./observe/retention.js";
 import type { Coordination } from "./coordination/modes.js";
 import { toShutdownSignals } from "./process-hooks.js";
 import type { Store } from "./stores/store.js";
@@ -60,6 +61,11 @@ export interface SchedulerOptions {
    * `["SIGTERM", "SIGINT"]` (default: none). The listeners are removed on `stop()`.
    */
   readonly shutdownSignals?: boolean | readonly NodeJS.Signals[];
+  /**
+   * Deletes old terminal run records periodically, on stores with the `prune` capability (all
+   * bundled stores); default: keep every record. Watermarks are never touched.
+   */
+  readonly historyRetention?: HistoryRetention;
 }
 
 /** {@link SchedulerOptions} validated, with defaults applied. */
@@ -78,6 +84,7 @@ export interface SchedulerConfig {
   readonly leaderTermMs: number;
   readonly unref: boolean;
   readonly shutdownSignals: readonly NodeJS.Signals[];
+  readonly retention: RetentionConfig | null;
 }
 
 /** The shortest lease: a run's heartbeat goes every third of it, so it must cover a round trip. */
@@ -136,6 +143,10 @@ const schedulerOptions = strictOptions({
   unref: z.boolean().default(false),
   // Checked by toShutdownSignals, which names the signal that is wrong.
   shutdownSignals: z.unknown().optional(),
+  historyRetention: strictOptions({
+    maxAge: durationField(1),
+    interval: durationField(1_000).default(3_600_000),
+  }).optional(),
 } satisfies Record<keyof SchedulerOptions, z.ZodType>);
 
 function isCoordination(value: unknown): value is Coordination {
@@ -169,5 +180,11 @@ export function toSchedulerConfig(options: SchedulerOptions): SchedulerConfig {
     shutdownSignals: toShutdownSignals(
       parsed.shutdownSignals as SchedulerOptions["shutdownSignals"],
     ),
+    retention: parsed.historyRetention
+      ? {
+          maxAgeMs: parsed.historyRetention.maxAge,
+          intervalMs: parsed.historyRetention.interval,
+        }
+      : null,
   };
 }

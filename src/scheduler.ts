@@ -2,14 +2,19 @@ import { OffsetClock, type Clock } from "./clock.js";
 import { coordinatorFor, type Coordinator, type ManualRun } from "./coordination/coordinator.js";
 import { newJobState, type JobState } from "./coordination/job-state.js";
 import { Runner } from "./coordination/runner.js";
+import { toPositiveMs, type Duration } from "./duration.js";
 import { toSchedulerConfig, type SchedulerOptions } from "./scheduler-options.js";
 import { BelfryError } from "./errors.js";
-import { EventHub, type Listener, type SchedulerEventName } from "./observe/events.js";
+import type { EventHub, Listener, SchedulerEventName } from "./observe/events.js";
+import { pingStore, type HealthReport, type PassTracker } from "./observe/health.js";
 import type { Logger } from "./observe/logger.js";
+import { observed } from "./observe/observed.js";
+import { defaultTracer } from "./observe/tracing.js";
 import { toJobConfig, type Handler, type JobConfig, type JobOptions } from "./options.js";
 import { ProcessHooks } from "./process-hooks.js";
 import { DueTimer } from "./queue.js";
 import type { Schedule, ScheduleSpec } from "./schedules/schedule.js";
+import { capabilities } from "./stores/capabilities.js";
 import { MemoryStore } from "./stores/memory/index.js";
 import type { HistoryQuery, RunRecord, Store } from "./stores/store.js";
 import { auditStore, type AuditOptions, type AuditReport } from "./observe/audit.js";
@@ -58,6 +63,7 @@ export class Scheduler {
   private readonly concurrency: number;
   private readonly stopTimeoutMs: number;
   private readonly hooks: ProcessHooks;
+  private readonly passes: PassTracker;
   private started = false;
   private stopping: Promise<void> | null = null;
 
@@ -65,14 +71,25 @@ export class Scheduler {
     const config = toSchedulerConfig(options);
     const localClock: Clock = config.clock;
     this.clock = new OffsetClock(localClock);
+    this.replicaId = config.replicaId;
     this.ownsStore = options.store === undefined;
-    this.store = options.store ?? new MemoryStore({ clock: localClock });
+    ({
+      logger: this.logger,
+      hub: this.hub,
+      store: this.store,
+      passes: this.passes,
+    } = observed({
+      store: options.store ?? new MemoryStore({ clock: localClock }),
+      logger: config.logger,
+      loggerGiven: options.logger !== undefined,
+      localClock,
+      clock: this.clock,
+      replicaId: this.replicaId,
+      debug: process.env.DEBUG,
+    }));
     this.timezone = config.timezone;
-    this.logger = config.logger;
-    this.hub = new EventHub(this.logger);
     this.concurrency = config.concurrency;
     this.stopTimeoutMs = config.stopTimeoutMs;
-    this.replicaId = config.replicaId;
     this.due = new DueTimer(this.clock, (ids) => this.dispatch(ids));
     this.hooks = new ProcessHooks({
       keepAlive: !config.unref,
@@ -88,7 +105,11 @@ export class Scheduler {
       replicaId: this.replicaId,
       leaseMs: config.leaseMs,
     };
-    this.runner = new Runner({ ...shared, onSettled: () => this.due.wake() });
+    this.runner = new Runner({
+      ...shared,
+      tracer: defaultTracer(),
+      onSettled: () => this.due.wake(),
+    });
     this.coordinator = coordinatorFor(config.coordination, config.leaderTermMs, {
       ...shared,
       localClock,
@@ -96,6 +117,7 @@ export class Scheduler {
       recoveryMs: config.recoveryMs,
       clockSyncMs: config.clockSyncMs,
       skewThresholdMs: config.skewThresholdMs,
+      retention: config.retention,
       job: (jobId) => this.entries.get(jobId)?.state,
     });
   }
@@ -209,6 +231,40 @@ export class Scheduler {
   }
 
   /**
+   * Deletes terminal run records (`succeeded`, `failed`, `abandoned`, `missed`, `skipped`)
+   * scheduled before `before`, never active or queued ones and never a job's watermark, so a
+   * pruned occurrence can never be claimed again. Returns how many were deleted. Throws
+   * `UNSUPPORTED` on a store without the `prune` capability. See also `historyRetention`.
+   */
+  async prune(before: Date | number): Promise<number> {
+    const { retention } = capabilities(this.store);
+    if (!retention) {
+      throw new BelfryError(
+        "UNSUPPORTED",
+        `prune(): the ${this.store.kind} store cannot delete run records (no prune capability)`,
+      );
+    }
+    return await retention.prune(typeof before === "number" ? before : before.getTime());
+  }
+
+  /**
+   * A snapshot for readiness and liveness probes; `storeReachable` pings the store, waiting at
+   * most `timeout` (default 5 s).
+   */
+  async health(options: { timeout?: Duration } = {}): Promise<HealthReport> {
+    const timeoutMs = toPositiveMs(options.timeout ?? "5s", "health({ timeout })");
+    const lastPass = this.passes.lastSuccessfulPassAt;
+    return {
+      started: this.started,
+      storeReachable: await pingStore(this.store, this.clock, timeoutMs),
+      lastSuccessfulPassAt: lastPass === null ? null : new Date(lastPass),
+      clockOffsetMs: this.clock.offset,
+      running: this.runner.activeCount,
+      jobs: this.entries.size,
+    };
+  }
+
+  /**
    * Connects the store (throws `STORE_CONNECT` when it cannot), measures the clock offset,
    * registers the jobs and starts dispatching. From then on the scheduler keeps the Node
    * process alive until `stop()` (unless `unref: true`) and, with `shutdownSignals`, stops with
@@ -229,7 +285,7 @@ export class Scheduler {
     const now = this.clock.now();
     for (const id of this.entries.keys()) this.due.set(id, now);
     this.logger.info(
-      { replicaId: this.replicaId, store: this.store.kind, jobs: this.entries.size },
+      { store: this.store.kind, jobs: this.entries.size },
       "belfry: scheduler started",
     );
     this.due.start();
@@ -254,7 +310,7 @@ export class Scheduler {
     this.started = false;
     this.hooks.detach();
     if (this.ownsStore) await this.store.close();
-    this.logger.info({ replicaId: this.replicaId }, "belfry: scheduler stopped");
+    this.logger.info({}, "belfry: scheduler stopped");
   }
 
   private addEntry(config: JobConfig, options: JobOptions, cursor: number | null): void {
@@ -301,7 +357,8 @@ export class Scheduler {
     const jobs = ids.flatMap((id) => this.entries.get(id)?.state ?? []);
     if (jobs.length === 0) return;
     const slots = Math.max(0, this.concurrency - this.runner.activeCount);
-    for (const { job, at } of await this.coordinator.pass(jobs, slots)) {
+    const wakes = await this.passes.pass(() => this.coordinator.pass(jobs, slots));
+    for (const { job, at } of wakes) {
       if (!job.retired && at !== null) this.due.set(job.series.config.id, at);
     }
   }

@@ -84,7 +84,7 @@ export function table(rows: readonly (readonly string[])[]): string[] {
 
 /**
  * An optional store capability a command needs.
- * @throws BelfryError `NOT_SUPPORTED` when the store lacks it.
+ * @throws BelfryError `UNSUPPORTED` when the store lacks it.
  */
 export function capability<K extends keyof Capabilities>(
   store: Store,
@@ -93,7 +93,7 @@ export function capability<K extends keyof Capabilities>(
   const found = capabilities(store)[name];
   if (!found) {
     throw new BelfryError(
-      "NOT_SUPPORTED",
+      "UNSUPPORTED",
       `the ${store.kind} store does not keep ${name} records, so this command cannot run on it`,
     );
   }

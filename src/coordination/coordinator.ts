@@ -1,6 +1,7 @@
 import type { OffsetClock, Clock } from "../clock.js";
 import type { EventHub } from "../observe/events.js";
 import type { Logger } from "../observe/logger.js";
+import type { RetentionConfig } from "../observe/retention.js";
 import type { Store } from "../stores/store.js";
 import { GatedCoordinator } from "./gated.js";
 import type { JobState } from "./job-state.js";
@@ -65,6 +66,8 @@ export interface CoordinatorDeps {
   readonly recoveryMs: number;
   readonly clockSyncMs: number;
   readonly skewThresholdMs: number;
+  /** `historyRetention`: the periodic prune of old run records, or null for none. */
+  readonly retention: RetentionConfig | null;
   /** The job this replica defines under `jobId`, for runs taken over by recovery. */
   readonly job: (jobId: string) => JobState | undefined;
 }

@@ -18,7 +18,7 @@ const REPLICA_TOUCH_MS = 30_000;
 
 /**
  * The periodic tasks: recovering runs whose lease expired, keeping the offset to the store
- * clock, and the replica's row for audit. Each runs on its own timer, so a slow store call in
+ * clock, the replica's row for audit, and pruning old run records (`historyRetention`). Each runs on its own timer, so a slow store call in
  * one of them never delays a claim, and each swallows store errors after reporting them.
  */
 export class Maintenance {
@@ -33,7 +33,8 @@ export class Maintenance {
   }
 
   /**
-   * Starts the timers: the replica row (when the store keeps replica rows) and, with
+   * Starts the timers: the replica row (when the store keeps replica rows), the prune (with
+   * `historyRetention`, when the store can prune) and, with
    * `occurrence` (the claim protocol), lease recovery at once and clock sync after an interval.
    */
   start(occurrence: boolean): void {
@@ -45,6 +46,10 @@ export class Maintenance {
       every(clockSyncMs, clockSyncMs, () => this.syncClock());
     }
     if (this.capabilities.replicas) every(REPLICA_TOUCH_MS, 0, () => this.touchReplica());
+    const { retention } = this.deps;
+    if (retention && this.capabilities.retention) {
+      every(retention.intervalMs, 0, () => this.prune(retention.maxAgeMs));
+    }
   }
 
   /** Stops the timers and waits for a task in flight. */
@@ -61,7 +66,11 @@ export class Maintenance {
       for (const item of await store.recoverExpired(replicaId, leaseMs, RECOVER_BATCH)) {
         if (item.action === "abandoned") {
           const { jobId, runId } = item;
-          logger.warn({ jobId, runId }, "belfry: run abandoned after its lease expired");
+          const scheduledAt = new Date(item.scheduledAt).toISOString();
+          logger.warn(
+            { jobId, runId, scheduledAt },
+            "belfry: run abandoned after its lease expired",
+          );
           hub.emit("run:abandoned", {
             jobId,
             runId,
@@ -100,6 +109,22 @@ export class Maintenance {
       this.skewed = skewed;
     } catch (error) {
       this.deps.errors.report("now", error);
+    }
+  }
+
+  /** Deletes terminal run records scheduled more than `maxAgeMs` ago (store time). */
+  private async prune(maxAgeMs: number): Promise<void> {
+    const before = this.deps.clock.now() - maxAgeMs;
+    try {
+      const deleted = (await this.capabilities.retention?.prune(before)) ?? 0;
+      if (deleted > 0) {
+        this.deps.logger.info(
+          { deleted, before: new Date(before).toISOString() },
+          "belfry: pruned old run records",
+        );
+      }
+    } catch (error) {
+      this.deps.errors.report("prune", error);
     }
   }
 

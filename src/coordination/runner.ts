@@ -1,7 +1,8 @@
 import { settledWithin, sleep, type Clock } from "../clock.js";
 import { BelfryError } from "../errors.js";
 import { ownedRunEvent, type EventHub } from "../observe/events.js";
-import { childLogger, type Logger } from "../observe/logger.js";
+import { childLogger, runFields, type Logger } from "../observe/logger.js";
+import type { RunTracer, SpanOutcome } from "../observe/tracing.js";
 import { retryDelay, type JobConfig, type RunContext } from "../options.js";
 import type { ClaimedRun, RunOutcome, Store } from "../stores/store.js";
 import { AttemptErrors, describeError, previousError } from "./attempt-errors.js";
@@ -15,6 +16,8 @@ export interface RunnerDeps {
   readonly logger: Logger;
   readonly replicaId: string;
   readonly leaseMs: number;
+  /** Opens a span per attempt (OpenTelemetry, or a no-op). */
+  readonly tracer: RunTracer;
   /** Called after every run ends here (a slot is free again). */
   readonly onSettled: () => void;
 }
@@ -57,7 +60,7 @@ export class Runner {
     hub.emit(origin === "claimed" ? "run:claimed" : "run:recovered", ownedRunEvent(run, replicaId));
     const lease = new Lease(ledger, clock, run, leaseMs, {
       onLost: (reason) => {
-        this.deps.logger.warn({ err: reason, runId: run.runId }, reason.message);
+        this.logFor(run).warn({ err: reason }, reason.message);
         hub.emit("run:leaseLost", ownedRunEvent(run, this.deps.replicaId));
       },
       onStoreError: (error) =>
@@ -65,7 +68,7 @@ export class Runner {
     });
     const done = this.runAttempts(config, lease, origin === "recovered")
       .catch((error: unknown) =>
-        this.deps.logger.error({ err: error, runId: run.runId }, "belfry: run bookkeeping failed"),
+        this.logFor(run).error({ err: error }, "belfry: run bookkeeping failed"),
       )
       .finally(() => {
         lease.stop();
@@ -106,8 +109,13 @@ export class Runner {
       trigger: run.trigger,
       signal,
       replicaId: this.deps.replicaId,
-      logger: childLogger(this.deps.logger, { jobId: run.jobId, runId: run.runId, attempt }),
+      logger: this.logFor({ ...run, attempt }),
     };
+  }
+
+  /** The logger for lines about `run`: every line carries the run's fields. */
+  private logFor(run: ClaimedRun): Logger {
+    return childLogger(this.deps.logger, runFields(run));
   }
 
   private async runAttempts(config: JobConfig, lease: Lease, recovered: boolean): Promise<void> {
@@ -188,34 +196,43 @@ export class Runner {
     errors: AttemptErrors,
   ): Promise<"done" | "retry"> {
     const { run } = lease;
-    const { hub, clock } = this.deps;
+    const { hub, clock, replicaId } = this.deps;
     const controller = new AbortController();
     const context = this.contextOf(run, attempt, controller.signal);
-    const event = ownedRunEvent({ ...run, attempt }, this.deps.replicaId);
-    hub.emit("run:started", event);
+    const event = ownedRunEvent({ ...run, attempt }, replicaId);
     const startedAt = clock.now();
+    // Lag on store time: how long after its nominal instant the attempt started.
+    hub.emit("run:started", { ...event, lagMs: startedAt - run.scheduledAt });
+    const span = this.deps.tracer.start({ ...run, attempt, replicaId });
+    let outcome: SpanOutcome = "leaseLost";
+    let failure: unknown;
     try {
-      const result = await this.callHandler(config, context, controller, lease);
+      const result = await span.run(() => this.callHandler(config, context, controller, lease));
       const durationMs = clock.now() - startedAt;
       if (!(await marked)) return "done";
       if (!(await this.finish(config, lease, { state: "succeeded", error: errors.text() })))
         return "done";
+      outcome = "succeeded";
       hub.emit("run:succeeded", { ...event, durationMs });
-      await this.listener("afterRun", () => config.afterRun?.(context, result));
+      await this.listener(context.logger, "afterRun", () => config.afterRun?.(context, result));
       return "done";
     } catch (error) {
+      failure = error;
       if (!(await marked) || lease.lost) return "done";
       const stopped = this.stopping && isAborted(error);
       const willRetry = !stopped && attempt <= config.retry.max;
       errors.add(attempt, error);
       this.logFailure(run, attempt, error, willRetry);
       if (!stopped && !willRetry) {
-        const outcome = { state: "failed", error: errors.text() } as const;
-        if (!(await this.finish(config, lease, outcome))) return "done";
+        const failed = { state: "failed", error: errors.text() } as const;
+        if (!(await this.finish(config, lease, failed))) return "done";
       }
+      outcome = stopped ? "stopped" : willRetry ? "retrying" : "failed";
       hub.emit("run:failed", { ...event, error, willRetry });
-      await this.listener("afterError", () => config.afterError?.(context, error));
+      await this.listener(context.logger, "afterError", () => config.afterError?.(context, error));
       return stopped || willRetry ? "retry" : "done";
+    } finally {
+      span.end(outcome, failure);
     }
   }
 
@@ -237,11 +254,11 @@ export class Runner {
   }
 
   /** Runs an `afterRun`/`afterError` listener; what it throws is logged, never the run's fate. */
-  private async listener(name: string, call: () => unknown): Promise<void> {
+  private async listener(log: Logger, name: string, call: () => unknown): Promise<void> {
     try {
       await call();
     } catch (error) {
-      this.deps.logger.error({ err: error, listener: name }, `belfry: ${name} listener threw`);
+      log.error({ err: error, listener: name }, `belfry: ${name} listener threw`);
     }
   }
 
@@ -292,10 +309,7 @@ export class Runner {
         const result = await store.finishRun(run.runId, run.token, outcome, leaseMs);
         if (!result.ok) {
           // The lease expired or another replica took the run over: its outcome is not ours.
-          this.deps.logger.warn(
-            { runId: run.runId, outcome: outcome.state },
-            "belfry: outcome refused, lease lost",
-          );
+          this.logFor(run).warn({ outcome: outcome.state }, "belfry: outcome refused, lease lost");
           hub.emit("run:leaseLost", ownedRunEvent(run, replicaId));
         }
         if (result.next) {

@@ -18,8 +18,11 @@ export interface OwnedRunEvent extends RunEventBase {
 export interface SchedulerEvents {
   /** This replica won the claim for an occurrence. */
   "run:claimed": OwnedRunEvent;
-  /** The handler is about to be called (once per attempt). */
-  "run:started": OwnedRunEvent;
+  /**
+   * The handler is about to be called (once per attempt). `lagMs`: how long after its nominal
+   * instant the attempt started, on the store's clock (a retry's lag includes its backoff).
+   */
+  "run:started": OwnedRunEvent & { readonly lagMs: number };
   "run:succeeded": OwnedRunEvent & { readonly durationMs: number };
   /** An attempt failed; `willRetry` says whether another attempt follows. */
   "run:failed": OwnedRunEvent & { readonly error: unknown; readonly willRetry: boolean };
@@ -46,6 +49,13 @@ export interface SchedulerEvents {
     readonly replicaId: string;
     readonly operation: string;
     readonly error: unknown;
+  };
+  /** A store call finished (timed on the replica's clock); `ok` is false when it rejected. */
+  "store:call": {
+    readonly replicaId: string;
+    readonly operation: string;
+    readonly durationMs: number;
+    readonly ok: boolean;
   };
   /** The store reported a risky setting (e.g. Redis eviction policy). */
   "store:warning": { readonly replicaId: string; readonly message: string };

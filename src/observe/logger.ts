@@ -19,7 +19,34 @@ export const silentLogger: Logger = {
   error: () => {},
 };
 
-/** `logger.child(bindings)` when the logger supports it, else the logger itself. */
+const LEVELS = ["debug", "info", "warn", "error"] as const;
+
+/**
+ * A logger that adds `bindings` to every line: `logger.child(bindings)` when the logger has one
+ * (pino), else a wrapper that merges them into each line's object.
+ */
 export function childLogger(logger: Logger, bindings: Record<string, unknown>): Logger {
-  return logger.child ? logger.child(bindings) : logger;
+  if (logger === silentLogger) return logger;
+  if (logger.child) return logger.child(bindings);
+  const merged = {} as Logger;
+  for (const level of LEVELS) {
+    merged[level] = (object, message) => logger[level]({ ...bindings, ...object }, message);
+  }
+  merged.child = (more) => childLogger(logger, { ...bindings, ...more });
+  return merged;
+}
+
+/** The fields every log line about a run carries (the replica's id comes from its logger). */
+export function runFields(run: {
+  readonly jobId: string;
+  readonly runId: string;
+  readonly scheduledAt: number;
+  readonly attempt: number;
+}): Record<string, unknown> {
+  return {
+    jobId: run.jobId,
+    runId: run.runId,
+    scheduledAt: new Date(run.scheduledAt).toISOString(),
+    attempt: run.attempt,
+  };
 }

@@ -42,7 +42,7 @@ describe("belfry commands on a SQLite store a scheduler filled", () => {
     expect(jobs.find((job) => job.jobId === "five")?.schedule).toBe('cron "*/5 * * * * *" (UTC)');
     const text = await belfry("jobs", "--store", url);
     expect(text.stdout).toContain(
-      "  last run   failed 2026-01-01T00:01:00.000Z attempt 1 on replica-a: Error: always fails",
+      "  last run   failed 2026-01-01T00:01:00.000Z attempt 1 on replica-a: attempt 1: Error: always fails",
     );
   });
 
@@ -58,7 +58,7 @@ describe("belfry commands on a SQLite store a scheduler filled", () => {
     );
     const runs = JSON.parse(result.stdout) as RunRecord[];
     expect(runs.map((run) => [run.jobId, run.error])).toEqual(
-      Array(3).fill(["broken", "Error: always fails"]),
+      Array(3).fill(["broken", "attempt 1: Error: always fails"]),
     );
     const text = await belfry("history", "--store", url, "--job", "flaky", "--limit", "2");
     expect(text.stdout.trim().split("\n")).toHaveLength(2);

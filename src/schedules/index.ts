@@ -14,3 +14,4 @@ export { weekly, type Weekday, type WeekdayName, type WeeklySpec } from "./weekl
 export { monthly, type MonthlySpec } from "./monthly.js";
 export { once, type InstantInput, type OnceSpec } from "./once.js";
 export { preview, type PreviewOptions } from "./preview.js";
+export { scheduleFromSpec } from "./spec.js";

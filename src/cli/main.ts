@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from "commander";
 import { isBelfryError } from "../errors.js";
 import { openStore, redact } from "../stores/open.js";
+import { dashboardCommand } from "./dashboard.js";
 import { runDemo } from "./demo.js";
 import { runReplica, type ReplicaArgs } from "./replica.js";
 
@@ -63,6 +64,8 @@ program
       await store.close();
     }
   });
+
+program.addCommand(dashboardCommand());
 
 program.addCommand(
   new Command("replica")

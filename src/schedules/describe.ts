@@ -43,7 +43,9 @@ export function describeSchedule(spec: ScheduleSpec, timezone = "UTC"): string {
       return `${repeat(spec.interval, "weekly", "weeks")} on ${days.join(", ")} ${times}${suffix}`;
     }
     case "monthly": {
-      const days = list(spec.days).map((d) => monthDay(Number(d)));
+      // Days from the start of the month first, then those counted from its end.
+      const numbers = list(spec.days).map(Number);
+      const days = [...numbers.filter((d) => d > 0), ...numbers.filter((d) => d < 0)].map(monthDay);
       return `${repeat(spec.interval, "monthly", "months")} on day ${days.join(", ")} ${times}${suffix}`;
     }
     case "once": {

@@ -1,3 +1,4 @@
+import { percentile } from "../observe/stats.js";
 import type { ReplicaReport } from "./replica.js";
 
 /** The demo's verdict on one run of the replicas. */
@@ -17,14 +18,6 @@ export interface Summary {
   readonly lagP99Ms: number;
   /** First-attempt runs per replica. */
   readonly perReplica: Readonly<Record<string, number>>;
-}
-
-/** The value at quantile `q` (0…1) of `values`, by nearest rank; 0 when empty. */
-export function percentile(values: readonly number[], q: number): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[rank] as number;
 }
 
 /** Compares what was due with what the replicas reported running. */

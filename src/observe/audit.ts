@@ -1,0 +1,205 @@
+import { BelfryError } from "../errors.js";
+import type {
+  JobRecord,
+  OverlapPolicy,
+  ReplicaRecord,
+  RunRecord,
+  Store,
+  WarningRecord,
+} from "../stores/store.js";
+import type { AuditReport, JobAudit, Occurrence, ReplicaSeen } from "./audit-report.js";
+import { Capped, RunTally } from "./audit-tally.js";
+import { runPages } from "./run-pages.js";
+import { INTERNAL_JOB_PREFIX, readStoredJob, type StoredJob } from "./stored-job.js";
+
+export type * from "./audit-report.js";
+
+/** Options of {@link auditStore}. Instants are epoch ms or `Date`s. */
+export interface AuditOptions {
+  /** Start of the window, inclusive (default: 24 h before `until`). */
+  readonly since?: number | Date;
+  /** End of the window, exclusive (default: `now`). */
+  readonly until?: number | Date;
+  /** The audit's "now" (default: the store's clock). */
+  readonly now?: number | Date;
+  /** Run rows read per store call (default 1000). */
+  readonly pageSize?: number;
+  /** Examples kept per list of the report (default 100); counts are always complete. */
+  readonly listLimit?: number;
+  /** Called after each page of run rows, e.g. for a progress line on long windows. */
+  readonly onProgress?: (progress: AuditProgress) => void;
+}
+
+/** How far {@link auditStore} has read (it reads newest first). */
+export interface AuditProgress {
+  readonly rows: number;
+  /** The oldest `scheduledAt` read so far. */
+  readonly reachedAt: number;
+  readonly since: number;
+  readonly until: number;
+}
+
+const DAY_MS = 86_400_000;
+const WARNINGS_READ = 10_000;
+
+/**
+ * Audits a store over a window: recomputes from each job's stored definition the occurrences it
+ * owed in `[since, until)` and compares them with the run records (read page by page): duplicate
+ * runs of an occurrence, owed occurrences with no row at all, `missed` and `skipped` rows, start
+ * lag, failures, abandoned runs, retries, overlapping executions of jobs whose overlap policy is
+ * not `allow`, clock-skew warnings and the replicas seen. `ok` is true when nothing ran twice and
+ * nothing owed is unaccounted for.
+ *
+ * Limits: pausing leaves no row, so occurrences a job skipped while paused (and resumed since)
+ * count as unexplained misses; a job paused now owes nothing past its watermark. Ids starting
+ * with `belfry:` are internal and only checked for duplicates.
+ *
+ * @example
+ * ```ts
+ * const report = await auditStore(store, { since: Date.parse("2026-01-01T00:00:00Z") });
+ * if (!report.ok) console.log(report.duplicates.items, report.unexplainedMisses.items);
+ * ```
+ */
+export async function auditStore(store: Store, options: AuditOptions = {}): Promise<AuditReport> {
+  const now = instant(options.now ?? (await store.now()), "now");
+  const until = instant(options.until ?? now, "until");
+  const since = instant(options.since ?? until - DAY_MS, "since");
+  if (since >= until) {
+    throw new BelfryError(
+      "INVALID_OPTION",
+      `audit: since (${new Date(since).toISOString()}) must be before until (${new Date(until).toISOString()})`,
+    );
+  }
+  const listLimit = options.listLimit ?? 100;
+  const tally = new RunTally(listLimit);
+  for await (const page of runPages(store, since, until, options.pageSize ?? 1000)) {
+    for (const run of page) tally.add(run);
+    const reachedAt = page[page.length - 1]?.scheduledAt ?? since;
+    options.onProgress?.({ rows: tally.rows, reachedAt, since, until });
+  }
+  const [records, replicaRows, warnings] = await Promise.all([
+    store.listJobs(),
+    store.listReplicas(since),
+    store.listWarnings(WARNINGS_READ),
+  ]);
+  const found: Found = { misses: new Capped(listLimit), unscheduled: new Capped(listLimit) };
+  const jobs = records.map((record) => checkJob(record, { since, until, now }, tally, found));
+  const policies = new Map<string, OverlapPolicy>(records.map((r) => [r.jobId, r.overlap]));
+  const duplicates = tally.duplicates();
+  const clockSkew = new Capped<WarningRecord>(listLimit);
+  for (const warning of warnings) {
+    if (warning.kind === "clock-skew" && warning.at >= since && warning.at < until) {
+      clockSkew.push(warning);
+    }
+  }
+  return {
+    ok: duplicates.count === 0 && found.misses.count === 0,
+    since,
+    until,
+    now,
+    jobs,
+    runs: tally.rows,
+    due: jobs.reduce((sum, job) => sum + job.due, 0),
+    duplicates,
+    unexplainedMisses: found.misses,
+    missed: tally.missed,
+    skipped: tally.skipped,
+    lateStarts: tally.lagStats(),
+    failures: tally.failures,
+    abandoned: tally.abandoned,
+    retries: tally.retries,
+    overlaps: tally.overlaps(policies, now),
+    unscheduled: found.unscheduled,
+    manualRuns: tally.manualRuns,
+    active: tally.active,
+    queued: tally.queued,
+    clockSkew,
+    replicas: replicasSeen(tally.perReplica, replicaRows, until),
+  };
+}
+
+interface Window {
+  readonly since: number;
+  readonly until: number;
+  readonly now: number;
+}
+
+/** What {@link checkJob} finds, across jobs. */
+interface Found {
+  readonly misses: Capped<Occurrence>;
+  readonly unscheduled: Capped<RunRecord>;
+}
+
+/**
+ * Walks one job's occurrences in the window: reports owed ones without a row and scheduled rows
+ * at instants the definition does not produce.
+ */
+function checkJob(record: JobRecord, window: Window, tally: RunTally, found: Found): JobAudit {
+  const base = {
+    jobId: record.jobId,
+    paused: record.paused,
+    version: record.version,
+    watermark: record.watermark,
+    runs: tally.perJob.get(record.jobId) ?? 0,
+  };
+  if (record.jobId.startsWith(INTERNAL_JOB_PREFIX)) {
+    return { ...base, due: 0, checked: false, note: "internal job: checked for duplicates only" };
+  }
+  let job: StoredJob;
+  try {
+    job = readStoredJob(record);
+  } catch (error) {
+    return { ...base, due: 0, checked: false, note: (error as Error).message };
+  }
+  // A changed definition produced other instants before the change: check from the change on.
+  const changedAt = record.version > 1 ? record.updatedAt : Number.NEGATIVE_INFINITY;
+  const floor = Math.max(job.series.initialCursor(window.now), changedAt);
+  const produced = new Set<number>();
+  let due = 0;
+  for (
+    let at = job.series.next(window.since - 1);
+    at !== null && at < window.until;
+    at = job.series.next(at)
+  ) {
+    produced.add(at);
+    if (at <= floor || record.watermark === null || at > record.watermark) continue;
+    due += 1;
+    const occurrence = { jobId: record.jobId, scheduledAt: at };
+    if (tally.rowsAt(occurrence).length === 0) found.misses.push(occurrence);
+  }
+  for (const [at, runs] of tally.occurrences.get(record.jobId) ?? []) {
+    if (at > changedAt && !produced.has(at)) for (const run of runs) found.unscheduled.push(run);
+  }
+  const note = record.version > 1 ? `definition changed: checked from ${iso(changedAt)}` : null;
+  return { ...base, due, checked: true, note };
+}
+
+function replicasSeen(
+  perReplica: ReadonlyMap<string, number>,
+  rows: readonly ReplicaRecord[],
+  until: number,
+): ReplicaSeen[] {
+  const seen = new Map<string, ReplicaSeen>();
+  for (const [replicaId, runs] of perReplica) {
+    seen.set(replicaId, { replicaId, runs, host: null, lastSeenAt: null, clockOffsetMs: null });
+  }
+  for (const row of rows) {
+    if (row.startedAt >= until) continue;
+    const { replicaId, host, lastSeenAt, clockOffsetMs } = row;
+    const runs = perReplica.get(replicaId) ?? 0;
+    seen.set(replicaId, { replicaId, runs, host, lastSeenAt, clockOffsetMs });
+  }
+  return [...seen.values()].sort((a, b) => a.replicaId.localeCompare(b.replicaId));
+}
+
+function instant(value: number | Date, name: string): number {
+  const ms = value instanceof Date ? value.getTime() : value;
+  if (!Number.isFinite(ms)) {
+    throw new BelfryError("INVALID_DATE", `audit: ${name} must be a valid instant, got ${value}`);
+  }
+  return ms;
+}
+
+function iso(at: number): string {
+  return new Date(at).toISOString();
+}

@@ -1,11 +1,6 @@
+import { INTERNAL_JOB_PREFIX, readStoredJob } from "../observe/stored-job.js";
 import { describeSchedule } from "../schedules/describe.js";
-import { preview } from "../schedules/preview.js";
-import type { ScheduleSpec } from "../schedules/schedule.js";
-import { scheduleFromSpec } from "../schedules/spec.js";
 import type { JobRecord } from "../stores/store.js";
-
-/** Ids with this prefix are belfry's own rows (the leader election's terms), not user jobs. */
-const INTERNAL_JOB_PREFIX = "belfry:";
 
 /** A stored job as the jobs page shows it. */
 export interface JobView {
@@ -16,44 +11,29 @@ export interface JobView {
   readonly next: readonly number[];
 }
 
-interface StoredDefinition {
-  readonly schedule: ScheduleSpec;
-  readonly timezone: string;
-  readonly startAt: number | null;
-  readonly stopAt: number | null;
-}
-
-/** True for rows belfry keeps for itself (not shown as jobs). */
+/** True for rows belfry keeps for itself (the leader election's terms), not user jobs. */
 export function isInternalJob(jobId: string): boolean {
   return jobId.startsWith(INTERNAL_JOB_PREFIX);
 }
 
 /**
- * Reads a job's stored definition: the schedule in words and its next `count` instants from
- * `now`, bounded by the definition's `startAt`/`stopAt`. A definition that cannot be read is
- * shown as such, never thrown: one bad row must not take the page down.
+ * Reads a job's stored definition: the schedule in words and its next `count` instants after
+ * `now`, computed by the same series the replicas use (`startAt`, `stopAt` and the anchor
+ * included). A definition that cannot be read is shown as such, never thrown: one bad row must
+ * not take the page down.
  */
 export function viewJob(record: JobRecord, now: number, count: number): JobView {
-  let definition: StoredDefinition;
+  let stored: ReturnType<typeof readStoredJob>;
   try {
-    definition = JSON.parse(record.definition) as StoredDefinition;
-    if (typeof definition.schedule !== "object" || definition.schedule === null) throw new Error();
+    stored = readStoredJob(record);
   } catch {
     return { record, schedule: "(unreadable definition)", next: [] };
   }
-  const words = describeSchedule(definition.schedule, definition.timezone ?? "UTC");
-  try {
-    const schedule = scheduleFromSpec(definition.schedule);
-    const next = preview(schedule, {
-      count,
-      from: Math.max(now, definition.startAt ?? now),
-      jobId: record.jobId,
-      anchor: record.anchor,
-      timezone: definition.timezone ?? "UTC",
-    }).map((at) => at.getTime());
-    const stopAt = definition.stopAt ?? Number.POSITIVE_INFINITY;
-    return { record, schedule: words, next: next.filter((at) => at <= stopAt) };
-  } catch {
-    return { record, schedule: words, next: [] };
+  const next: number[] = [];
+  for (let at = stored.series.next(now); at !== null && next.length < count;) {
+    next.push(at);
+    at = stored.series.next(at);
   }
+  const { schedule, timezone } = stored.definition;
+  return { record, schedule: describeSchedule(schedule, timezone), next };
 }

@@ -15,8 +15,8 @@ import { seedHostileRows, serve, XSS } from "./fixture.js";
  * nothing runs unless the test says so); the first stops half way, the dashboard is mounted on
  * the second, and the browser clicks Trigger without and then with the token.
  *
- * `BELFRY_SCREENSHOT=1` also writes `docs/dashboard.png` (jobs) and `docs/dashboard-history.png`
- * (history with the timeline).
+ * `BELFRY_SCREENSHOT=1` also writes `docs/dashboard.png` (jobs), `docs/dashboard-history.png`
+ * (history with the timeline) and `docs/dashboard-audit.png`.
  */
 
 const TOKEN = "browser-test-token";
@@ -50,8 +50,8 @@ beforeAll(async () => {
       async () => {},
     );
     replica.job("cache.refresh", every("5s"), async (run) => {
-      await sleep(world.clock, 1_500 + (run.scheduledAt % 3) * 500);
-      if (run.scheduledAt % 20_000 === 0) throw new Error("upstream answered 503");
+      await sleep(world.clock, 1_500 + (run.scheduledAt.getTime() % 3) * 500);
+      if (run.scheduledAt.getTime() % 20_000 === 0) throw new Error("upstream answered 503");
     });
     replica.job("cleanup", daily(1, "04:30"), async () => {});
   }
@@ -138,6 +138,21 @@ describe("dashboard in a browser", () => {
     expect(await page.locator("#runs").innerText()).toContain("upstream answered 503");
     if (process.env.BELFRY_SCREENSHOT === "1") {
       await page.screenshot({ path: "docs/dashboard-history.png", fullPage: true });
+    }
+    expect(dialogs).toEqual([]);
+  });
+
+  it("shows the latest audit: nothing ran twice, the failures counted", async () => {
+    await page.goto(`${server.url}/audit`);
+    await page.locator("#audit-jobs").waitFor(WAIT);
+    const text = await page.locator("main").innerText();
+    expect(text).toContain("nothing ran twice, nothing owed is missing");
+    const failed = await world.store.history({ states: ["failed"], limit: 1000 });
+    expect(await page.locator(".cards div", { hasText: "failures" }).innerText()).toContain(
+      String(failed.length),
+    );
+    if (process.env.BELFRY_SCREENSHOT === "1") {
+      await page.screenshot({ path: "docs/dashboard-audit.png", fullPage: true });
     }
     expect(dialogs).toEqual([]);
   });

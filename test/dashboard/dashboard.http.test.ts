@@ -4,6 +4,7 @@ import { tokenMatches } from "../../src/dashboard/actions.js";
 import { html, raw } from "../../src/dashboard/html.js";
 import { createDashboard } from "../../src/dashboard/index.js";
 import { isBelfryError } from "../../src/errors.js";
+import { Scheduler } from "../../src/scheduler.js";
 import { MemoryStore } from "../../src/stores/memory/index.js";
 import { postAction, seedHostileRows, serve, XSS } from "./fixture.js";
 
@@ -39,6 +40,7 @@ describe("dashboard pages escape user data", () => {
     `/history?job=${encodeURIComponent(XSS)}`,
     "/replicas",
     "/warnings",
+    "/audit",
   ]) {
     it(`GET ${page} shows job ids, errors, hosts and warnings as text`, async () => {
       const { url } = await mounted({ token: TOKEN });
@@ -65,6 +67,23 @@ describe("dashboard pages escape user data", () => {
     expect(response.status).toBe(200);
     expect(body).toContain("since and until take an ISO 8601 instant or epoch ms");
     expect(body).not.toContain("<img");
+  });
+});
+
+describe("dashboard audit page", () => {
+  it("shows the audit of the last 24 h: a failure, nothing twice, nothing unexplained", async () => {
+    const { url } = await mounted();
+    const body = await (await fetch(`${url}/audit`)).text();
+    expect(body).toContain("nothing ran twice, nothing owed is missing");
+    expect(body).toMatch(/<b>1<\/b>failures/);
+    expect(body).toMatch(/<b>0<\/b>duplicates/);
+  });
+
+  it("asks for the store when only a scheduler was given", async () => {
+    const scheduler = new Scheduler({ clock: new FakeClock(T0) });
+    const server = await serve(createDashboard({ scheduler, clock: new FakeClock(T0) }));
+    closers.push(server.close);
+    expect(await (await fetch(`${server.url}/audit`)).text()).toContain("{ scheduler, store }");
   });
 });
 

@@ -1,7 +1,7 @@
 import { auditStore, type AuditList, type AuditReport } from "../observe/audit.js";
 import type { Store } from "../stores/store.js";
 import { iso, span } from "./format.js";
-import { html, type Html } from "./html.js";
+import { html, table, type Html } from "./html.js";
 
 const DAY_MS = 86_400_000;
 const SHOWN = 20;
@@ -41,20 +41,7 @@ function jobs(report: AuditReport): Html {
       </tr>`,
   );
   return html`<h2>Jobs</h2>
-    <table id="audit-jobs">
-      <thead>
-        <tr>
-          <th>Job</th>
-          <th>Due</th>
-          <th>Run rows</th>
-          <th>Misses</th>
-          <th>Note</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${rows}
-      </tbody>
-    </table>`;
+    ${table(["Job", "Due", "Run rows", "Misses", "Note"], rows, "audit-jobs")}`;
 }
 
 function cards(report: AuditReport): Html[] {
@@ -95,19 +82,7 @@ function occurrences(title: string, list: AuditList<Row>): Html {
       </tr>`,
   );
   return html`<h2>${title}: ${list.count}</h2>
-    <table>
-      <thead>
-        <tr>
-          <th>Scheduled</th>
-          <th>Job</th>
-          <th>Replica</th>
-          <th>Error</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${rows}
-      </tbody>
-    </table>`;
+    ${table(["Scheduled", "Job", "Replica", "Error"], rows)}`;
 }
 
 function lateStarts(report: AuditReport): Html {
@@ -123,17 +98,5 @@ function lateStarts(report: AuditReport): Html {
       </tr>`,
   );
   return html`<h2>Latest starts</h2>
-    <table>
-      <thead>
-        <tr>
-          <th>Scheduled</th>
-          <th>Job</th>
-          <th>Replica</th>
-          <th>Start lag</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${rows}
-      </tbody>
-    </table>`;
+    ${table(["Scheduled", "Job", "Replica", "Start lag"], rows)}`;
 }

@@ -56,3 +56,17 @@ export function html(strings: TemplateStringsArray, ...values: readonly HtmlValu
   });
   return new Html(out);
 }
+
+/** A table with a header row; `rows` are `<tr>` markup. */
+export function table(headers: readonly string[], rows: readonly Html[], id?: string): Html {
+  return html`<table ${id ? html`id="${id}"` : ""}>
+    <thead>
+      <tr>
+        ${headers.map((header) => html`<th>${header}</th>`)}
+      </tr>
+    </thead>
+    <tbody>
+      ${rows}
+    </tbody>
+  </table>`;
+}

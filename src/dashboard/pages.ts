@@ -1,6 +1,6 @@
 import type { ReplicaRecord, RunRecord, RunState, WarningRecord } from "../stores/store.js";
 import { iso, span } from "./format.js";
-import { html, type Html } from "./html.js";
+import { html, table, type Html } from "./html.js";
 import type { JobView } from "./job-view.js";
 import { legend, STATE_COLOURS, timeline } from "./timeline.js";
 
@@ -43,21 +43,11 @@ export function jobsPage(page: JobsPage): Html {
       ${page.actions ? html`<td>${actionButtons(record.jobId, record.paused, page.trigger)}</td>` : ""}
     </tr>`;
   });
-  return html`<table id="jobs">
-    <thead>
-      <tr>
-        <th>Job</th>
-        <th>Schedule</th>
-        <th>Next runs</th>
-        <th>Last run</th>
-        <th>Paused</th>
-        ${page.actions ? html`<th>Actions</th>` : ""}
-      </tr>
-    </thead>
-    <tbody>
-      ${rows}
-    </tbody>
-  </table>`;
+  return table(
+    ["Job", "Schedule", "Next runs", "Last run", "Paused", ...(page.actions ? ["Actions"] : [])],
+    rows,
+    "jobs",
+  );
 }
 
 function actionButtons(jobId: string, paused: boolean, trigger: boolean): Html {
@@ -143,25 +133,8 @@ export function historyPage(page: HistoryPage): Html {
         </p>`
       : "";
   return html`${form}${legend()}${charts}
-    <table id="runs">
-      <thead>
-        <tr>
-          <th>Scheduled</th>
-          <th>Job</th>
-          <th>State</th>
-          <th>Trigger</th>
-          <th>Attempt</th>
-          <th>Replica</th>
-          <th>Start lag</th>
-          <th>Duration</th>
-          <th>Error</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${rows}
-      </tbody>
-    </table>
-    ${more}`;
+  ${table(["Scheduled", "Job", "State", "Trigger", "Attempt", "Replica", "Start lag", "Duration", "Error"], rows, "runs")}
+  ${more}`;
 }
 
 /** Replicas: id, host, pid, clock offset, started, last seen. */
@@ -180,21 +153,11 @@ export function replicasPage(replicas: readonly ReplicaRecord[], now: number): H
         </td>
       </tr>`,
   );
-  return html`<table id="replicas">
-    <thead>
-      <tr>
-        <th>Replica</th>
-        <th>Host</th>
-        <th>PID</th>
-        <th>Clock offset</th>
-        <th>Started</th>
-        <th>Last seen</th>
-      </tr>
-    </thead>
-    <tbody>
-      ${rows}
-    </tbody>
-  </table>`;
+  return table(
+    ["Replica", "Host", "PID", "Clock offset", "Started", "Last seen"],
+    rows,
+    "replicas",
+  );
 }
 
 /** Persisted warnings (clock skew, risky store settings), newest first. */
@@ -209,17 +172,5 @@ export function warningsPage(warnings: readonly WarningRecord[]): Html {
         <td class="error-text">${w.message}</td>
       </tr>`,
   );
-  return html`<table id="warnings">
-    <thead>
-      <tr>
-        <th>At</th>
-        <th>Replica</th>
-        <th>Kind</th>
-        <th>Message</th>
-      </tr>
-    </thead>
-    <tbody>
-      ${rows}
-    </tbody>
-  </table>`;
+  return table(["At", "Replica", "Kind", "Message"], rows, "warnings");
 }

@@ -145,6 +145,20 @@ describe("dashboard mounting and health", () => {
     expect((await fetch(`${url}/nothing-here`)).status).toBe(404);
   });
 
+  it("serves a request whose prefix the framework stripped (Express app.use), links kept", async () => {
+    const store = new MemoryStore();
+    const handler = createDashboard({ store, basePath: "/belfry" });
+    const server = await serve((req, res) => {
+      req.url = (req.url ?? "/").slice("/belfry".length) || "/"; // what Express does
+      handler(req, res, () => res.writeHead(418).end());
+    });
+    closers.push(server.close);
+    const body = await (await fetch(`${server.url}/belfry/warnings`)).text();
+    expect(body).toContain("<h1>Warnings</h1>");
+    expect(body).toContain('href="/belfry/history"');
+    expect((await fetch(`${server.url}/belfry/other`)).status).toBe(418);
+  });
+
   it("answers /health with the store's state", async () => {
     const { url } = await mounted();
     const response = await fetch(`${url}/health`);

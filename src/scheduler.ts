@@ -50,7 +50,8 @@ interface Entry {
 export class Scheduler {
   /** This replica's id, as written in run records. */
   readonly replicaId: string;
-  private readonly store: Store;
+  /** The store this scheduler coordinates through (reads for dashboards and audits). */
+  readonly store: Store;
   private readonly ownsStore: boolean;
   private readonly clock: OffsetClock;
   private readonly timezone: string;

@@ -2,7 +2,7 @@ import { Command } from "commander";
 import { readStoredJob, type StoredJob } from "../observe/stored-job.js";
 import type { JobRecord, RunRecord, Store } from "../stores/store.js";
 import { positiveInt } from "./args.js";
-import { describeSchedule } from "./describe.js";
+import { describeSchedule } from "../schedules/describe.js";
 import { iso, print, printJson, storeCommand, withStore, type StoreOptions } from "./output.js";
 
 /** A job as `belfry jobs` shows it. */

@@ -4,6 +4,7 @@ import { isBelfryError } from "../errors.js";
 import { redact } from "../stores/open.js";
 import { positiveInt } from "./args.js";
 import { auditCommand } from "./audit.js";
+import { dashboardCommand } from "./dashboard.js";
 import { runDemo } from "./demo.js";
 import { demoJobs } from "./demo-jobs.js";
 import { historyCommand } from "./history.js";
@@ -64,6 +65,8 @@ for (const command of [
 ]) {
   program.addCommand(command);
 }
+
+program.addCommand(dashboardCommand());
 
 program.addCommand(
   new Command("replica")

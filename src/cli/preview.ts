@@ -5,7 +5,7 @@ import { BelfryError } from "../errors.js";
 import { cron } from "../schedules/cron.js";
 import { preview } from "../schedules/preview.js";
 import { positiveInt, resolveWhen, whenArg, type WhenArg } from "./args.js";
-import { describeSchedule } from "./describe.js";
+import { describeSchedule } from "../schedules/describe.js";
 import { iso, print, printJson } from "./output.js";
 
 interface PreviewArgs {

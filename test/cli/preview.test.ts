@@ -38,7 +38,7 @@ describe("belfry preview", () => {
     );
     expect(JSON.parse(json.stdout)).toEqual({
       schedule: { kind: "cron", expr: "@daily", timezone: null, seconds: false },
-      words: "every day at 00:00 (UTC)",
+      words: "every day at 00:00",
       instants: ["2026-01-02T00:00:00.000Z", "2026-01-03T00:00:00.000Z"],
     });
   });

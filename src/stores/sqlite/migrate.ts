@@ -1,0 +1,64 @@
+import { wrapError } from "../../errors.js";
+import { MIGRATIONS } from "../sql/migrations.js";
+import { ledgerDdl, renderSql } from "../sql/shared.js";
+import type { BusyLane } from "./busy.js";
+import type { SqliteDriver } from "./driver.js";
+
+/** The two lanes of one connection: reads never queue behind writes waiting for the lock. */
+export interface SqliteLanes {
+  readonly reads: BusyLane;
+  readonly writes: BusyLane;
+}
+
+/**
+ * Applies the bundled SQLite migrations not yet in the ledger. The ledger is read first without
+ * the write lock, so a process starting while another holds the lock has nothing to wait for
+ * once the file is migrated. Each missing migration runs inside `BEGIN IMMEDIATE` together with
+ * its ledger row (checked again under the lock), so N processes starting at once migrate exactly
+ * once; a busy file is retried asynchronously (`busy.ts`).
+ * @throws BelfryError `MIGRATION` naming the migration that failed.
+ */
+export async function migrateSqlite(
+  db: SqliteDriver,
+  lanes: SqliteLanes,
+  prefix: string,
+  now: () => number,
+  where: string,
+): Promise<void> {
+  const ledger = `${prefix}migrations`;
+  const applied = await lanes.reads
+    .run(() => appliedVersions(db, ledger))
+    .catch((error: unknown) =>
+      Promise.reject(wrapError("MIGRATION", `${where}: ${ledger}`, error)),
+    );
+  for (const migration of MIGRATIONS.sqlite ?? []) {
+    if (applied.has(migration.version)) continue;
+    try {
+      await lanes.writes.run(() =>
+        db.immediate(() => {
+          db.exec(ledgerDdl(prefix, where));
+          const done = db
+            .prepare(`SELECT 1 FROM ${ledger} WHERE version = ?`)
+            .get(migration.version);
+          if (done) return;
+          db.exec(renderSql(migration.sql, prefix, where));
+          db.prepare(`INSERT INTO ${ledger} (version, name, applied_at) VALUES (?, ?, ?)`).run(
+            migration.version,
+            migration.name,
+            now(),
+          );
+        }),
+      );
+    } catch (error) {
+      throw wrapError("MIGRATION", `${where}: migration ${migration.name}`, error);
+    }
+  }
+}
+
+/** Versions recorded in the ledger; none when the ledger table does not exist yet. */
+function appliedVersions(db: SqliteDriver, ledger: string): Set<number> {
+  const table = `SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`;
+  if (db.prepare(table).get(ledger) === undefined) return new Set();
+  const rows = db.prepare(`SELECT version FROM ${ledger}`).all() as { version: unknown }[];
+  return new Set(rows.map((row) => Number(row.version)));
+}

@@ -1,18 +1,17 @@
 import { openSqliteDriver } from "../../src/stores/sqlite/driver.js";
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { compileSqliteStore } from "./fixtures/compile-sqlite.js";
 
 const run = promisify(execFile);
-const root = fileURLToPath(new URL("../..", import.meta.url));
-// Under the repository so that the compiled files resolve better-sqlite3 from node_modules.
-const distDir = join(root, "node_modules", ".cache", "belfry-sqlite-processes");
 const claimer = fileURLToPath(new URL("./fixtures/sqlite-claimer.mjs", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "belfry-sqlite-procs-"));
+let compiled: Awaited<ReturnType<typeof compileSqliteStore>>;
 
 interface ClaimerReport {
   readonly replicaId: string;
@@ -21,21 +20,12 @@ interface ClaimerReport {
   readonly refused: Record<string, number>;
 }
 
-beforeAll(async () => {
-  // Compile only the SQLite store's import graph, so child processes run plain JavaScript.
-  rmSync(distDir, { recursive: true, force: true });
-  mkdirSync(distDir, { recursive: true });
-  const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
-  await run(process.execPath, [
-    ...[tsc, join(root, "src", "stores", "sqlite", "index.ts"), "--outDir", distDir, "--rootDir"],
-    ...[join(root, "src"), "--module", "nodenext", "--moduleResolution", "nodenext"],
-    ...["--target", "es2022", "--skipLibCheck", "--types", "node"],
-  ]);
-  // node_modules is a package-scope boundary: mark the output as ESM explicitly.
-  writeFileSync(join(distDir, "package.json"), '{ "type": "module" }\n');
-}, 60_000);
-
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+// Child processes run the store's sources compiled to plain JavaScript.
+beforeAll(async () => void (compiled = await compileSqliteStore()), 60_000);
+afterAll(() => {
+  compiled?.remove();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 describe("SqliteStore across processes", () => {
   it("replica processes racing on one file: migrations once, one created, each occurrence won once", async () => {
@@ -46,7 +36,17 @@ describe("SqliteStore across processes", () => {
     const startAt = Date.now() + 1500;
     const reports = await Promise.all(
       Array.from({ length: processes }, async (_, i) => {
-        const args = [claimer, distDir, path, "p_", "race-job", base, count, `proc-${i}`, startAt];
+        const args = [
+          claimer,
+          compiled.distDir,
+          path,
+          "p_",
+          "race-job",
+          base,
+          count,
+          `proc-${i}`,
+          startAt,
+        ];
         const { stdout } = await run(process.execPath, args.map(String), { timeout: 60_000 });
         return JSON.parse(stdout) as ClaimerReport;
       }),

@@ -48,17 +48,22 @@ export class SqliteConnection {
    * @throws BelfryError `STORE_CONNECT` or `MIGRATION`.
    */
   static async open(options: SqliteConnectionOptions): Promise<SqliteConnection> {
-    const { clock, busyTimeoutMs, where } = options;
+    const { clock, busyTimeoutMs, where, prefix } = options;
     const lanes = {
       reads: new BusyLane(clock, busyTimeoutMs),
       writes: new BusyLane(clock, busyTimeoutMs),
     };
     const db = openSqlite(options.path, where);
     try {
-      await connectStep(where, () => lanes.writes.run(() => db.exec("PRAGMA journal_mode = WAL")));
-      await migrateSqlite(db, lanes, options.prefix, () => clock.now(), where);
-      const prepare = () => prepareStatements(db, options.prefix);
-      const sql = await connectStep(where, () => lanes.reads.run(prepare));
+      await connecting(
+        where,
+        lanes.writes.run(() => db.exec("PRAGMA journal_mode = WAL")),
+      );
+      await migrateSqlite(db, lanes, prefix, () => clock.now(), where);
+      const sql = await connecting(
+        where,
+        lanes.reads.run(() => prepareStatements(db, prefix)),
+      );
       return new SqliteConnection(db, sql, lanes, options);
     } catch (error) {
       db.close();
@@ -146,8 +151,12 @@ function openSqlite(path: string, where: string): SqliteDriver {
 }
 
 /** Awaits one step of opening the file. @throws BelfryError `STORE_CONNECT`. */
-async function connectStep<T>(where: string, step: () => Promise<T>): Promise<T> {
-  return step().catch((error: unknown) => Promise.reject(connectError(null, where, error)));
+async function connecting<T>(where: string, step: Promise<T>): Promise<T> {
+  try {
+    return await step;
+  } catch (error) {
+    throw connectError(null, where, error);
+  }
 }
 
 function connectError(path: string | null, where: string, error: unknown): BelfryError {

@@ -1,5 +1,5 @@
 import { wrapError } from "../../errors.js";
-import { MIGRATIONS } from "../sql/migrations.js";
+import { MIGRATIONS, type Migration } from "../sql/migrations.js";
 import { ledgerDdl, renderSql } from "../sql/shared.js";
 import type { BusyLane } from "./busy.js";
 import type { SqliteDriver } from "./driver.js";
@@ -26,33 +26,37 @@ export async function migrateSqlite(
   where: string,
 ): Promise<void> {
   const ledger = `${prefix}migrations`;
-  const applied = await lanes.reads
-    .run(() => appliedVersions(db, ledger))
-    .catch((error: unknown) =>
-      Promise.reject(wrapError("MIGRATION", `${where}: ${ledger}`, error)),
-    );
-  for (const migration of MIGRATIONS.sqlite ?? []) {
-    if (applied.has(migration.version)) continue;
-    try {
-      await lanes.writes.run(() =>
-        db.immediate(() => {
-          db.exec(ledgerDdl(prefix, where));
-          const done = db
-            .prepare(`SELECT 1 FROM ${ledger} WHERE version = ?`)
-            .get(migration.version);
-          if (done) return;
-          db.exec(renderSql(migration.sql, prefix, where));
-          db.prepare(`INSERT INTO ${ledger} (version, name, applied_at) VALUES (?, ?, ?)`).run(
-            migration.version,
-            migration.name,
-            now(),
-          );
-        }),
-      );
-    } catch (error) {
-      throw wrapError("MIGRATION", `${where}: migration ${migration.name}`, error);
+  let step = `reading ${ledger}`;
+  try {
+    const applied = await lanes.reads.run(() => appliedVersions(db, ledger));
+    for (const migration of MIGRATIONS.sqlite ?? []) {
+      if (applied.has(migration.version)) continue;
+      step = `migration ${migration.name}`;
+      const apply = () => applyOnce(db, migration, prefix, where, now());
+      await lanes.writes.run(() => db.immediate(apply));
     }
+  } catch (error) {
+    throw wrapError("MIGRATION", `${where}: ${step}`, error);
   }
+}
+
+/** Applies `migration` with its ledger row unless the ledger has it (inside `BEGIN IMMEDIATE`). */
+function applyOnce(
+  db: SqliteDriver,
+  migration: Migration,
+  prefix: string,
+  where: string,
+  now: number,
+): void {
+  const ledger = `${prefix}migrations`;
+  db.exec(ledgerDdl(prefix, where));
+  if (db.prepare(`SELECT 1 FROM ${ledger} WHERE version = ?`).get(migration.version)) return;
+  db.exec(renderSql(migration.sql, prefix, where));
+  db.prepare(`INSERT INTO ${ledger} (version, name, applied_at) VALUES (?, ?, ?)`).run(
+    migration.version,
+    migration.name,
+    now,
+  );
 }
 
 /** Versions recorded in the ledger; none when the ledger table does not exist yet. */

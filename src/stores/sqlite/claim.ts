@@ -10,7 +10,10 @@ import type { SqliteConnection } from "./connection.js";
  * the processes racing on an occurrence, so exactly one wins). Inside it each request is read,
  * decided (`protocol/claim.ts`) and written in turn.
  */
-export function claim(c: SqliteConnection, requests: readonly ClaimRequest[]): ClaimResult[] {
+export function claim(
+  c: SqliteConnection,
+  requests: readonly ClaimRequest[],
+): Promise<ClaimResult[]> {
   return c.write("claim", (now) => requests.map((request) => claimOne(c, request, now)));
 }
 
@@ -42,7 +45,7 @@ export function claimManual(
   jobId: string,
   replicaId: string,
   leaseMs: number,
-): ClaimedRun | null {
+): Promise<ClaimedRun | null> {
   return c.write("claimManual", (now) => {
     if (!c.readJob(jobId)) return null;
     const raw = c.sql.runLastManual.get(jobId, now) as RawRow | undefined;
@@ -60,7 +63,7 @@ export function recordMissed(
   jobId: string,
   hash: string,
   instants: readonly number[],
-): number {
+): Promise<number> {
   return c.write("recordMissed", (now) => {
     const job = c.readJob(jobId);
     if (!job || job.hash !== hash) return 0;

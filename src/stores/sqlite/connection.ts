@@ -2,28 +2,24 @@ import type { Clock } from "../../clock.js";
 import { BelfryError, wrapError } from "../../errors.js";
 import { ACTIVE_STATES_SQL, TERMINAL_STATES } from "../../protocol/vocabulary.js";
 import { parseJobRow, parseRunRow, type RawRow } from "../rows.js";
-import { MIGRATIONS } from "../sql/migrations.js";
-import {
-  jobInsertSql,
-  jobUpdateSql,
-  ledgerDdl,
-  renderSql,
-  runInsertSql,
-  runUpdateSql,
-} from "../sql/shared.js";
+import { jobInsertSql, jobUpdateSql, runInsertSql, runUpdateSql } from "../sql/shared.js";
 import type { JobRecord, RunRecord } from "../store.js";
+import { BusyLane, SYNC_BUSY_WAIT_MS } from "./busy.js";
 import { openSqliteDriver, type SqliteDriver, type SqliteStatement } from "./driver.js";
+import { migrateSqlite, type SqliteLanes } from "./migrate.js";
 
 /**
- * The SQLite connection of `SqliteStore`: opening the file (driver in `driver.ts`), migrations,
- * transactions, the prepared statements and typed row reads. What the store does with them lives
- * in `claim.ts`, `runs.ts` and `recovery.ts`. Table names come from a validated prefix only.
+ * The SQLite connection of `SqliteStore`: opening the file (driver in `driver.ts`, migrations in
+ * `migrate.ts`), transactions retried on a busy file (`busy.ts`), the prepared statements and
+ * typed row reads. What the store does with them lives in `claim.ts`, `runs.ts` and
+ * `recovery.ts`. Table names come from a validated prefix only.
  */
 
 /** What {@link SqliteConnection.open} needs. */
 export interface SqliteConnectionOptions {
   readonly path: string;
   readonly prefix: string;
+  /** How long one step may wait in total for another process's lock, ms (asynchronously). */
   readonly busyTimeoutMs: number;
   readonly clock: Clock;
   /** Names the store in every error, e.g. `SqliteStore("/var/lib/app.db")`. */
@@ -32,27 +28,43 @@ export interface SqliteConnectionOptions {
 
 /**
  * One open, migrated SQLite connection of `SqliteStore`: transactions, prepared statements and
- * typed row reads. Everything here is synchronous (node:sqlite or better-sqlite3), so one
- * transaction never interleaves with another in this process, and `BEGIN IMMEDIATE` serialises
- * it with other processes.
+ * typed row reads. Each transaction is synchronous from `BEGIN` to `COMMIT` (node:sqlite or
+ * better-sqlite3), so it never interleaves with another in this process nor holds the lock
+ * across an await, and `BEGIN IMMEDIATE` serialises it with other processes. A transaction that
+ * finds the file locked is run again later, asynchronously, never by blocking the event loop.
  */
 export class SqliteConnection {
   private constructor(
     private readonly db: SqliteDriver,
     /** The prepared statements. */
     readonly sql: SqliteStatements,
+    private readonly lanes: SqliteLanes,
     private readonly options: SqliteConnectionOptions,
   ) {}
 
   /**
-   * Opens the file (WAL, busy timeout), applies migrations and prepares statements.
+   * Opens the file (WAL, a busy wait of a few ms), applies migrations and prepares statements,
+   * retrying each step on a busy file until `busyTimeoutMs`.
    * @throws BelfryError `STORE_CONNECT` or `MIGRATION`.
    */
-  static open(options: SqliteConnectionOptions): SqliteConnection {
-    const db = openSqlite(options.path, options.busyTimeoutMs, options.where);
+  static async open(options: SqliteConnectionOptions): Promise<SqliteConnection> {
+    const { clock, busyTimeoutMs, where, prefix } = options;
+    const lanes = {
+      reads: new BusyLane(clock, busyTimeoutMs),
+      writes: new BusyLane(clock, busyTimeoutMs),
+    };
+    const db = openSqlite(options.path, where);
     try {
-      migrateSqlite(db, options.prefix, () => options.clock.now(), options.where);
-      return new SqliteConnection(db, prepareStatements(db, options.prefix), options);
+      await connecting(
+        where,
+        lanes.writes.run(() => db.exec("PRAGMA journal_mode = WAL")),
+      );
+      await migrateSqlite(db, lanes, prefix, () => clock.now(), where);
+      const sql = await connecting(
+        where,
+        lanes.reads.run(() => prepareStatements(db, prefix)),
+      );
+      return new SqliteConnection(db, sql, lanes, options);
     } catch (error) {
       db.close();
       throw error;
@@ -66,28 +78,30 @@ export class SqliteConnection {
 
   /**
    * Runs `fn` inside `BEGIN IMMEDIATE … COMMIT`, with store now read once the write lock is held.
+   * `fn` must be synchronous. While another process holds the lock, the whole transaction is
+   * tried again with backoff until `busyTimeoutMs`; later writes of this connection queue behind.
    * @throws BelfryError `STORE_ERROR` (or the `BelfryError` `fn` threw, e.g. `CORRUPT_ROW`).
    */
-  write<T>(operation: string, fn: (now: number) => T): T {
-    try {
-      return this.db.immediate(() => fn(this.options.clock.now()));
-    } catch (error) {
-      throw wrapError("STORE_ERROR", `${this.options.where}.${operation}`, error);
-    }
+  async write<T>(operation: string, fn: (now: number) => T): Promise<T> {
+    const transaction = () => this.db.immediate(() => fn(this.options.clock.now()));
+    return this.lanes.writes
+      .run(transaction)
+      .catch((error: unknown) => this.fail(operation, error));
   }
 
-  /** Runs reads in one deferred transaction (a consistent snapshot). */
-  read<T>(operation: string, fn: () => T): T {
-    try {
-      return this.db.deferred(fn);
-    } catch (error) {
-      throw wrapError("STORE_ERROR", `${this.options.where}.${operation}`, error);
-    }
+  /** Runs synchronous reads in one deferred transaction (a consistent snapshot). */
+  async read<T>(operation: string, fn: () => T): Promise<T> {
+    const transaction = () => this.db.deferred(fn);
+    return this.lanes.reads.run(transaction).catch((error: unknown) => this.fail(operation, error));
   }
 
   /** Runs an ad-hoc query (history filters) and returns its rows. */
   all(text: string, params: readonly unknown[]): RawRow[] {
     return this.db.prepare(text).all(...params) as RawRow[];
+  }
+
+  private fail(operation: string, error: unknown): never {
+    throw wrapError("STORE_ERROR", `${this.options.where}.${operation}`, error);
   }
 
   /** Names a table for error messages: `SqliteStore("…") table belfry_jobs`. */
@@ -125,48 +139,32 @@ export class SqliteConnection {
 }
 
 /**
- * Opens `path` in WAL mode with a busy timeout, so several processes on one host can share the
- * file and wait for each other's `BEGIN IMMEDIATE` instead of failing.
+ * Opens `path` with a synchronous busy wait of a few ms only ({@link SYNC_BUSY_WAIT_MS}).
  * @throws BelfryError `STORE_CONNECT` naming the path when the file cannot be opened.
  */
-function openSqlite(path: string, busyTimeoutMs: number, where: string): SqliteDriver {
+function openSqlite(path: string, where: string): SqliteDriver {
   try {
-    return openSqliteDriver(path, busyTimeoutMs);
+    return openSqliteDriver(path, SYNC_BUSY_WAIT_MS);
   } catch (error) {
-    if (error instanceof BelfryError) throw error;
-    const detail = error instanceof Error ? error.message : String(error);
-    throw new BelfryError(
-      "STORE_CONNECT",
-      `${where}: cannot open SQLite database ${JSON.stringify(path)}: ${detail}`,
-      { cause: error },
-    );
+    throw connectError(path, where, error);
   }
 }
 
-/**
- * Applies the bundled SQLite migrations not yet in the ledger, each inside `BEGIN IMMEDIATE`
- * together with its ledger row, so N processes starting at once migrate exactly once.
- * @throws BelfryError `MIGRATION` naming the migration that failed.
- */
-function migrateSqlite(db: SqliteDriver, prefix: string, now: () => number, where: string): void {
-  const ledger = `${prefix}migrations`;
-  for (const migration of MIGRATIONS.sqlite ?? []) {
-    try {
-      db.immediate(() => {
-        db.exec(ledgerDdl(prefix, where));
-        const done = db.prepare(`SELECT 1 FROM ${ledger} WHERE version = ?`).get(migration.version);
-        if (done) return;
-        db.exec(renderSql(migration.sql, prefix, where));
-        db.prepare(`INSERT INTO ${ledger} (version, name, applied_at) VALUES (?, ?, ?)`).run(
-          migration.version,
-          migration.name,
-          now(),
-        );
-      });
-    } catch (error) {
-      throw wrapError("MIGRATION", `${where}: migration ${migration.name}`, error);
-    }
+/** Awaits one step of opening the file. @throws BelfryError `STORE_CONNECT`. */
+async function connecting<T>(where: string, step: Promise<T>): Promise<T> {
+  try {
+    return await step;
+  } catch (error) {
+    throw connectError(null, where, error);
   }
+}
+
+function connectError(path: string | null, where: string, error: unknown): BelfryError {
+  if (error instanceof BelfryError) return error;
+  const detail = error instanceof Error ? error.message : String(error);
+  const file = path === null ? "" : ` ${JSON.stringify(path)}`;
+  const message = `${where}: cannot open SQLite database${file}: ${detail}`;
+  return new BelfryError("STORE_CONNECT", message, { cause: error });
 }
 
 /** Every statement the store runs, prepared once after migrating. */

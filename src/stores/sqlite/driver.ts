@@ -66,8 +66,9 @@ function builtinSqlite(): NodeSqliteModule | null {
 }
 
 /**
- * Opens `path` with a busy timeout, in WAL mode, on the best driver this runtime has.
- * Throws whatever the driver throws (the store wraps it as `STORE_CONNECT`).
+ * Opens `path` with a (synchronous) busy timeout on the best driver this runtime has. Switching
+ * to WAL needs a lock, so the store does it, retrying on busy (`connection.ts`); a file already
+ * in WAL mode stays so. Throws whatever the driver throws (the store wraps it as `STORE_CONNECT`).
  */
 export function openSqliteDriver(path: string, busyTimeoutMs: number): SqliteDriver {
   const timeout = Math.max(0, Math.floor(busyTimeoutMs));
@@ -75,7 +76,6 @@ export function openSqliteDriver(path: string, busyTimeoutMs: number): SqliteDri
   const driver = builtin ? fromNodeSqlite(builtin, path, timeout) : fromBetterSqlite(path, timeout);
   try {
     driver.exec(`PRAGMA busy_timeout = ${timeout}`);
-    driver.exec("PRAGMA journal_mode = WAL");
   } catch (error) {
     driver.close();
     throw error;

@@ -32,14 +32,19 @@ export interface SqliteStoreOptions {
   readonly tablePrefix?: string;
   /** The store's clock (default: the system clock). Every process on the host shares it. */
   readonly clock?: Clock;
-  /** How long a write waits for another process's transaction, ms (default 5000). */
+  /**
+   * How long one store call waits in total for another process's lock, ms (default 5000); then
+   * it fails with `STORE_ERROR`. The wait is asynchronous (retries with backoff): the event loop
+   * is never blocked for more than a few ms.
+   */
   readonly busyTimeoutMs?: number;
 }
 
 /**
  * A {@link Store} in one SQLite file, shared by several processes on one host. Every state
- * change runs in one `BEGIN IMMEDIATE` transaction (WAL mode, busy timeout), so processes racing
- * on an occurrence are serialised by SQLite's write lock and exactly one wins. Store time is the
+ * change runs in one synchronous `BEGIN IMMEDIATE` transaction (WAL mode), so processes racing
+ * on an occurrence are serialised by SQLite's write lock and exactly one wins; a transaction
+ * that finds the lock taken is retried asynchronously (`busy.ts`) instead of blocking. Store time is the
  * injected clock, the same host clock in every process.
  *
  * @example
@@ -56,6 +61,7 @@ export class SqliteStore implements Store {
   private readonly busyTimeoutMs: number;
   private readonly where: string;
   private connection: SqliteConnection | null = null;
+  private opening: Promise<SqliteConnection> | null = null;
 
   /** @throws BelfryError `INVALID_PREFIX` for a prefix that is not a plain identifier. */
   constructor(options: SqliteStoreOptions) {
@@ -71,7 +77,12 @@ export class SqliteStore implements Store {
   async init(): Promise<void> {
     if (this.connection) return;
     const { path, prefix, busyTimeoutMs, clock, where } = this;
-    this.connection = SqliteConnection.open({ path, prefix, busyTimeoutMs, clock, where });
+    this.opening ??= SqliteConnection.open({ path, prefix, busyTimeoutMs, clock, where });
+    try {
+      this.connection = await this.opening;
+    } finally {
+      this.opening = null;
+    }
   }
 
   async close(): Promise<void> {
@@ -105,7 +116,7 @@ export class SqliteStore implements Store {
 
   async listJobs(): Promise<JobRecord[]> {
     const c = this.conn;
-    const rows = c.read("listJobs", () => c.sql.jobList.all() as RawRow[]);
+    const rows = await c.read("listJobs", () => c.sql.jobList.all() as RawRow[]);
     return rows.map((row) => parseJobRow(row, c.table("jobs")));
   }
 
@@ -158,7 +169,9 @@ export class SqliteStore implements Store {
   async history(query: HistoryQuery = {}): Promise<RunRecord[]> {
     const c = this.conn;
     const { sql, params } = buildHistoryQuery(query);
-    const rows = c.read("history", () => c.all(`SELECT * FROM ${this.prefix}runs ${sql}`, params));
+    const rows = await c.read("history", () =>
+      c.all(`SELECT * FROM ${this.prefix}runs ${sql}`, params),
+    );
     return rows.map((row) => c.parseRun(row));
   }
 
@@ -171,27 +184,27 @@ export class SqliteStore implements Store {
     const c = this.conn;
     const { replicaId, host, pid, startedAt } = info;
     const offset = Math.round(info.clockOffsetMs);
-    c.write("touchReplica", (now) =>
+    await c.write("touchReplica", (now) =>
       c.sql.replicaUpsert.run(replicaId, host, pid, startedAt, offset, now),
     );
   }
 
   async listReplicas(since: number): Promise<ReplicaRecord[]> {
     const c = this.conn;
-    const rows = c.read("listReplicas", () => c.sql.replicaList.all(since) as RawRow[]);
+    const rows = await c.read("listReplicas", () => c.sql.replicaList.all(since) as RawRow[]);
     return rows.map((row) => parseReplicaRow(row, c.table("replicas")));
   }
 
   async addWarning(warning: Omit<WarningRecord, "at">): Promise<void> {
     const c = this.conn;
     const { replicaId, kind, message } = warning;
-    c.write("addWarning", (now) => c.sql.warningInsert.run(now, replicaId, kind, message));
+    await c.write("addWarning", (now) => c.sql.warningInsert.run(now, replicaId, kind, message));
   }
 
   async listWarnings(limit = 100): Promise<WarningRecord[]> {
     const c = this.conn;
     const n = Math.max(0, Math.floor(limit));
-    const rows = c.read("listWarnings", () => c.sql.warningList.all(n) as RawRow[]);
+    const rows = await c.read("listWarnings", () => c.sql.warningList.all(n) as RawRow[]);
     return rows.map((row) => parseWarningRow(row, c.table("warnings")));
   }
 

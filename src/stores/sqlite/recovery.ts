@@ -17,7 +17,7 @@ export function recoverExpired(
   replicaId: string,
   leaseMs: number,
   limit: number,
-): Recovered[] {
+): Promise<Recovered[]> {
   return c.write("recoverExpired", (now) => {
     const recovered: Recovered[] = [];
     for (const raw of c.sql.runExpired.all(now, limit) as RawRow[]) {

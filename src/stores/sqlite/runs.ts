@@ -16,7 +16,7 @@ export function startRun(
   runId: string,
   token: number,
   attempt: number,
-): boolean {
+): Promise<boolean> {
   return updateOwned(c, "startRun", runId, token, (run, now) =>
     writes.startedRow(run, attempt, now),
   );
@@ -28,7 +28,7 @@ export function heartbeat(
   runId: string,
   token: number,
   leaseMs: number,
-): boolean {
+): Promise<boolean> {
   return updateOwned(c, "heartbeat", runId, token, (run, now) => ({
     ...run,
     leaseExpiresAt: now + leaseMs,
@@ -36,7 +36,7 @@ export function heartbeat(
 }
 
 /** `Store.releaseRun`: lets the lease expire now, for recovery to take; false when fenced. */
-export function releaseRun(c: SqliteConnection, runId: string, token: number): boolean {
+export function releaseRun(c: SqliteConnection, runId: string, token: number): Promise<boolean> {
   return updateOwned(c, "releaseRun", runId, token, (run, now) => ({
     ...run,
     leaseExpiresAt: now,
@@ -50,7 +50,7 @@ export function finishRun(
   token: number,
   outcome: RunOutcome,
   leaseMs: number,
-): FinishResult {
+): Promise<FinishResult> {
   return c.write("finishRun", (now) => {
     const run = c.readRun(runId);
     if (!writes.isOwned(run, token, now)) return { ok: false, next: null };
@@ -91,7 +91,7 @@ function updateOwned(
   runId: string,
   token: number,
   change: (run: RunRecord, now: number) => RunRecord,
-): boolean {
+): Promise<boolean> {
   return c.write(operation, (now) => {
     const run = c.readRun(runId);
     if (!writes.isOwned(run, token, now)) return false;

@@ -238,7 +238,7 @@ describe.each([postgres, mysqlTarget, sqlite])("$name transactional", (target) =
   });
 
   it("hands the job's queued run to the caller in the same commit", async () => {
-    const { a, reg, t, close } = await setup(target);
+    const { a, t, close } = await setup(target);
     try {
       const queueing = job({ overlap: "queueOne" });
       await a.registerJob(queueing);

@@ -52,54 +52,57 @@ function pay(run: RunContext, replica: string): Promise<void> {
   });
 }
 
-const options = { onAbandoned: "retry" } as const;
+/** What the replicas of one test record: executions (`a#1`) and refused transactions. */
+interface Seen {
+  readonly executions: string[];
+  readonly refusals: unknown[];
+}
+
+/**
+ * A replica on `store` whose `pay` job records its execution, awaits `before`, pays in a
+ * transaction (recording a refusal) and then awaits `after`.
+ */
+function replica(
+  replicaId: string,
+  store: Store,
+  clock: FakeClock,
+  seen: Seen,
+  hooks: { before?: () => Promise<void>; after?: () => Promise<void> } = {},
+): Scheduler {
+  const scheduler = new Scheduler({ store, clock, replicaId, leaseDuration: "6s" });
+  const handler = async (run: RunContext) => {
+    seen.executions.push(`${replicaId}#${run.attempt}`);
+    await hooks.before?.();
+    await pay(run, replicaId).catch((error: unknown) => {
+      seen.refusals.push(error);
+      throw error;
+    });
+    await hooks.after?.();
+  };
+  scheduler.job("pay", once(T0 + 1_000), handler, { onAbandoned: "retry" });
+  return scheduler;
+}
 
 describe("run.transaction through the scheduler (SQLite)", () => {
   it("runs the effect once and records one succeeded run, even when the replica dies right after its commit", async () => {
     const path = freshFile();
     const clock = new FakeClock(T0);
-    const executions: string[] = [];
-    const a = new Scheduler({
-      store: new SqliteStore({ path, clock }),
-      clock,
-      replicaId: "a",
-      leaseDuration: "6s",
+    const seen: Seen = { executions: [], refusals: [] };
+    // The process dies after the commit, before the handler returns.
+    const a = replica("a", new SqliteStore({ path, clock }), clock, seen, {
+      after: () => new Promise(() => {}),
     });
-    a.job(
-      "pay",
-      once(T0 + 1_000),
-      async (run) => {
-        executions.push(`a#${run.attempt}`);
-        await pay(run, "a");
-        await new Promise(() => {}); // the process dies after the commit, before returning
-      },
-      options,
-    );
     await a.start();
     await clock.advance(1_000);
-    expect(executions).toEqual(["a#1"]);
+    expect(seen.executions).toEqual(["a#1"]);
     await a.stop({ drain: false });
 
-    const b = new Scheduler({
-      store: new SqliteStore({ path, clock }),
-      clock,
-      replicaId: "b",
-      leaseDuration: "6s",
-    });
-    b.job(
-      "pay",
-      once(T0 + 1_000),
-      async (run) => {
-        executions.push(`b#${run.attempt}`);
-        await pay(run, "b");
-      },
-      options,
-    );
+    const b = replica("b", new SqliteStore({ path, clock }), clock, seen);
     await b.start();
     await clock.advance(60_000); // ten leases: recovery has looked many times
     const history = await b.history({ jobId: "pay" });
     await b.stop();
-    expect(executions).toEqual(["a#1"]);
+    expect(seen.executions).toEqual(["a#1"]);
     expect(history.map((r) => [r.state, r.attempt, r.replicaId])).toEqual([["succeeded", 1, "a"]]);
     expect(effects(path)).toEqual([{ k: "pay@2026-01-01T00:00:01.000Z", replica: "a" }]);
   });
@@ -107,7 +110,7 @@ describe("run.transaction through the scheduler (SQLite)", () => {
   it("a replica paused past its lease cannot commit beside its retry: its effect is refused with LEASE_LOST", async () => {
     const path = freshFile();
     const clock = new FakeClock(T0);
-    const executions: string[] = [];
+    const seen: Seen = { executions: [], refusals: [] };
     // Replica a's store stops answering heartbeats while it is "paused" (as a SIGSTOPped
     // process does), so its lease expires in store time and replica b retries the run.
     const storeA = new SqliteStore({ path, clock });
@@ -120,50 +123,25 @@ describe("run.transaction through the scheduler (SQLite)", () => {
       },
     });
     const resume = deferred();
-    let refused: unknown = null;
-    const a = new Scheduler({ store: frozen, clock, replicaId: "a", leaseDuration: "6s" });
-    a.job(
-      "pay",
-      once(T0 + 1_000),
-      async (run) => {
-        executions.push(`a#${run.attempt}`);
+    // The pause: the handler ignores its signal and pays only once it resumes.
+    const a = replica("a", frozen, clock, seen, {
+      before: () => {
         paused = true;
-        await resume.promise; // the pause; the handler ignores its signal
-        try {
-          await pay(run, "a");
-        } catch (error) {
-          refused = error;
-          throw error;
-        }
+        return resume.promise;
       },
-      options,
-    );
-    const b = new Scheduler({
-      store: new SqliteStore({ path, clock }),
-      clock,
-      replicaId: "b",
-      leaseDuration: "6s",
     });
-    b.job(
-      "pay",
-      once(T0 + 1_000),
-      async (run) => {
-        executions.push(`b#${run.attempt}`);
-        await pay(run, "b");
-      },
-      options,
-    );
+    const b = replica("b", new SqliteStore({ path, clock }), clock, seen);
     await a.start();
     await clock.advance(1_000);
-    expect(executions).toEqual(["a#1"]);
+    expect(seen.executions).toEqual(["a#1"]);
     await b.start();
     await clock.advance(20_000);
-    expect(executions).toEqual(["a#1", "b#2"]);
+    expect(seen.executions).toEqual(["a#1", "b#2"]);
     resume.resolve();
     await clock.advance(1_000);
     const history = await b.history({ jobId: "pay" });
     await Promise.all([a.stop(), b.stop()]);
-    expect((refused as BelfryError | null)?.code).toBe("LEASE_LOST");
+    expect(seen.refusals.map((e) => (e as BelfryError).code)).toEqual(["LEASE_LOST"]);
     expect(history.map((r) => [r.state, r.attempt, r.replicaId])).toEqual([["succeeded", 2, "b"]]);
     expect(effects(path)).toEqual([{ k: "pay@2026-01-01T00:00:01.000Z", replica: "b" }]);
   });

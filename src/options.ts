@@ -34,6 +34,24 @@ export interface RunContext {
   readonly replicaId: string;
   /** The scheduler's logger, bound to this run. */
   readonly logger: Logger;
+  /**
+   * Effects that commit with the run (PostgreSQL, MySQL/MariaDB, SQLite): runs `fn` in one
+   * transaction of the store's database, checked to still own the run (token current, lease
+   * not expired by the store's clock), and commits the run's `succeeded` outcome in the same
+   * transaction. Writes `fn` makes through `tx` therefore happen exactly once per occurrence,
+   * even across crashes and pauses: a retry finds the outcome committed and never runs, or finds
+   * none of the writes. Call it at most once per attempt, as the handler's last step: the run
+   * is `succeeded` once it resolves, whatever the handler does afterwards.
+   *
+   * `tx` is the store's own handle for the transaction: `PgTransaction` (the `pg` client),
+   * `MysqlTransaction` (the `mysql2` connection) or `SqliteTransaction` (synchronous
+   * statements; on SQLite `fn` must be synchronous). Annotate it: `async (tx: PgTransaction) => …`.
+   *
+   * @throws BelfryError `LEASE_LOST` (rolled back) when the run is no longer this attempt's;
+   *   `UNSUPPORTED` on the memory and Redis stores and in the `leader` / `lock` modes;
+   *   `INVALID_HANDLER` for a second call; what `fn` throws (rolled back).
+   */
+  transaction<T, Tx = unknown>(fn: (tx: Tx) => T | Promise<T>): Promise<T>;
 }
 
 /** The job's work. A rejected promise or a throw is a failed attempt. */

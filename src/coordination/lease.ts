@@ -77,6 +77,8 @@ export class Lease {
     if (this.stopped) return;
     try {
       const kept = await this.ledger.heartbeat(this.run.runId, this.run.token, this.leaseMs);
+      // Stopped meanwhile (the run's outcome committed): a refusal now is not a lost lease.
+      if (this.stopped) return;
       if (!kept) return this.lose("the store refused the heartbeat: another replica took the run");
       this.expiresAt = this.clock.now() + this.leaseMs;
     } catch (error) {

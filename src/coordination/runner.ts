@@ -7,6 +7,7 @@ import { retryDelay, type JobConfig, type RunContext } from "../options.js";
 import type { ClaimedRun, RunOutcome, Store } from "../stores/store.js";
 import { AttemptErrors, describeError, previousError } from "./attempt-errors.js";
 import { Lease, type RunLedger } from "./lease.js";
+import { noTransaction, RunTransaction } from "./run-transaction.js";
 
 /** What a {@link Runner} needs from its scheduler. */
 export interface RunnerDeps {
@@ -99,7 +100,12 @@ export class Runner {
     for (const entry of this.active.values()) entry.lease.stop();
   }
 
-  private contextOf(run: ClaimedRun, attempt: number, signal: AbortSignal): RunContext {
+  private contextOf(
+    run: ClaimedRun,
+    attempt: number,
+    signal: AbortSignal,
+    transaction: RunContext["transaction"] = noTransaction,
+  ): RunContext {
     return {
       jobId: run.jobId,
       scheduledAt: new Date(run.scheduledAt),
@@ -110,6 +116,7 @@ export class Runner {
       signal,
       replicaId: this.deps.replicaId,
       logger: this.logFor({ ...run, attempt }),
+      transaction,
     };
   }
 
@@ -198,7 +205,16 @@ export class Runner {
     const { run } = lease;
     const { hub, clock, replicaId } = this.deps;
     const controller = new AbortController();
-    const context = this.contextOf(run, attempt, controller.signal);
+    const transaction = new RunTransaction({
+      store: this.deps.store,
+      lease,
+      leaseMs: this.deps.leaseMs,
+      marked,
+      errors,
+      signal: controller.signal,
+      onNext: (next) => void this.execute(config, next),
+    });
+    const context = this.contextOf(run, attempt, controller.signal, transaction.call);
     const event = ownedRunEvent({ ...run, attempt }, replicaId);
     const startedAt = clock.now();
     // Lag on store time: how long after its nominal instant the attempt started.
@@ -209,15 +225,29 @@ export class Runner {
     try {
       const result = await span.run(() => this.callHandler(config, context, controller, lease));
       const durationMs = clock.now() - startedAt;
-      if (!(await marked)) return "done";
-      if (!(await this.finish(config, lease, { state: "succeeded", error: errors.text() })))
-        return "done";
+      // Unless run.transaction committed the outcome with the handler's writes, write it now.
+      if (!(await transaction.settle())) {
+        if (!(await marked)) return "done";
+        const succeeded = { state: "succeeded", error: errors.text() } as const;
+        if (!(await this.finish(config, lease, succeeded))) return "done";
+      }
       outcome = "succeeded";
       hub.emit("run:succeeded", { ...event, durationMs });
       await this.listener(context.logger, "afterRun", () => config.afterRun?.(context, result));
       return "done";
     } catch (error) {
       failure = error;
+      if (await transaction.settle()) {
+        // The outcome committed with the handler's writes; what the handler threw later (or a
+        // timeout while the commit was in flight) cannot change it.
+        context.logger.warn(
+          { err: error },
+          "belfry: handler threw after run.transaction committed",
+        );
+        outcome = "succeeded";
+        hub.emit("run:succeeded", { ...event, durationMs: clock.now() - startedAt });
+        return "done";
+      }
       if (!(await marked) || lease.lost) return "done";
       const stopped = this.stopping && isAborted(error);
       const willRetry = !stopped && attempt <= config.retry.max;

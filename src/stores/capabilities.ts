@@ -1,18 +1,23 @@
-import type { ReplicaRecords, Retention, Store, WarningRecords } from "./store.js";
+import type { ReplicaRecords, Retention, Store, Transactions, WarningRecords } from "./store.js";
 
 /** The optional capabilities of a store, each null when the store lacks it. */
 export interface Capabilities {
   readonly replicas: ReplicaRecords | null;
   readonly warnings: WarningRecords | null;
   readonly retention: Retention | null;
+  /** Effects that commit with the run (`run.transaction`): the SQL stores. */
+  readonly transactions: Transactions | null;
 }
+
+/** The stores that have {@link Transactions}, for the message of a store that lacks it. */
+export const TRANSACTIONAL_STORES = "PostgreSQL, MySQL/MariaDB and SQLite";
 
 /**
  * The one place that checks which optional {@link Store} capabilities a store has (a capability
  * counts only when all its methods are there); callers do without the missing ones.
  */
 export function capabilities(store: Store): Capabilities {
-  const { touchReplica, listReplicas, addWarning, listWarnings, prune } = store;
+  const { touchReplica, listReplicas, addWarning, listWarnings, prune, transactional } = store;
   return {
     replicas:
       touchReplica && listReplicas
@@ -23,5 +28,6 @@ export function capabilities(store: Store): Capabilities {
         ? { addWarning: addWarning.bind(store), listWarnings: listWarnings.bind(store) }
         : null,
     retention: prune ? { prune: prune.bind(store) } : null,
+    transactions: transactional ? { transactional: transactional.bind(store) } : null,
   };
 }

@@ -28,12 +28,14 @@ export type { AbandonPolicy, OverlapPolicy, RunState, RunTrigger };
  * **Required core and optional capabilities.** {@link Store} requires only what the claim path
  * needs: clock, registration, claim, the fenced run writes, recovery, history. Replica records
  * ({@link ReplicaRecords}), persisted warnings ({@link WarningRecords}), retention
- * ({@link Retention}) and {@link JobLookup} are optional capabilities, each a small interface of
+ * ({@link Retention}), {@link JobLookup} and {@link Transactions} (SQL stores only) are optional
+ * capabilities, each a small interface of
  * its own (gocron's `Elector` and `Locker` are the model), so a new backend can start with the
  * core and add them later. The scheduler checks for them in one place
- * (`capabilities(store)` in `src/coordination/capabilities.ts`) and does without the ones a
+ * (`capabilities(store)` in `src/stores/capabilities.ts`) and does without the ones a
  * store lacks: no replica rows or warnings in `audit()`, no persisted skew warning. The five
- * bundled stores implement all of them ({@link CompleteStore}).
+ * bundled stores implement all of them ({@link CompleteStore}) but {@link Transactions}, which
+ * only the SQL stores (PostgreSQL, MySQL/MariaDB, SQLite) have.
  *
  * The memory store (`stores/memory/`) is the reference implementation; every store passes the
  * same conformance suite (`test/conformance/`).
@@ -228,6 +230,42 @@ export interface Retention {
   prune(before: number): Promise<number>;
 }
 
+/** What {@link Transactions.transactional} returns. */
+export interface TransactionResult<T> {
+  /** What the callback returned. */
+  readonly value: T;
+  /** As in {@link FinishResult}: a `queued` run of the job, handed to the caller in the same commit. */
+  readonly next: ClaimedRun | null;
+}
+
+/**
+ * Optional capability (the SQL stores): effects that commit with the run. The handler's own
+ * writes to the store's database and the run's outcome commit in one transaction, fenced by the
+ * run's token, so an effect in that database happens exactly once: a retry after a crash or a
+ * lost lease either finds the outcome committed (and the run finished, never recovered) or finds
+ * nothing of the effect (rolled back).
+ */
+export interface Transactions {
+  /**
+   * Opens a transaction on the store's database, checks that the caller owns the run (token
+   * current, state active, lease not expired by the store's clock), calls `fn` with the
+   * driver's handle for that transaction (see each store's `…Transaction` type), then writes
+   * `outcome` as {@link Store.finishRun} does (fenced again, with the hand-over of a `queued`
+   * run) and commits. Nothing commits unless all of it does.
+   *
+   * @throws BelfryError `LEASE_LOST` (rolled back) when the run is not the caller's, before `fn`
+   *   or when the outcome is written; what `fn` throws, unchanged (rolled back); `STORE_ERROR`
+   *   for a failure of the store's own statements.
+   */
+  transactional<T>(
+    runId: string,
+    token: number,
+    outcome: RunOutcome,
+    leaseMs: number,
+    fn: (tx: unknown) => T | Promise<T>,
+  ): Promise<TransactionResult<T>>;
+}
+
 /** Optional capability: a row per replica, kept for audit ("what ran where"). */
 export interface ReplicaRecords {
   /** Upserts this replica's row and sets `lastSeenAt` to store now. */
@@ -249,7 +287,12 @@ export interface WarningRecords {
  * methods. See the file comment for the atomicity rules.
  */
 export interface Store
-  extends Partial<ReplicaRecords>, Partial<WarningRecords>, Partial<Retention>, Partial<JobLookup> {
+  extends
+    Partial<ReplicaRecords>,
+    Partial<WarningRecords>,
+    Partial<Retention>,
+    Partial<JobLookup>,
+    Partial<Transactions> {
   /** Short backend name (`memory`, `sqlite`, `postgres`, `mysql`, `redis`). */
   readonly kind: string;
   /**

@@ -137,8 +137,8 @@ export class MysqlDb {
     }
   }
 
-  /** A pooled connection whose session is READ COMMITTED. */
-  private async connect(): Promise<MysqlConnectionLike> {
+  /** A pooled connection whose session is READ COMMITTED (the caller releases it). */
+  async connect(): Promise<MysqlConnectionLike> {
     const conn = await this.pool.getConnection();
     const session = conn.connection ?? conn;
     if (this.prepared.has(session)) return conn;

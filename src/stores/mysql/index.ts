@@ -15,6 +15,7 @@ import * as jobs from "./jobs.js";
 import * as records from "./records.js";
 import { recoverExpired } from "./recovery.js";
 import * as runs from "./runs.js";
+import { transactional, type MysqlTransaction } from "./transaction.js";
 import { assertPrefix, keepSettingsWarnings, sqlTables } from "../sql/shared.js";
 import {
   type ClaimedRun,
@@ -31,10 +32,12 @@ import {
   type RunOutcome,
   type RunRecord,
   type Store,
+  type TransactionResult,
   type WarningRecord,
 } from "../store.js";
 
 export type { MysqlConnectionLike, MysqlPoolLike } from "./connection.js";
+export type { MysqlTransaction } from "./transaction.js";
 
 /** Options for {@link MysqlStore}. Give `uri` or `pool`. */
 export interface MysqlStoreOptions {
@@ -185,6 +188,17 @@ export class MysqlStore implements Store {
 
   async recoverExpired(replicaId: string, leaseMs: number, limit: number): Promise<Recovered[]> {
     return recoverExpired(this.conn, replicaId, leaseMs, limit);
+  }
+
+  /** `run.transaction` on MySQL: `fn` gets the `mysql2` connection inside `START TRANSACTION`. */
+  async transactional<T>(
+    runId: string,
+    token: number,
+    outcome: RunOutcome,
+    leaseMs: number,
+    fn: (tx: MysqlTransaction) => T | Promise<T>,
+  ): Promise<TransactionResult<T>> {
+    return transactional(this.conn, runId, token, outcome, leaseMs, fn);
   }
 
   async history(query: HistoryQuery = {}): Promise<RunRecord[]> {

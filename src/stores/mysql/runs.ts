@@ -117,26 +117,38 @@ async function finishAndHandOver(
   outcome: RunOutcome,
   leaseMs: number,
 ): Promise<FinishResult> {
-  return db.transaction("finishRun", async (query) => {
-    const [raw] = await query(
-      `SELECT r.*, ${MY_NOW} AS now_ms FROM ${db.tables.runs} r WHERE r.run_id = ? FOR UPDATE`,
-      [runId],
-    );
-    if (!raw) return { ok: false, next: null };
-    const run = parseRun(db, raw);
-    const now = parseEpochOrNull(raw.now_ms, "now_ms", db.where) ?? 0;
-    if (!writes.isOwned(run, token, now)) return { ok: false, next: null };
-    await saveRun(db, query, writes.finishedRow(run, outcome, now), token);
-    const [queued] = await query(
-      `SELECT * FROM ${db.tables.runs} WHERE job_id = ? AND state = 'queued'
-       ORDER BY scheduled_at LIMIT 1 FOR UPDATE SKIP LOCKED`,
-      [run.jobId],
-    );
-    if (!queued) return { ok: true, next: null };
-    await lockJob(db, query, run.jobId);
-    const waiting = parseRun(db, queued);
-    const next = writes.takenOverRow(waiting, run.replicaId ?? "", leaseMs, now, false);
-    await saveRun(db, query, next, waiting.token);
-    return { ok: true, next: writes.toClaimedRun(next) };
-  });
+  return db.transaction("finishRun", (query) =>
+    finishLocked(db, query, runId, token, outcome, leaseMs),
+  );
+}
+
+/** The body of {@link finishAndHandOver}, run by `query` inside a transaction. */
+export async function finishLocked(
+  db: MysqlDb,
+  query: MysqlQuery,
+  runId: string,
+  token: number,
+  outcome: RunOutcome,
+  leaseMs: number,
+): Promise<FinishResult> {
+  const [raw] = await query(
+    `SELECT r.*, ${MY_NOW} AS now_ms FROM ${db.tables.runs} r WHERE r.run_id = ? FOR UPDATE`,
+    [runId],
+  );
+  if (!raw) return { ok: false, next: null };
+  const run = parseRun(db, raw);
+  const now = parseEpochOrNull(raw.now_ms, "now_ms", db.where) ?? 0;
+  if (!writes.isOwned(run, token, now)) return { ok: false, next: null };
+  await saveRun(db, query, writes.finishedRow(run, outcome, now), token);
+  const [queued] = await query(
+    `SELECT * FROM ${db.tables.runs} WHERE job_id = ? AND state = 'queued'
+     ORDER BY scheduled_at LIMIT 1 FOR UPDATE SKIP LOCKED`,
+    [run.jobId],
+  );
+  if (!queued) return { ok: true, next: null };
+  await lockJob(db, query, run.jobId);
+  const waiting = parseRun(db, queued);
+  const next = writes.takenOverRow(waiting, run.replicaId ?? "", leaseMs, now, false);
+  await saveRun(db, query, next, waiting.token);
+  return { ok: true, next: writes.toClaimedRun(next) };
 }

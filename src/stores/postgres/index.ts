@@ -15,6 +15,7 @@ import { migrate } from "./migrate.js";
 import * as records from "./records.js";
 import { recoverExpired } from "./recovery.js";
 import * as runs from "./runs.js";
+import { transactional, type PgTransaction } from "./transaction.js";
 import { assertPrefix, keepSettingsWarnings, sqlTables } from "../sql/shared.js";
 import {
   type ClaimedRun,
@@ -31,10 +32,12 @@ import {
   type RunOutcome,
   type RunRecord,
   type Store,
+  type TransactionResult,
   type WarningRecord,
 } from "../store.js";
 
 export type { PgClientLike, PgPoolLike, PgResultLike } from "./connection.js";
+export type { PgTransaction } from "./transaction.js";
 
 /** Options for {@link PostgresStore}. Give `connectionString` or `pool`. */
 export interface PostgresStoreOptions {
@@ -199,6 +202,17 @@ export class PostgresStore implements Store {
 
   async recoverExpired(replicaId: string, leaseMs: number, limit: number): Promise<Recovered[]> {
     return recoverExpired(this.conn, replicaId, leaseMs, limit);
+  }
+
+  /** `run.transaction` on PostgreSQL: `fn` gets the `pg` client inside `BEGIN` (see `transaction.ts`). */
+  async transactional<T>(
+    runId: string,
+    token: number,
+    outcome: RunOutcome,
+    leaseMs: number,
+    fn: (tx: PgTransaction) => T | Promise<T>,
+  ): Promise<TransactionResult<T>> {
+    return transactional(this.conn, runId, token, outcome, leaseMs, fn);
   }
 
   async history(query: HistoryQuery = {}): Promise<RunRecord[]> {

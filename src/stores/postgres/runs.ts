@@ -1,6 +1,6 @@
 import { ACTIVE_STATES_SQL } from "../../protocol/vocabulary.js";
 import { toClaimedRun } from "../../protocol/transitions.js";
-import { PG_NOW, type PgDb } from "./connection.js";
+import { PG_NOW, type PgDb, type PgQuery } from "./connection.js";
 import { parseRunRow, type RawRow } from "../rows.js";
 import type { ClaimedRun, FinishResult, RunOutcome } from "../store.js";
 
@@ -58,6 +58,19 @@ export async function finishRun(
   outcome: RunOutcome,
   leaseMs: number,
 ): Promise<FinishResult> {
+  const query: PgQuery = (text, values) => db.rows("finishRun", text, values);
+  return finishWith(db, query, runId, token, outcome, leaseMs);
+}
+
+/** {@link finishRun} as one statement run by `query` (alone, or inside a transaction). */
+export async function finishWith(
+  db: PgDb,
+  query: PgQuery,
+  runId: string,
+  token: number,
+  outcome: RunOutcome,
+  leaseMs: number,
+): Promise<FinishResult> {
   const { jobs, runs } = db.tables;
   const sql = `
 WITH clock AS MATERIALIZED (SELECT ${PG_NOW} AS now_ms),
@@ -86,7 +99,7 @@ bump AS (
 SELECT (SELECT count(*) FROM fin) AS finished, p.*
 FROM (SELECT 1) AS one LEFT JOIN prom p ON true`;
   const values = [runId, token, outcome.state, outcome.error ?? null, leaseMs];
-  const [row] = await db.rows("finishRun", sql, values);
+  const [row] = await query(sql, values);
   if (!row || Number(row.finished) === 0) return { ok: false, next: null };
   return { ok: true, next: row.run_id ? toClaimed(db, row) : null };
 }

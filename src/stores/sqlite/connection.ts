@@ -95,6 +95,11 @@ export class SqliteConnection {
     return this.lanes.reads.run(transaction).catch((error: unknown) => this.fail(operation, error));
   }
 
+  /** The prepared (and cached) statement for `text`, for `run.transaction`'s handle. */
+  statement(text: string): SqliteStatement {
+    return this.db.prepare(text);
+  }
+
   /** Runs an ad-hoc query (history filters) and returns its rows. */
   all(text: string, params: readonly unknown[]): RawRow[] {
     return this.db.prepare(text).all(...params) as RawRow[];

@@ -17,12 +17,16 @@ import type {
   RunOutcome,
   RunRecord,
   Store,
+  TransactionResult,
   WarningRecord,
 } from "../store.js";
 import * as claims from "./claim.js";
 import { SqliteConnection } from "./connection.js";
 import { recoverExpired } from "./recovery.js";
 import * as runs from "./runs.js";
+import { transactional, type SqliteTransaction } from "./transaction.js";
+
+export type { SqliteTransaction } from "./transaction.js";
 
 /** Options for {@link SqliteStore}. */
 export interface SqliteStoreOptions {
@@ -164,6 +168,20 @@ export class SqliteStore implements Store {
 
   async recoverExpired(replicaId: string, leaseMs: number, limit: number): Promise<Recovered[]> {
     return recoverExpired(this.conn, replicaId, leaseMs, limit);
+  }
+
+  /**
+   * `run.transaction` on SQLite: `fn` gets synchronous statements inside the store's
+   * `BEGIN IMMEDIATE` and must itself be synchronous (see `transaction.ts`).
+   */
+  async transactional<T>(
+    runId: string,
+    token: number,
+    outcome: RunOutcome,
+    leaseMs: number,
+    fn: (tx: SqliteTransaction) => T | Promise<T>,
+  ): Promise<TransactionResult<T>> {
+    return transactional(this.conn, this.clock, runId, token, outcome, leaseMs, fn);
   }
 
   async history(query: HistoryQuery = {}): Promise<RunRecord[]> {

@@ -51,14 +51,24 @@ export function finishRun(
   outcome: RunOutcome,
   leaseMs: number,
 ): Promise<FinishResult> {
-  return c.write("finishRun", (now) => {
-    const run = c.readRun(runId);
-    if (!writes.isOwned(run, token, now)) return { ok: false, next: null };
-    saveRun(c, writes.finishedRow(run, outcome, now), token);
-    const queued = c.firstQueued(run.jobId);
-    if (!queued) return { ok: true, next: null };
-    return { ok: true, next: takeOver(c, queued, run.replicaId ?? "", leaseMs, now, false) };
-  });
+  return c.write("finishRun", (now) => finishLocked(c, runId, token, outcome, leaseMs, now));
+}
+
+/** The body of {@link finishRun}, inside a `BEGIN IMMEDIATE` transaction at store time `now`. */
+export function finishLocked(
+  c: SqliteConnection,
+  runId: string,
+  token: number,
+  outcome: RunOutcome,
+  leaseMs: number,
+  now: number,
+): FinishResult {
+  const run = c.readRun(runId);
+  if (!writes.isOwned(run, token, now)) return { ok: false, next: null };
+  saveRun(c, writes.finishedRow(run, outcome, now), token);
+  const queued = c.firstQueued(run.jobId);
+  if (!queued) return { ok: true, next: null };
+  return { ok: true, next: takeOver(c, queued, run.replicaId ?? "", leaseMs, now, false) };
 }
 
 /** Writes the whole row `after`, fenced by the token read before (inside a transaction). */

@@ -6,18 +6,14 @@ import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { inspect } from "node:util";
 import mysql from "mysql2/promise";
-import pg from "pg";
-import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { every, Scheduler, type Logger } from "../../src/index.js";
 import { openStore } from "../../src/stores/open.js";
 import { belfry } from "../cli/run.js";
+import { dropPrefix, MYSQL, POSTGRES, REDIS } from "./servers.js";
 
 const SECRET = `S3cretPw${randomBytes(3).toString("hex")}`;
 const tag = randomBytes(4).toString("hex");
-const POSTGRES = process.env.BELFRY_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
-const MYSQL = process.env.BELFRY_TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
-const REDIS = process.env.BELFRY_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 const MYSQL_USER = "belfry_secret_test";
 
 /** `base` with user and password set (trust auth on PostgreSQL accepts any password). */
@@ -50,28 +46,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const pgAdmin = new pg.Pool({ connectionString: POSTGRES, max: 1 });
-  const { rows } = await pgAdmin.query("SELECT tablename FROM pg_tables WHERE tablename LIKE $1", [
-    `sec_${tag}_%`,
-  ]);
-  for (const row of rows as { tablename: string }[]) {
-    await pgAdmin.query(`DROP TABLE IF EXISTS public.${row.tablename} CASCADE`);
-  }
-  await pgAdmin.end();
-  const myAdmin = mysql.createPool({ uri: MYSQL, connectionLimit: 1 });
-  const [tables] = await myAdmin.query(
-    "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE ?",
-    [`sec_${tag}_%`],
-  );
-  for (const row of tables as { t: string }[]) await myAdmin.query(`DROP TABLE \`${row.t}\``);
+  await dropPrefix(`sec_${tag}_`);
+  await dropPrefix(`sec_${tag}:`);
+  const admin = mysql.createPool({ uri: MYSQL, connectionLimit: 1 });
   for (const host of ["%", "localhost"]) {
-    await myAdmin.query(`DROP USER IF EXISTS '${MYSQL_USER}'@'${host}'`);
+    await admin.query(`DROP USER IF EXISTS '${MYSQL_USER}'@'${host}'`);
   }
-  await myAdmin.end();
-  const redis = new Redis(REDIS);
-  const keys = await redis.keys(`sec_${tag}:*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
+  await admin.end();
 });
 
 /** A logger that keeps every line as text. */

@@ -9,39 +9,16 @@ import { afterAll, describe, expect, it } from "vitest";
 import { Scheduler } from "../../src/index.js";
 import { openStore, redact } from "../../src/stores/open.js";
 import { redactUrlsIn } from "../../src/stores/url.js";
+import { dropPrefix, MYSQL, POSTGRES, REDIS } from "../secrets/servers.js";
 
-const POSTGRES = process.env.BELFRY_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
-const MYSQL = process.env.BELFRY_TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
-const REDIS = process.env.BELFRY_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 const tag = randomBytes(4).toString("hex");
 const dir = mkdtempSync(join(tmpdir(), "belfry-open-"));
 afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
-  // Drop what the migrating opens created (`rw_<tag>` tables and keys, Redis database 3).
-  const pgAdmin = new pg.Pool({ connectionString: POSTGRES, max: 1 });
-  const { rows } = await pgAdmin.query("SELECT tablename FROM pg_tables WHERE tablename LIKE $1", [
-    `rw_${tag}_%`,
-  ]);
-  for (const row of rows as { tablename: string }[]) {
-    await pgAdmin.query(`DROP TABLE IF EXISTS public.${row.tablename} CASCADE`);
-  }
-  await pgAdmin.end();
-  const myAdmin = mysql.createPool({ uri: MYSQL, connectionLimit: 1 });
-  const [tables] = await myAdmin.query(
-    "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE ?",
-    [`rw_${tag}_%`],
-  );
-  for (const row of tables as { t: string }[]) await myAdmin.query(`DROP TABLE \`${row.t}\``);
-  await myAdmin.end();
-  for (const [db, prefix] of [
-    [0, `rw_${tag}`],
-    [3, `open_${tag}`],
-  ] as const) {
-    const redis = new Redis(REDIS, { db });
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length > 0) await redis.del(...keys);
-    redis.disconnect();
-  }
+  // What the migrating opens created: `rw_<tag>` tables and keys, `open_<tag>` keys in db 3.
+  await dropPrefix(`rw_${tag}_`);
+  await dropPrefix(`rw_${tag}:`);
+  await dropPrefix(`open_${tag}:`, [3]);
 });
 
 /** The store's init() error, or null when it connected. */

@@ -10,7 +10,8 @@
  *   `INVALID_SCHEDULE` (a schedule spec that cannot be rebuilt).
  * - Configuration errors: `INVALID_PREFIX`, `INVALID_STORE_URL`, `MISSING_DEPENDENCY`.
  * - Runtime errors: `UNKNOWN_JOB`, `NOT_STARTED`, `ALREADY_STARTED`, `STORE_CONNECT`,
- *   `STORE_ERROR`, `CORRUPT_ROW`, `MIGRATION`, `LEASE_LOST`, `TIMEOUT`, `ABORTED`, `UNSUPPORTED` (a store
+ *   `STORE_ERROR`, `CORRUPT_ROW`, `MIGRATION`, `SCHEMA_MISSING` (a store opened with
+ *   `autoMigrate: false` holds no belfry schema, or an older one), `LEASE_LOST`, `TIMEOUT`, `ABORTED`, `UNSUPPORTED` (a store
  *   without an optional capability the call needs).
  */
 export type BelfryErrorCode =
@@ -39,6 +40,7 @@ export type BelfryErrorCode =
   | "STORE_ERROR"
   | "CORRUPT_ROW"
   | "MIGRATION"
+  | "SCHEMA_MISSING"
   | "LEASE_LOST"
   | "TIMEOUT"
   | "ABORTED"

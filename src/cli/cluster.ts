@@ -1,7 +1,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { systemClock } from "../clock.js";
-import type { ReplicaArgs, ReplicaReport, ReplicaWindow } from "./replica.js";
+import {
+  REPLICA_ARGS_ENV,
+  type ReplicaArgs,
+  type ReplicaReport,
+  type ReplicaWindow,
+} from "./replica.js";
 
 /** A replica running as a separate Node process. */
 export interface ReplicaProcess {
@@ -16,17 +21,20 @@ export interface ReplicaProcess {
 }
 
 /**
- * Starts a replica in a child Node process: `node <...command> <args as JSON>`, where `command`
- * runs `runReplica` (the demo passes `belfry replica`). The replica waits for its window (see
- * {@link startWindow}). `onReport` sees each line as it arrives.
+ * Starts a replica in a child Node process: `node <...command>`, where `command` runs
+ * `runReplica` (the demo passes `belfry replica`) with the args it reads by
+ * `replicaArgsFromEnv`. The args travel in the environment, not in argv: the store URL may hold
+ * a password, and any user on the host can read a process's argv (`ps`). The replica waits for
+ * its window (see {@link startWindow}). `onReport` sees each line as it arrives.
  */
 export function spawnReplica(
   command: readonly string[],
   args: ReplicaArgs,
   onReport: (report: ReplicaReport) => void = () => {},
 ): ReplicaProcess {
-  const child = spawn(process.execPath, [...command, JSON.stringify(args)], {
+  const child = spawn(process.execPath, [...command], {
     stdio: ["pipe", "pipe", "pipe"],
+    env: { ...process.env, [REPLICA_ARGS_ENV]: JSON.stringify(args) },
   });
   const reports: ReplicaReport[] = [];
   let markLoaded: () => void = () => {};

@@ -6,6 +6,7 @@ import { keepAlive, sleep, systemClock } from "../clock.js";
 import { redact } from "../stores/open.js";
 import { spawnReplica, startWindow } from "./cluster.js";
 import { demoJobs } from "./demo-jobs.js";
+import { migrateStore } from "./output.js";
 import type { ReplicaReport } from "./replica.js";
 import { dueInWindow, summarize, type Summary } from "./summary.js";
 
@@ -38,6 +39,9 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     ? "uncoordinated: each replica has its own memory store"
     : `coordinated through ${redact(storeUrl)}`;
   const say = (text: string) => void (options.json || process.stdout.write(`${text}\n`));
+  // Reach and migrate the shared store once, before any replica starts: a store that cannot be
+  // reached stops the demo at once with its STORE_CONNECT error.
+  if (!options.uncoordinated) await migrateStore(storeUrl);
   say(`belfry demo: ${options.replicas} replicas for ${options.durationS} s, ${mode}`);
   say("  occurrence    job            replica     attempt  lag");
   const replicas = Array.from({ length: options.replicas }, (_, i) =>

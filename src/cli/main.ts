@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { isBelfryError } from "../errors.js";
-import { redact } from "../stores/open.js";
+import { redactUrlsIn } from "../stores/url.js";
 import { positiveInt } from "./args.js";
 import { auditCommand } from "./audit.js";
 import { dashboardCommand } from "./dashboard.js";
@@ -9,12 +9,13 @@ import { runDemo } from "./demo.js";
 import { demoJobs } from "./demo-jobs.js";
 import { historyCommand } from "./history.js";
 import { jobsCommand } from "./jobs.js";
+import { migrateCommand } from "./migrate.js";
 import { EXIT } from "./output.js";
 import { pauseCommand } from "./pause.js";
 import { previewCommand } from "./preview.js";
 import { pruneCommand } from "./prune.js";
 import { replicasCommand } from "./replicas.js";
-import { runReplica, type ReplicaArgs } from "./replica.js";
+import { replicaArgsFromEnv, runReplica } from "./replica.js";
 
 const { version } = JSON.parse(
   readFileSync(new URL("../../package.json", import.meta.url), "utf8"),
@@ -62,6 +63,7 @@ for (const command of [
   pauseCommand("pause"),
   pauseCommand("resume"),
   pruneCommand(),
+  migrateCommand(),
 ]) {
   program.addCommand(command);
 }
@@ -71,8 +73,7 @@ program.addCommand(dashboardCommand());
 program.addCommand(
   new Command("replica")
     .description("run one replica of the demo's jobs (started by demo)")
-    .argument("<json>", "ReplicaArgs as JSON")
-    .action(async (json: string) => runReplica(JSON.parse(json) as ReplicaArgs, demoJobs)),
+    .action(async () => runReplica(replicaArgsFromEnv(), demoJobs)),
   { hidden: true },
 );
 
@@ -85,8 +86,8 @@ program.parseAsync(process.argv).catch((error: unknown) => {
     return;
   }
   const message = isBelfryError(error)
-    ? `belfry: ${error.code}: ${redact(error.message)}`
-    : `belfry: ${String(error)}`;
+    ? `belfry: ${error.code}: ${redactUrlsIn(error.message)}`
+    : `belfry: ${redactUrlsIn(String(error))}`;
   process.stderr.write(`${message}\n`);
   process.exitCode = isUsageError(error) ? EXIT.usage : EXIT.failure;
 });

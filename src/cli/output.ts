@@ -23,15 +23,34 @@ export function storeCommand(command: Command): Command {
     .option("--json", "print JSON instead of text", false);
 }
 
-/** Opens (and initialises) the store at `url`, runs `fn` with it and closes it. */
+/**
+ * Opens the store at `url` without migrating it (`autoMigrate: false`), runs `fn` with it and
+ * closes it. A URL that holds no belfry schema fails with `SCHEMA_MISSING` and is left exactly
+ * as it was: no table, key or file is created (`belfry migrate` creates them).
+ */
 export async function withStore<T>(url: string, fn: (store: Store) => Promise<T>): Promise<T> {
-  const store = await openStore(url);
+  const store = await openStore(url, { autoMigrate: false });
   try {
     await store.init();
     return await fn(store);
   } finally {
     await store.close();
   }
+}
+
+/**
+ * Opens the store at `url`, creates or updates its schema (`init()` with migrations on) and
+ * closes it. Resolves to the store's kind.
+ * @throws BelfryError `STORE_CONNECT` when it cannot be reached, `MIGRATION`.
+ */
+export async function migrateStore(url: string): Promise<string> {
+  const store = await openStore(url);
+  try {
+    await store.init();
+  } finally {
+    await store.close();
+  }
+  return store.kind;
 }
 
 /** Writes `value` as indented JSON on stdout. */

@@ -1,4 +1,5 @@
 import { keepAlive, OffsetClock, systemClock } from "../clock.js";
+import { BelfryError } from "../errors.js";
 import type { JobOptions, RunContext } from "../options.js";
 import { Scheduler } from "../scheduler.js";
 import type { Schedule } from "../schedules/schedule.js";
@@ -54,6 +55,26 @@ export type ReplicaReport =
       error?: string;
     }
   | { type: "event"; replica: string; name: string; job?: string; detail?: string };
+
+/** The environment variable `spawnReplica` passes a replica's args in (JSON). */
+export const REPLICA_ARGS_ENV = "BELFRY_REPLICA_ARGS";
+
+/**
+ * The args `spawnReplica` passed this process, removed from the environment once read so that
+ * processes the jobs start do not inherit the store URL.
+ * @throws BelfryError `INVALID_OPTION` when they are missing.
+ */
+export function replicaArgsFromEnv<T extends ReplicaArgs = ReplicaArgs>(): T {
+  const json = process.env[REPLICA_ARGS_ENV];
+  if (json === undefined) {
+    throw new BelfryError(
+      "INVALID_OPTION",
+      `replica: ${REPLICA_ARGS_ENV} is not set; replicas are started by \`belfry demo\``,
+    );
+  }
+  delete process.env[REPLICA_ARGS_ENV];
+  return JSON.parse(json) as T;
+}
 
 function report(line: ReplicaReport): void {
   process.stdout.write(`${JSON.stringify(line)}\n`);

@@ -1,5 +1,6 @@
 import { BelfryError } from "../errors.js";
 import { MemoryStore } from "./memory/index.js";
+import type { SchemaOptions } from "./schema.js";
 import type { Store } from "./store.js";
 import { parseStoreUrl } from "./url.js";
 
@@ -11,26 +12,39 @@ export { redact } from "./url.js";
  * `postgresql://…`, `mysql://…`, `mariadb://…`, `redis://…`, `rediss://…`. A `prefix` query
  * parameter sets the table (or key) prefix: `postgres://host/db?prefix=app_`.
  *
- * @throws BelfryError `INVALID_STORE_URL` for any other scheme.
+ * `options.autoMigrate: false` opens it to check the schema in `init()` rather than create it
+ * (a memory store has nothing to check).
+ *
+ * @throws BelfryError `INVALID_STORE_URL` for any other scheme, or a URL its driver would
+ *   misread (a port or Redis database that is not a number, an unknown PostgreSQL `ssl` value).
  */
-export async function openStore(raw: string): Promise<Store> {
+export async function openStore(raw: string, options: SchemaOptions = {}): Promise<Store> {
   const { scheme, url, prefix, display } = parseStoreUrl(raw);
+  const { autoMigrate } = options;
   if (scheme === "memory") return new MemoryStore();
   if (scheme === "sqlite" || (scheme === "" && /\.(db|sqlite3?)$/.test(url))) {
     const { SqliteStore } = await import("./sqlite/index.js");
-    return new SqliteStore({ path: url.replace(/^sqlite:(\/\/)?/i, ""), tablePrefix: prefix });
+    return new SqliteStore({
+      path: url.replace(/^sqlite:(\/\/)?/i, ""),
+      tablePrefix: prefix,
+      autoMigrate,
+    });
   }
   if (scheme === "postgres" || scheme === "postgresql") {
     const { PostgresStore } = await import("./postgres/index.js");
-    return new PostgresStore({ connectionString: url, tablePrefix: prefix });
+    return new PostgresStore({ connectionString: url, tablePrefix: prefix, autoMigrate });
   }
   if (scheme === "mysql" || scheme === "mariadb") {
     const { MysqlStore } = await import("./mysql/index.js");
-    return new MysqlStore({ uri: url.replace(/^mariadb:/i, "mysql:"), tablePrefix: prefix });
+    return new MysqlStore({
+      uri: url.replace(/^mariadb:/i, "mysql:"),
+      tablePrefix: prefix,
+      autoMigrate,
+    });
   }
   if (scheme === "redis" || scheme === "rediss") {
     const { RedisStore } = await import("./redis/index.js");
-    return new RedisStore({ url, keyPrefix: prefix });
+    return new RedisStore({ url, keyPrefix: prefix, autoMigrate });
   }
   throw new BelfryError(
     "INVALID_STORE_URL",

@@ -44,10 +44,61 @@ export function parseStoreUrl(raw: string): StoreUrl {
       `store URL ${JSON.stringify(redactUnparsed(raw))} is not a valid URL; expected e.g. postgres://user:password@host:5432/db`,
     );
   }
+  checkDriverParams(scheme, parsed);
   const prefix = parsed.searchParams.get("prefix") ?? undefined;
   parsed.searchParams.delete("prefix");
   const url = parsed.href;
   return { scheme, url, display: redact(url), ...(prefix === undefined ? {} : { prefix }) };
+}
+
+const PG_SSL = ["true", "false", "1", "0"];
+const PG_SSLMODE = [
+  "disable",
+  "allow",
+  "prefer",
+  "require",
+  "verify-ca",
+  "verify-full",
+  "no-verify",
+];
+
+/**
+ * Refuses the parameters a driver would misread instead of reporting: a Redis database that
+ * is not a number (ioredis sends `SELECT NaN` and crashes on the reply), a PostgreSQL `ssl` or
+ * `sslmode` value `pg` does not know (it would treat `ssl=bogus` as "on").
+ * @throws BelfryError `INVALID_STORE_URL`.
+ */
+function checkDriverParams(scheme: string, parsed: URL): void {
+  if (scheme === "redis" || scheme === "rediss") redisDatabase(parsed.href);
+  if (scheme !== "postgres" && scheme !== "postgresql") return;
+  for (const [name, allowed] of [
+    ["ssl", PG_SSL],
+    ["sslmode", PG_SSLMODE],
+  ] as const) {
+    const value = parsed.searchParams.get(name);
+    if (value !== null && !allowed.includes(value)) {
+      throw new BelfryError(
+        "INVALID_STORE_URL",
+        `store URL ${JSON.stringify(redact(parsed.href))}: ${name}=${JSON.stringify(value.slice(0, 40))} is not one of ${allowed.join(", ")}`,
+      );
+    }
+  }
+}
+
+/**
+ * The database number of a `redis://host:port/<db>` URL (0 when the path is empty).
+ * @throws BelfryError `INVALID_STORE_URL` when the path is not a whole number.
+ */
+export function redisDatabase(url: string): number {
+  const path = new URL(url).pathname.replace(/^\//, "");
+  if (path === "") return 0;
+  if (!/^\d{1,9}$/.test(path)) {
+    throw new BelfryError(
+      "INVALID_STORE_URL",
+      `store URL ${JSON.stringify(redact(url))}: the Redis database ${JSON.stringify(decodeURIComponent(path).slice(0, 40))} is not a number; use redis://host:6379/0 … /15`,
+    );
+  }
+  return Number(path);
 }
 
 /** The URL without its password, for messages (`postgres://app:***@db/x`). */
@@ -77,4 +128,9 @@ function redactUnparsed(url: string): string {
   if (at < 0) return url;
   const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url)?.[0] ?? "";
   return `${scheme}***@${url.slice(at + 1)}`;
+}
+
+/** What `util.inspect` shows of a store: its class and a target without credentials. */
+export function inspectStore(name: string, target: string): string {
+  return `${name} { target: ${JSON.stringify(redactUrlsIn(target))} }`;
 }

@@ -62,15 +62,23 @@ export interface OwnPoolOptions {
  * Opens a `mysql2/promise` pool (imported on demand: `mysql2` is an optional peer), with
  * `supportBigNumbers` so that 64-bit values outside the safe range are never rounded.
  */
-export async function openPool(options: OwnPoolOptions): Promise<MysqlPoolLike> {
+export async function openPool(options: OwnPoolOptions, where: string): Promise<MysqlPoolLike> {
   const mysql = await import("mysql2/promise");
-  return mysql.createPool({
-    uri: options.uri,
-    connectionLimit: options.maxConnections ?? 10,
-    connectTimeout: options.connectTimeoutMs ?? 10_000,
-    supportBigNumbers: true,
-    enableKeepAlive: true,
-  }) as unknown as MysqlPoolLike;
+  try {
+    return mysql.createPool({
+      uri: options.uri,
+      connectionLimit: options.maxConnections ?? 10,
+      connectTimeout: options.connectTimeoutMs ?? 10_000,
+      supportBigNumbers: true,
+      enableKeepAlive: true,
+    }) as unknown as MysqlPoolLike;
+  } catch (error) {
+    // mysql2 reads the URL's parameters here: `?ssl=bogus` throws "Unknown SSL profile".
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new BelfryError("INVALID_STORE_URL", `${where}: the URI is not usable: ${detail}`, {
+      cause: error,
+    });
+  }
 }
 
 /** Store now as epoch ms, read with `query` (inside a transaction, or alone). */
@@ -222,6 +230,21 @@ export async function checkSettings(db: MysqlDb): Promise<string[]> {
     );
   }
   return warnings;
+}
+
+/**
+ * The versions in the migration ledger, read without writing; null when the current database
+ * has no ledger table for `prefix`.
+ */
+export async function appliedMigrations(db: MysqlDb): Promise<Set<number> | null> {
+  const [found] = await db.run(
+    "init",
+    "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?",
+    [db.tables.migrations],
+  );
+  if (Number(found?.n) === 0) return null;
+  const rows = await db.run("init", `SELECT version FROM ${db.tables.migrations}`);
+  return new Set(rows.map((r) => Number(r.version)));
 }
 
 /**

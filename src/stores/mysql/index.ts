@@ -1,7 +1,9 @@
+import { inspect } from "node:util";
 import { BelfryError } from "../../errors.js";
 import { claimBatch, claimManual, recordMissed } from "./claim.js";
 import {
   MysqlDb,
+  appliedMigrations,
   connectError,
   describeTarget,
   checkSettings,
@@ -16,7 +18,10 @@ import * as records from "./records.js";
 import { recoverExpired } from "./recovery.js";
 import * as runs from "./runs.js";
 import { transactional, type MysqlTransaction } from "./transaction.js";
+import { assertMigrated, type SchemaOptions } from "../schema.js";
+import { MIGRATIONS } from "../sql/migrations.js";
 import { assertPrefix, keepSettingsWarnings, sqlTables } from "../sql/shared.js";
+import { inspectStore } from "../url.js";
 import {
   type ClaimedRun,
   type ClaimRequest,
@@ -40,7 +45,7 @@ export type { MysqlConnectionLike, MysqlPoolLike } from "./connection.js";
 export type { MysqlTransaction } from "./transaction.js";
 
 /** Options for {@link MysqlStore}. Give `uri` or `pool`. */
-export interface MysqlStoreOptions {
+export interface MysqlStoreOptions extends SchemaOptions {
   /** `mysql://user:password@host:3306/database`; the store opens and closes its own pool. */
   readonly uri?: string;
   /**
@@ -78,6 +83,8 @@ export class MysqlStore implements Store {
   readonly settingsWarnings: string[] = [];
   private db: MysqlDb | null = null;
   private ownPool = false;
+  /** `host:port/db (tables prefix*)`, for messages and `inspect`; never credentials. */
+  private readonly target: string;
 
   /** @throws BelfryError `INVALID_PREFIX` for a prefix that is not a plain identifier. */
   constructor(private readonly options: MysqlStoreOptions = {}) {
@@ -87,12 +94,16 @@ export class MysqlStore implements Store {
       throw new BelfryError("INVALID_OPTION", `${WHERE}: give uri or pool`);
     }
     this.tables = sqlTables((name) => `${this.prefix}${name}`);
+    const server = describeTarget(options.pool, options.uri);
+    this.target = `${server} (tables ${this.prefix}*)`;
   }
 
   /**
-   * Connects, then migrates under `GET_LOCK`.
+   * Connects, then migrates under `GET_LOCK`; with `autoMigrate: false`, checks the schema
+   * instead and writes nothing.
    * @throws BelfryError `STORE_CONNECT` when the server cannot be reached, `MIGRATION` when the
-   *   schema cannot be brought up to date.
+   *   schema cannot be brought up to date, `SCHEMA_MISSING` (`autoMigrate: false`) when it is
+   *   not.
    */
   async init(): Promise<void> {
     const db = this.db ?? (await this.openDb());
@@ -101,6 +112,12 @@ export class MysqlStore implements Store {
       conn = await db.pool.getConnection();
     } catch (error) {
       throw connectError(WHERE, describeTarget(this.options.pool, this.options.uri), error);
+    }
+    if (this.options.autoMigrate === false) {
+      conn.release();
+      assertMigrated(WHERE, this.target, await appliedMigrations(db), MIGRATIONS.mysql ?? []);
+      this.settingsWarnings.splice(0, Infinity, ...(await checkSettings(db)));
+      return;
     }
     try {
       await migrate(conn, this.tables, this.prefix, WHERE);
@@ -113,7 +130,7 @@ export class MysqlStore implements Store {
   private async openDb(): Promise<MysqlDb> {
     let pool = this.options.pool;
     if (!pool) {
-      pool = await openPool(this.options);
+      pool = await openPool(this.options, WHERE);
       this.ownPool = true;
     }
     this.db = new MysqlDb(pool, this.tables, WHERE);
@@ -125,6 +142,11 @@ export class MysqlStore implements Store {
     const db = this.db;
     this.db = null;
     if (db && this.ownPool) await db.pool.end();
+  }
+
+  /** Shows the server and tables, never the URI (it may hold a password). */
+  [inspect.custom](): string {
+    return inspectStore("MysqlStore", this.target);
   }
 
   private get conn(): MysqlDb {

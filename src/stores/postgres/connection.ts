@@ -1,3 +1,4 @@
+import { userInfo } from "node:os";
 import { BelfryError, wrapError } from "../../errors.js";
 import type { RawRow } from "../rows.js";
 import type { SqlTables } from "../sql/shared.js";
@@ -56,7 +57,7 @@ export interface PgPoolSettings {
 export async function openPool(settings: PgPoolSettings): Promise<PgPoolLike> {
   const pg = await import("pg");
   return new pg.default.Pool({
-    connectionString: settings.connectionString,
+    connectionString: withDefaultUser(settings.connectionString),
     max: settings.maxConnections ?? 10,
     connectionTimeoutMillis: settings.connectTimeoutMs ?? 10_000,
     application_name: settings.applicationName ?? "belfry",
@@ -65,6 +66,26 @@ export async function openPool(settings: PgPoolSettings): Promise<PgPoolLike> {
     idleTimeoutMillis: 5 * 60_000,
     allowExitOnIdle: true,
   }) as unknown as PgPoolLike;
+}
+
+/**
+ * The connection string with libpq's default user filled in when it names none: `PGUSER`, else
+ * the OS user, as `psql` does (`pg` falls back to `$USER` only, unset under cron or systemd, and
+ * the server then refuses "no PostgreSQL user name specified in startup packet").
+ */
+export function withDefaultUser(connectionString: string | undefined): string | undefined {
+  if (connectionString === undefined || process.env.PGUSER) return connectionString;
+  let url: URL;
+  try {
+    url = new URL(connectionString);
+  } catch {
+    return connectionString;
+  }
+  if (url.username !== "" || url.searchParams.has("user") || url.hostname === "") {
+    return connectionString;
+  }
+  url.username = encodeURIComponent(userInfo().username);
+  return url.href;
 }
 
 /** SQLSTATEs after which the whole statement or transaction was rolled back and may run again. */

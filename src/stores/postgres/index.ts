@@ -1,3 +1,4 @@
+import { inspect } from "node:util";
 import { BelfryError } from "../../errors.js";
 import { claimBatch, claimManual, recordMissed } from "./claim.js";
 import {
@@ -11,12 +12,15 @@ import {
   type PgTables,
 } from "./connection.js";
 import * as jobs from "./jobs.js";
-import { migrate } from "./migrate.js";
+import { appliedMigrations, migrate } from "./migrate.js";
 import * as records from "./records.js";
 import { recoverExpired } from "./recovery.js";
 import * as runs from "./runs.js";
 import { transactional, type PgTransaction } from "./transaction.js";
+import { assertMigrated, type SchemaOptions } from "../schema.js";
+import { MIGRATIONS } from "../sql/migrations.js";
 import { assertPrefix, keepSettingsWarnings, sqlTables } from "../sql/shared.js";
+import { inspectStore } from "../url.js";
 import {
   type ClaimedRun,
   type ClaimRequest,
@@ -40,7 +44,7 @@ export type { PgClientLike, PgPoolLike, PgResultLike } from "./connection.js";
 export type { PgTransaction } from "./transaction.js";
 
 /** Options for {@link PostgresStore}. Give `connectionString` or `pool`. */
-export interface PostgresStoreOptions {
+export interface PostgresStoreOptions extends SchemaOptions {
   /** `postgres://user:password@host:5432/database`; the store opens and closes its own pool. */
   readonly connectionString?: string;
   /** An existing `pg.Pool` (or look-alike); the store never ends it. */
@@ -87,6 +91,8 @@ export class PostgresStore implements Store {
   private db: PgDb | null = null;
   private ownPool = false;
   private readonly onPoolError: (error: Error) => void;
+  /** `host:port/db (tables schema.prefix*)`, for messages and `inspect`; never credentials. */
+  private readonly target: string;
 
   /** @throws BelfryError `INVALID_PREFIX` for a schema or prefix that is not a plain identifier. */
   constructor(private readonly options: PostgresStoreOptions = {}) {
@@ -102,24 +108,42 @@ export class PostgresStore implements Store {
     this.prefix = prefix.toLowerCase();
     this.tables = sqlTables((name) => `${this.schema}.${this.prefix}${name}`);
     this.onPoolError = (error) => options.onPoolError?.(error);
+    const server = describeTarget(options.pool, options.connectionString);
+    this.target = `${server} (tables ${this.schema}.${this.prefix}*)`;
   }
 
   /**
-   * Connects, then migrates under an advisory lock.
+   * Connects, then migrates under an advisory lock; with `autoMigrate: false`, checks the
+   * schema instead and writes nothing.
    * @throws BelfryError `STORE_CONNECT` when the server cannot be reached, `MIGRATION` when the
-   *   schema cannot be brought up to date.
+   *   schema cannot be brought up to date, `SCHEMA_MISSING` (`autoMigrate: false`) when it is
+   *   not.
    */
   async init(): Promise<void> {
     const db = this.db ?? (await this.openDb());
-    const target = describeTarget(this.options.pool, this.options.connectionString);
     try {
       const client = await db.pool.connect();
       client.release();
     } catch (error) {
-      throw connectError(WHERE, target, error);
+      throw connectError(
+        WHERE,
+        describeTarget(this.options.pool, this.options.connectionString),
+        error,
+      );
+    }
+    if (this.options.autoMigrate === false) {
+      const applied = await appliedMigrations(db, this.schema, this.prefix);
+      assertMigrated(WHERE, this.target, applied, MIGRATIONS.postgres ?? []);
+      this.settingsWarnings.splice(0, Infinity, ...(await checkSettings(db)));
+      return;
     }
     await migrate(db, this.schema, this.prefix);
     await keepSettingsWarnings(this, this.settingsWarnings, await checkSettings(db));
+  }
+
+  /** Shows the server and tables, never the connection string (it may hold a password). */
+  [inspect.custom](): string {
+    return inspectStore("PostgresStore", this.target);
   }
 
   private async openDb(): Promise<PgDb> {

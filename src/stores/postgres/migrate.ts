@@ -39,6 +39,22 @@ export async function migrate(db: PgDb, schema: string, prefix: string): Promise
   }
 }
 
+/**
+ * The versions in the migration ledger, read without writing; null when there is no ledger
+ * (nothing of belfry's at this schema and prefix).
+ */
+export async function appliedMigrations(
+  db: PgDb,
+  schema: string,
+  prefix: string,
+): Promise<Set<number> | null> {
+  const ledger = `${schema}.${prefix}migrations`;
+  const [row] = await db.rows("init", "SELECT to_regclass($1) IS NOT NULL AS found", [ledger]);
+  if (row?.found !== true) return null;
+  const rows = await db.rows("init", `SELECT version FROM ${db.tables.migrations}`);
+  return new Set(rows.map((r) => Number(r.version)));
+}
+
 /** A stable signed 64-bit advisory-lock key (decimal string) for `name`. */
 function advisoryKey(name: string): string {
   const digest = createHash("sha256").update(`belfry:migrate:${name}`).digest();

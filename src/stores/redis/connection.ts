@@ -1,5 +1,6 @@
 import { Redis } from "ioredis";
 import { BelfryError, wrapError } from "../../errors.js";
+import { redisDatabase } from "../url.js";
 import type { RedisKeys } from "./keys.js";
 import type { LuaScript } from "./scripts/prelude.js";
 
@@ -232,10 +233,13 @@ export class RedisConnection {
   /** `host:port` for messages (never the credentials). */
   private readonly address: string;
   private readonly owned: Redis | null;
+  /** The database number of the URL (the own client only). */
+  private readonly database: number;
   private lastError: Error | null = null;
 
   constructor(source: ConnectionSource) {
     this.address = source.client ? "the given client" : redisAddress(source.url);
+    this.database = source.client ? 0 : redisDatabase(source.url);
     this.owned = source.client ? null : this.open(source);
     this.client = source.client ?? (this.owned as Redis);
   }
@@ -267,6 +271,26 @@ export class RedisConnection {
       throw new BelfryError(
         "STORE_CONNECT",
         `RedisStore: cannot connect to Redis at ${this.address}: ${String(detail)}`,
+        { cause: error },
+      );
+    }
+    if (this.database !== 0) await this.selectDatabase();
+  }
+
+  /**
+   * Selects the URL's database again, now awaited: ioredis's own `SELECT` at connect only
+   * emits an `error` event when the server lacks it, and then carries on in database 0.
+   * @throws BelfryError `INVALID_STORE_URL` when the server has no such database.
+   */
+  private async selectDatabase(): Promise<void> {
+    try {
+      await this.client.call("select", this.database);
+    } catch (error) {
+      this.owned?.disconnect();
+      const detail = error instanceof Error ? error.message : String(error);
+      throw new BelfryError(
+        "INVALID_STORE_URL",
+        `RedisStore: Redis at ${this.address} has no database ${this.database} (${detail}); \`CONFIG GET databases\` shows how many it has`,
         { cause: error },
       );
     }

@@ -1,3 +1,6 @@
+import { inspect } from "node:util";
+import { schemaMissing } from "../schema.js";
+import { inspectStore, redact } from "../url.js";
 import * as claims from "./claim.js";
 import { list, RedisConnection, text, toStoreError, type RedisContext } from "./connection.js";
 import { listJobIds, readJobs, registerJob, setPaused } from "./jobs.js";
@@ -28,6 +31,9 @@ import type {
 export type { RedisClientLike } from "./connection.js";
 export type { RedisStoreOptions } from "./options.js";
 
+/** Version of the key layout, kept at `<prefix>:{<prefix>}:schema`. */
+const SCHEMA_VERSION = "1";
+
 /**
  * A {@link Store} on Redis (≥ 6.2; ioredis ≥ 6 as a peer dependency). Every decision is one Lua
  * script on one job's keys, which share a hash tag, so it works on Redis Cluster; time is Redis
@@ -49,9 +55,15 @@ export class RedisStore implements Store {
   private readonly context: RedisContext;
   private readonly recovery: RecoveryContext;
   private initializing: Promise<void> | null = null;
+  private readonly autoMigrate: boolean;
+  /** `url (keys prefix:*)`, for messages and `inspect`; never the password. */
+  private readonly target: string;
 
   constructor(options: RedisStoreOptions = {}) {
     const settings = resolveOptions(options);
+    this.autoMigrate = settings.autoMigrate;
+    const server = settings.client ? "the given client" : redact(settings.url);
+    this.target = `${server} (keys ${settings.keyPrefix}:*)`;
     const name = `belfry:${settings.keyPrefix}`;
     this.connection = new RedisConnection({ ...settings, name });
     const keys = new RedisKeys(settings.keyPrefix);
@@ -68,13 +80,35 @@ export class RedisStore implements Store {
     return this.initializing;
   }
 
+  /**
+   * Connects, checks the server settings and marks the key layout's version; with
+   * `autoMigrate: false`, checks that belfry's keys exist instead and writes nothing.
+   * @throws BelfryError `STORE_CONNECT`, `INVALID_STORE_URL` (a database the server lacks),
+   *   `SCHEMA_MISSING` (`autoMigrate: false`).
+   */
   private async initOnce(): Promise<void> {
     await this.connection.connect();
-    const warnings = await this.guard("init", () => checkRedisSettings(this.context.client));
+    const { client, keys } = this.context;
+    if (!this.autoMigrate) {
+      const found = await this.guard("init", () => client.call("exists", keys.schema, keys.jobs));
+      if (Number(found) === 0) {
+        throw schemaMissing("RedisStore", this.target, "holds no belfry keys");
+      }
+      const warnings = await this.guard("init", () => checkRedisSettings(client));
+      this.settingsWarnings.splice(0, this.settingsWarnings.length, ...warnings);
+      return;
+    }
+    await this.guard("init", () => client.call("set", keys.schema, SCHEMA_VERSION));
+    const warnings = await this.guard("init", () => checkRedisSettings(client));
     for (const message of warnings) {
       await this.addWarning({ replicaId: "store", kind: "store-settings", message });
     }
     this.settingsWarnings.splice(0, this.settingsWarnings.length, ...warnings);
+  }
+
+  /** Shows the server and key prefix, never the password. */
+  [inspect.custom](): string {
+    return inspectStore("RedisStore", this.target);
   }
 
   async close(): Promise<void> {

@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
  *   `:runs`, `:active`, `:queued`, `:done` (sorted sets), `:occ` (hash), `:run:<runId>` (hash);
  * - store-wide, tag `{<prefix>}`: `:jobs` (set of job ids), `:leases` (sorted set of the run ids
  *   of active and queued runs by when recovery should look at them), `:reconcile` (lock),
- *   `:replicas` (hash), `:warnings` (list).
+ *   `:replicas` (hash), `:warnings` (list), `:schema` (the key layout's version, set by `init`).
  *
  * A run id is `<uuid>:<jobId>` ({@link newRunId}), so a call that carries only a run id finds
  * the run's job, and with it the run's keys, without a lookup. The prefix never contains
@@ -20,6 +20,7 @@ export class RedisKeys {
   readonly reconcile: string;
   readonly replicas: string;
   readonly warnings: string;
+  readonly schema: string;
 
   constructor(readonly prefix: string) {
     const global = `${prefix}:{${prefix}}`;
@@ -28,6 +29,7 @@ export class RedisKeys {
     this.reconcile = `${global}:reconcile`;
     this.replicas = `${global}:replicas`;
     this.warnings = `${global}:warnings`;
+    this.schema = `${global}:schema`;
   }
 
   /** The key base of a job and the six keys every job script takes, in KEYS order. */

@@ -1,8 +1,9 @@
 import { BelfryError } from "../../errors.js";
+import type { SchemaOptions } from "../schema.js";
 import type { RedisClientLike } from "./connection.js";
 
 /** Options of `RedisStore`. */
-export interface RedisStoreOptions {
+export interface RedisStoreOptions extends SchemaOptions {
   /** `redis://[user:password@]host:port[/db]` or `rediss://…` (default `redis://127.0.0.1:6379`). */
   readonly url?: string;
   /** An existing ioredis client (`Redis` or `Cluster`); the store never closes it. */
@@ -28,6 +29,7 @@ export interface RedisSettings {
   readonly retentionMs: number;
   readonly connectTimeoutMs: number;
   readonly reconcileMs: number;
+  readonly autoMigrate: boolean;
 }
 
 const KEY_PREFIX_PATTERN = /^[A-Za-z0-9_:-]{1,64}$/;
@@ -52,6 +54,7 @@ export function resolveOptions(options: RedisStoreOptions): RedisSettings {
     retentionMs: integerOption("historyRetentionMs", options.historyRetentionMs ?? 0, true),
     connectTimeoutMs: options.connectTimeoutMs ?? 2000,
     reconcileMs: integerOption("reconcileIntervalMs", options.reconcileIntervalMs ?? 300_000, true),
+    autoMigrate: options.autoMigrate ?? true,
   };
   if (options.client && options.url !== undefined) {
     throw new BelfryError("INVALID_OPTION", "RedisStore: pass either url or client, not both");

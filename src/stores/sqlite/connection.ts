@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import type { Clock } from "../../clock.js";
 import { BelfryError, wrapError } from "../../errors.js";
 import { ACTIVE_STATES_SQL, TERMINAL_STATES } from "../../protocol/vocabulary.js";
@@ -6,7 +7,9 @@ import { jobInsertSql, jobUpdateSql, runInsertSql, runUpdateSql } from "../sql/s
 import type { JobRecord, RunRecord } from "../store.js";
 import { BusyLane, SYNC_BUSY_WAIT_MS } from "./busy.js";
 import { openSqliteDriver, type SqliteDriver, type SqliteStatement } from "./driver.js";
-import { migrateSqlite, type SqliteLanes } from "./migrate.js";
+import { assertMigrated, schemaMissing } from "../schema.js";
+import { MIGRATIONS } from "../sql/migrations.js";
+import { migrateSqlite, readLedger, type SqliteLanes } from "./migrate.js";
 
 /**
  * The SQLite connection of `SqliteStore`: opening the file (driver in `driver.ts`, migrations in
@@ -24,6 +27,8 @@ export interface SqliteConnectionOptions {
   readonly clock: Clock;
   /** Names the store in every error, e.g. `SqliteStore("/var/lib/app.db")`. */
   readonly where: string;
+  /** Migrate (default), or only check the schema, creating no file and writing nothing. */
+  readonly autoMigrate?: boolean;
 }
 
 /**
@@ -49,17 +54,29 @@ export class SqliteConnection {
    */
   static async open(options: SqliteConnectionOptions): Promise<SqliteConnection> {
     const { clock, busyTimeoutMs, where, prefix } = options;
+    const checkOnly = options.autoMigrate === false;
     const lanes = {
       reads: new BusyLane(clock, busyTimeoutMs),
       writes: new BusyLane(clock, busyTimeoutMs),
     };
+    if (checkOnly && options.path !== ":memory:" && !existsSync(options.path)) {
+      throw schemaMissing(where, "the file", "does not exist");
+    }
     const db = openSqlite(options.path, where);
     try {
-      await connecting(
-        where,
-        lanes.writes.run(() => db.exec("PRAGMA journal_mode = WAL")),
-      );
-      await migrateSqlite(db, lanes, prefix, () => clock.now(), where);
+      if (checkOnly) {
+        const ledger = await connecting(
+          where,
+          lanes.reads.run(() => readLedger(db, `${prefix}migrations`)),
+        );
+        assertMigrated(where, `tables ${prefix}*`, ledger, MIGRATIONS.sqlite ?? []);
+      } else {
+        await connecting(
+          where,
+          lanes.writes.run(() => db.exec("PRAGMA journal_mode = WAL")),
+        );
+        await migrateSqlite(db, lanes, prefix, () => clock.now(), where);
+      }
       const sql = await connecting(
         where,
         lanes.reads.run(() => prepareStatements(db, prefix)),

@@ -1,6 +1,9 @@
+import { inspect } from "node:util";
 import { systemClock, type Clock } from "../../clock.js";
 import { BelfryError } from "../../errors.js";
 import { parseJobRow, parseReplicaRow, parseWarningRow, type RawRow } from "../rows.js";
+import type { SchemaOptions } from "../schema.js";
+import { inspectStore } from "../url.js";
 import { assertPrefix, buildHistoryQuery, jobUpdateValues, jobValues } from "../sql/shared.js";
 import type {
   ClaimedRun,
@@ -29,7 +32,7 @@ import { transactional, type SqliteTransaction } from "./transaction.js";
 export type { SqliteTransaction } from "./transaction.js";
 
 /** Options for {@link SqliteStore}. */
-export interface SqliteStoreOptions {
+export interface SqliteStoreOptions extends SchemaOptions {
   /** Database file (created if missing; its directory must exist), or `":memory:"`. */
   readonly path: string;
   /** Prefix of every table name (default `belfry_`): letters, digits, underscores. */
@@ -64,6 +67,7 @@ export class SqliteStore implements Store {
   private readonly clock: Clock;
   private readonly busyTimeoutMs: number;
   private readonly where: string;
+  private readonly autoMigrate: boolean;
   private connection: SqliteConnection | null = null;
   private opening: Promise<SqliteConnection> | null = null;
 
@@ -75,18 +79,29 @@ export class SqliteStore implements Store {
     assertPrefix(this.prefix, this.where);
     this.clock = options.clock ?? systemClock;
     this.busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+    this.autoMigrate = options.autoMigrate ?? true;
   }
 
-  /** Opens the file and applies migrations. @throws `STORE_CONNECT`, `MIGRATION`. */
+  /**
+   * Opens the file and applies migrations; with `autoMigrate: false`, checks the schema
+   * instead, creating no file and writing nothing.
+   * @throws `STORE_CONNECT`, `MIGRATION`, `SCHEMA_MISSING` (`autoMigrate: false`).
+   */
   async init(): Promise<void> {
     if (this.connection) return;
-    const { path, prefix, busyTimeoutMs, clock, where } = this;
-    this.opening ??= SqliteConnection.open({ path, prefix, busyTimeoutMs, clock, where });
+    const { path, prefix, busyTimeoutMs, clock, where, autoMigrate } = this;
+    const settings = { path, prefix, busyTimeoutMs, clock, where, autoMigrate };
+    this.opening ??= SqliteConnection.open(settings);
     try {
       this.connection = await this.opening;
     } finally {
       this.opening = null;
     }
+  }
+
+  /** Shows the file and table prefix. */
+  [inspect.custom](): string {
+    return inspectStore("SqliteStore", `${this.path} (tables ${this.prefix}*)`);
   }
 
   async close(): Promise<void> {

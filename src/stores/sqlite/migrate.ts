@@ -61,8 +61,13 @@ function applyOnce(
 
 /** Versions recorded in the ledger; none when the ledger table does not exist yet. */
 function appliedVersions(db: SqliteDriver, ledger: string): Set<number> {
+  return readLedger(db, ledger) ?? new Set();
+}
+
+/** Versions recorded in the ledger, read without writing; null when there is no ledger. */
+export function readLedger(db: SqliteDriver, ledger: string): Set<number> | null {
   const table = `SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`;
-  if (db.prepare(table).get(ledger) === undefined) return new Set();
+  if (db.prepare(table).get(ledger) === undefined) return null;
   const rows = db.prepare(`SELECT version FROM ${ledger}`).all() as { version: unknown }[];
   return new Set(rows.map((row) => Number(row.version)));
 }

@@ -38,7 +38,7 @@ export interface RunContext {
   /**
    * When this replica's hold on the run ends unless a heartbeat extends it (store time, a safety
    * margin before the store's own expiry). Read it again for the current value: heartbeats move
-   * it on.
+   * it on. The `leader` and lock modes keep no lease: there it is an invalid `Date`.
    */
   readonly leaseExpiresAt: Date;
   /**

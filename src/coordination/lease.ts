@@ -59,8 +59,11 @@ export class Lease {
   ) {
     // The store's expiry read on store time, never more than a full lease from now (a wall
     // clock that jumped back since the offset was measured must not lengthen it).
+    // A run without a lease in the store (leader and lock modes: expiry Infinity) has none here.
     const left = Math.min(run.leaseExpiresAt - clock.now(), leaseMs);
-    this.deadline = monotonicNow(clock) + left - leaseMarginMs(leaseMs);
+    this.deadline = Number.isFinite(run.leaseExpiresAt)
+      ? monotonicNow(clock) + left - leaseMarginMs(leaseMs)
+      : Number.POSITIVE_INFINITY;
     this.armDeadline();
     this.schedule();
   }
@@ -125,6 +128,7 @@ export class Lease {
 
   private armDeadline(): void {
     this.deadlineTimer?.cancel();
+    if (!Number.isFinite(this.deadline)) return;
     const left = Math.max(0, this.deadline - monotonicNow(this.clock));
     this.deadlineTimer = this.clock.setTimer(left, () => {
       this.deadlineTimer = null;
@@ -140,8 +144,10 @@ export class Lease {
       if (this.stopped || !this.held()) return;
       if (!kept) return this.lose("the store refused the heartbeat: another replica took the run");
       // The store extended the lease from its own now, which is no earlier than `sentAt`.
-      this.deadline = sentAt + this.leaseMs - leaseMarginMs(this.leaseMs);
-      this.armDeadline();
+      if (Number.isFinite(this.deadline)) {
+        this.deadline = sentAt + this.leaseMs - leaseMarginMs(this.leaseMs);
+        this.armDeadline();
+      }
     } catch (error) {
       if (this.stopped) return;
       this.events.onStoreError(error);

@@ -16,6 +16,12 @@ export interface Clock {
   /** Current time, epoch milliseconds. */
   now(): number;
   /**
+   * A monotonic reading, ms from an arbitrary origin: never jumps with the wall clock, and keeps
+   * counting while the process is paused. Leases are fenced on it. A clock without it is read
+   * through {@link monotonicNow}, which falls back to {@link now}.
+   */
+  monotonic?(): number;
+  /**
    * Calls `callback` once after `delayMs` milliseconds of this clock's time. Timers never keep
    * the Node process alive on their own.
    */
@@ -25,6 +31,7 @@ export interface Clock {
 /** The platform clock. */
 export const systemClock: Clock = {
   now: () => Date.now(),
+  monotonic: () => performance.now(),
   setTimer(delayMs, callback) {
     // Node's setTimeout overflows past 2^31-1 ms; callers cap their waits far below that anyway.
     const handle = setTimeout(callback, Math.min(Math.max(0, delayMs), 2_147_483_647));
@@ -32,6 +39,11 @@ export const systemClock: Clock = {
     return { cancel: () => clearTimeout(handle) };
   },
 };
+
+/** `clock`'s monotonic reading, or its wall-clock reading when it has none. */
+export function monotonicNow(clock: Clock): number {
+  return clock.monotonic ? clock.monotonic() : clock.now();
+}
 
 /** Lets already-queued promise callbacks and I/O callbacks run (real event-loop turns, no delay). */
 export async function settle(turns = 20): Promise<void> {
@@ -57,6 +69,8 @@ interface FakeTimer {
  */
 export class FakeClock implements Clock {
   private current: number;
+  /** Time moved forward by {@link advance} and {@link stall}, never by {@link set}. */
+  private elapsed = 0;
   private timers: FakeTimer[] = [];
   private nextId = 1;
 
@@ -66,6 +80,11 @@ export class FakeClock implements Clock {
 
   now(): number {
     return this.current;
+  }
+
+  /** Moves with {@link advance} and {@link stall}; a {@link set} (wall-clock jump) leaves it. */
+  monotonic(): number {
+    return this.elapsed;
   }
 
   setTimer(delayMs: number, callback: () => void): Timer {
@@ -98,15 +117,31 @@ export class FakeClock implements Clock {
       const due = this.earliestDue(time);
       if (!due) break;
       this.timers = this.timers.filter((t) => t !== due);
-      this.current = Math.max(this.current, due.at);
+      this.moveTo(due.at);
       due.callback();
       await settle();
     }
-    this.current = Math.max(this.current, time);
+    this.moveTo(time);
     await settle();
   }
 
-  /** Jumps the clock without firing timers (simulates a wall-clock jump or a skewed host). */
+  /**
+   * Simulates a process paused for `ms` (SIGSTOP, a long GC): both readings move on and no timer
+   * fires; the next {@link advance} fires the overdue ones, earliest first, as Node does.
+   */
+  stall(ms: number): void {
+    this.moveTo(this.current + ms);
+  }
+
+  private moveTo(time: number): void {
+    if (time > this.current) this.elapsed += time - this.current;
+    this.current = Math.max(this.current, time);
+  }
+
+  /**
+   * Jumps the wall clock without firing timers (simulates a wall-clock jump or a skewed host);
+   * the monotonic reading stays.
+   */
   set(time: number | Date): void {
     this.current = typeof time === "number" ? time : time.getTime();
   }
@@ -134,6 +169,11 @@ export class OffsetClock implements Clock {
 
   now(): number {
     return this.base.now() + this.offset;
+  }
+
+  /** The base clock's monotonic reading (an offset does not apply to it). */
+  monotonic(): number {
+    return monotonicNow(this.base);
   }
 
   setTimer(delayMs: number, callback: () => void): Timer {

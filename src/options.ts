@@ -29,8 +29,30 @@ export interface RunContext {
   readonly attempt: number;
   readonly runId: string;
   readonly trigger: RunTrigger;
-  /** Aborted when the lease is lost, the timeout passes or the scheduler stops. */
+  /**
+   * Aborted when the lease is lost (refused by the store, or its local deadline passed), the
+   * timeout passes or the scheduler stops. After a long pause the handler's own timers can fire
+   * before the abort does: check {@link assertLease} right before a side effect.
+   */
   readonly signal: AbortSignal;
+  /**
+   * When this replica's hold on the run ends unless a heartbeat extends it (store time, a safety
+   * margin before the store's own expiry). Read it again for the current value: heartbeats move
+   * it on. The `leader` and lock modes keep no lease: there it is an invalid `Date`.
+   */
+  readonly leaseExpiresAt: Date;
+  /**
+   * The run's fencing token: it grows each time the occurrence changes hands (a retry after an
+   * expired lease, a take-over), so a downstream system that remembers the highest token it saw
+   * per {@link idempotencyKey} can refuse a write from an older holder.
+   */
+  readonly fencingToken: number;
+  /**
+   * Throws a `BelfryError` `LEASE_LOST` once the lease was lost or its local deadline (on the
+   * monotonic clock) passed; synchronous, with no store round trip. Call it right before each
+   * side effect: a handler that does never overlaps its own retry on another replica.
+   */
+  assertLease(): void;
   readonly replicaId: string;
   /** The scheduler's logger, bound to this run. */
   readonly logger: Logger;

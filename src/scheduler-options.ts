@@ -66,6 +66,12 @@ export interface SchedulerOptions {
    * bundled stores); default: keep every record. Watermarks are never touched.
    */
   readonly historyRetention?: HistoryRetention;
+  /**
+   * Longest wait for one store call (default 10 s; `init` is not limited): a call still pending
+   * then rejects with `STORE_ERROR` (cause `TIMEOUT`) and the scheduler carries on, so a
+   * blackholed connection cannot hang a replica. A timed-out write may still land in the store.
+   */
+  readonly storeTimeout?: Duration;
 }
 
 /** {@link SchedulerOptions} validated, with defaults applied. */
@@ -85,6 +91,7 @@ export interface SchedulerConfig {
   readonly unref: boolean;
   readonly shutdownSignals: readonly NodeJS.Signals[];
   readonly retention: RetentionConfig | null;
+  readonly storeTimeoutMs: number;
 }
 
 /** The shortest lease: a run's heartbeat goes every third of it, so it must cover a round trip. */
@@ -147,6 +154,7 @@ const schedulerOptions = strictOptions({
     maxAge: durationField(1),
     interval: durationField(1_000).default(3_600_000),
   }).optional(),
+  storeTimeout: durationField(1).default(10_000),
 } satisfies Record<keyof SchedulerOptions, z.ZodType>);
 
 function isCoordination(value: unknown): value is Coordination {
@@ -186,5 +194,6 @@ export function toSchedulerConfig(options: SchedulerOptions): SchedulerConfig {
           intervalMs: parsed.historyRetention.interval,
         }
       : null,
+    storeTimeoutMs: parsed.storeTimeout,
   };
 }

@@ -87,6 +87,7 @@ export class Scheduler {
       clock: this.clock,
       replicaId: this.replicaId,
       debug: process.env.DEBUG,
+      storeTimeoutMs: config.storeTimeoutMs,
     }));
     this.timezone = config.timezone;
     this.concurrency = config.concurrency;

@@ -133,6 +133,30 @@ function emitMissed(deps: ClaimDeps, state: JobState, at: number): void {
   deps.hub.emit("run:missed", event);
 }
 
+/**
+ * Emits `run:missed` for the occurrences a claim recorded as missed. The claim result does not
+ * say which of `request.missed` the store recorded (only those above its watermark, which a peer
+ * may have moved: after a partition this replica's missed list holds occurrences its peers ran),
+ * so the stored rows are read back and only those in state `missed` are reported. An occurrence
+ * recorded missed earlier by another step can be reported again; one that ran never is.
+ */
+async function reportClaimedMisses(deps: ClaimDeps, state: JobState, request: ClaimRequest) {
+  const instants = new Set(request.missed);
+  try {
+    const rows = await deps.store.history({
+      jobId: request.jobId,
+      states: ["missed"],
+      from: Math.min(...instants),
+      to: request.scheduledAt,
+      limit: instants.size,
+    });
+    const recorded = rows.map((row) => row.scheduledAt).filter((at) => instants.has(at));
+    for (const at of recorded.sort((a, b) => a - b)) emitMissed(deps, state, at);
+  } catch (error) {
+    deps.hub.emit("store:error", { replicaId: deps.replicaId, operation: "history", error });
+  }
+}
+
 function applyResults(
   deps: ClaimDeps,
   planned: Planned,
@@ -144,9 +168,8 @@ function applyResults(
   let wakeAt: number | null = null;
   results.forEach((result, index) => {
     const request = planned.requests[index] as ClaimRequest;
-    if (index === 0 && advancesWatermark(result)) {
-      for (const at of request.missed ?? [])
-        if (at > (state.cursor ?? -Infinity)) emitMissed(deps, state, at);
+    if (index === 0 && advancesWatermark(result) && (request.missed ?? []).length > 0) {
+      void reportClaimedMisses(deps, state, request);
     }
     const retryAt = applyOne(deps, state, request, result, won, now);
     if (retryAt !== null) wakeAt = Math.min(wakeAt ?? retryAt, retryAt);

@@ -34,6 +34,8 @@ export class RunTransaction {
 
   /** The handler's `run.transaction`. */
   readonly call: RunContext["transaction"] = (fn) => {
+    // A handler resuming after its lease lapsed (the attempt already ended) is fenced off.
+    if (!this.deps.lease.held()) return Promise.reject(this.lostError());
     if (this.closed || this.pending) {
       return Promise.reject(
         new BelfryError(
@@ -57,15 +59,18 @@ export class RunTransaction {
     return this.committed;
   }
 
+  private lostError(): unknown {
+    const { lease } = this.deps;
+    return (
+      lease.signal.reason ?? new BelfryError("LEASE_LOST", `run ${lease.run.runId}: lease lost`)
+    );
+  }
+
   private async commit(fn: (tx: unknown) => unknown): Promise<unknown> {
     const { lease, leaseMs, errors, signal } = this.deps;
     const transactions = transactionsFor(this.deps.store, lease.ledger);
     if (signal.aborted) throw signal.reason;
-    if (!(await this.deps.marked) || lease.lost) {
-      throw (
-        lease.signal.reason ?? new BelfryError("LEASE_LOST", `run ${lease.run.runId}: lease lost`)
-      );
-    }
+    if (!(await this.deps.marked) || !lease.held()) throw this.lostError();
     const { runId, token } = lease.run;
     const outcome = { state: "succeeded", error: errors.text() } as const;
     try {

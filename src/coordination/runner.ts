@@ -101,11 +101,12 @@ export class Runner {
   }
 
   private contextOf(
-    run: ClaimedRun,
+    lease: Lease,
     attempt: number,
     signal: AbortSignal,
     transaction: RunContext["transaction"] = noTransaction,
   ): RunContext {
+    const { run } = lease;
     return {
       jobId: run.jobId,
       scheduledAt: new Date(run.scheduledAt),
@@ -114,6 +115,11 @@ export class Runner {
       runId: run.runId,
       trigger: run.trigger,
       signal,
+      get leaseExpiresAt() {
+        return new Date(lease.expiresAt);
+      },
+      fencingToken: lease.token,
+      assertLease: () => lease.assertHeld(),
       replicaId: this.deps.replicaId,
       logger: this.logFor({ ...run, attempt }),
       transaction,
@@ -131,7 +137,7 @@ export class Runner {
     const store = lease.ledger;
     let verdict: boolean | void = true;
     try {
-      verdict = await config.beforeRun?.(this.contextOf(run, run.attempt, lease.signal));
+      verdict = await config.beforeRun?.(this.contextOf(lease, run.attempt, lease.signal));
     } catch (error) {
       // A throwing beforeRun fails the occurrence rather than leaving it claimed.
       this.logFailure(run, run.attempt, error, false);
@@ -148,7 +154,7 @@ export class Runner {
     }
     const errors = new AttemptErrors(recovered ? await previousError(this.deps.store, run) : null);
     for (let attempt = run.attempt; ; attempt++) {
-      if (lease.lost) return;
+      if (!lease.held()) return;
       const marked = this.markRunning(lease, attempt);
       const outcome = await this.attempt(config, lease, attempt, marked, errors);
       if (outcome === "done" || lease.lost) return;
@@ -214,7 +220,7 @@ export class Runner {
       signal: controller.signal,
       onNext: (next) => void this.execute(config, next),
     });
-    const context = this.contextOf(run, attempt, controller.signal, transaction.call);
+    const context = this.contextOf(lease, attempt, controller.signal, transaction.call);
     const event = ownedRunEvent({ ...run, attempt }, replicaId);
     const startedAt = clock.now();
     // Lag on store time: how long after its nominal instant the attempt started.
@@ -248,7 +254,7 @@ export class Runner {
         hub.emit("run:succeeded", { ...event, durationMs: clock.now() - startedAt });
         return "done";
       }
-      if (!(await marked) || lease.lost) return "done";
+      if (!(await marked) || !lease.held()) return "done";
       const stopped = this.stopping && isAborted(error);
       const willRetry = !stopped && attempt <= config.retry.max;
       errors.add(attempt, error);
@@ -328,13 +334,15 @@ export class Runner {
 
   /**
    * Writes the outcome, retrying store errors while the lease holds; runs a handed-on queued
-   * run. True when the store accepted the outcome.
+   * run. True when the store accepted the outcome. Nothing is written once the lease's local
+   * deadline passed: a late outcome (the process was paused) is not this replica's to write.
    */
   private async finish(config: JobConfig, lease: Lease, outcome: RunOutcome): Promise<boolean> {
     const { hub, replicaId, leaseMs, clock } = this.deps;
     const { run } = lease;
     const store = lease.ledger;
     for (;;) {
+      if (!lease.held()) return false;
       try {
         const result = await store.finishRun(run.runId, run.token, outcome, leaseMs);
         if (!result.ok) {
@@ -348,7 +356,6 @@ export class Runner {
         return result.ok;
       } catch (error) {
         hub.emit("store:error", { replicaId, operation: "finishRun", error });
-        if (lease.lost) return false;
         await sleep(clock, FINISH_RETRY_MS);
       }
     }

@@ -5,13 +5,17 @@ import { EventHub } from "./events.js";
 import { PassTracker } from "./health.js";
 import { childLogger, type Logger } from "./logger.js";
 import { instrumentStore } from "./store-calls.js";
+import { withStoreTimeouts } from "./store-timeouts.js";
 
 /** What a scheduler is observed through, built once by {@link observed}. */
 export interface Observed {
   /** The logger every line goes to; it adds `replicaId` to each. */
   readonly logger: Logger;
   readonly hub: EventHub;
-  /** The store behind a proxy that times every call (`store:call` events). */
+  /**
+   * The store behind a proxy that limits every call to `storeTimeout` and times it
+   * (`store:call` events).
+   */
   readonly store: Store;
   /** Tracks successful passes for `health()`. */
   readonly passes: PassTracker;
@@ -31,6 +35,8 @@ export function observed(input: {
   readonly clock: Clock;
   readonly replicaId: string;
   readonly debug: string | undefined;
+  /** `storeTimeout`: the longest wait for one store call. */
+  readonly storeTimeoutMs: number;
 }): Observed {
   const { localClock, replicaId } = input;
   const debug = claimLogEnabled(input.debug);
@@ -39,7 +45,8 @@ export function observed(input: {
   const hub = new EventHub(logger);
   if (debug) attachClaimLog(hub, logger);
   const passes = new PassTracker(input.clock);
-  const store = instrumentStore(input.store, localClock, (call) => {
+  const limited = withStoreTimeouts(input.store, localClock, input.storeTimeoutMs);
+  const store = instrumentStore(limited, localClock, (call) => {
     passes.onCall(call);
     hub.emit("store:call", { replicaId, ...call });
   });

@@ -11,16 +11,17 @@ export interface StoreCall {
   readonly ok: boolean;
 }
 
+/** Wraps one store method: gets its name and the bound method, returns the replacement. */
+export type MethodWrapper = (
+  operation: string,
+  call: (...args: unknown[]) => unknown,
+) => (...args: unknown[]) => unknown;
+
 /**
- * The store seen through a proxy that times every asynchronous method call and reports it to
- * `onCall` (the metrics' store latency and the health check read it). Everything else passes
- * through unchanged: properties, and the absence of an optional capability's methods.
+ * The store behind a proxy that replaces each method by `wrap(name, method)`. Everything else
+ * passes through unchanged: properties, and the absence of an optional capability's methods.
  */
-export function instrumentStore(
-  store: Store,
-  clock: Clock,
-  onCall: (call: StoreCall) => void,
-): Store {
+export function wrapStoreMethods(store: Store, wrap: MethodWrapper): Store {
   // Keyed by the method itself, so a method replaced on the store (fault injection) is seen.
   const wrapped = new WeakMap<object, unknown>();
   return new Proxy(store, {
@@ -29,30 +30,37 @@ export function instrumentStore(
       if (typeof value !== "function" || typeof property !== "string") return value;
       let method = wrapped.get(value);
       if (!method) {
-        method = timed(property, value.bind(target) as (...args: unknown[]) => unknown);
+        method = wrap(property, value.bind(target) as (...args: unknown[]) => unknown);
         wrapped.set(value, method);
       }
       return method;
     },
   });
+}
 
-  function timed(operation: string, call: (...args: unknown[]) => unknown) {
-    return (...args: unknown[]): unknown => {
-      const startedAt = clock.now();
-      const result = call(...args);
-      if (!(result instanceof Promise)) return result;
-      const report = (ok: boolean) =>
-        onCall({ operation, durationMs: clock.now() - startedAt, ok });
-      return result.then(
-        (value: unknown) => {
-          report(true);
-          return value;
-        },
-        (error: unknown) => {
-          report(false);
-          throw error;
-        },
-      );
-    };
-  }
+/**
+ * The store seen through a proxy that times every asynchronous method call and reports it to
+ * `onCall` (the metrics' store latency and the health check read it).
+ */
+export function instrumentStore(
+  store: Store,
+  clock: Clock,
+  onCall: (call: StoreCall) => void,
+): Store {
+  return wrapStoreMethods(store, (operation, call) => (...args: unknown[]): unknown => {
+    const startedAt = clock.now();
+    const result = call(...args);
+    if (!(result instanceof Promise)) return result;
+    const report = (ok: boolean) => onCall({ operation, durationMs: clock.now() - startedAt, ok });
+    return result.then(
+      (value: unknown) => {
+        report(true);
+        return value;
+      },
+      (error: unknown) => {
+        report(false);
+        throw error;
+      },
+    );
+  });
 }

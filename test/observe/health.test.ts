@@ -82,6 +82,7 @@ describe("scheduler.health()", () => {
     expect(c.clock.pendingTimers()).toBeGreaterThan(0); // the scheduler's own timers only
     mode.now = "ok";
     expect((await scheduler.health()).storeReachable).toBe(true);
+    await c.clock.advance(10_000); // the hung now() call gives up at storeTimeout (default 10 s)
     expect(await c.stopAll()).toBe(0);
   });
 

@@ -1,4 +1,11 @@
-import { FakeClock, MemoryStore, once, Scheduler, type SchedulerOptions } from "../../src/index.js";
+import {
+  FakeClock,
+  MemoryStore,
+  once,
+  Scheduler,
+  type SchedulerOptions,
+  type Store,
+} from "../../src/index.js";
 import type { SchedulerEventName, SchedulerEvents } from "../../src/observe/events.js";
 
 /** 2026-01-01T00:00:00Z, a whole minute: occurrences land on round instants. */
@@ -56,4 +63,35 @@ export function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve!: () => void;
   const promise = new Promise<void>((r) => (resolve = r));
   return { promise, resolve };
+}
+
+/**
+ * Fault injection around a real store: while `down`, every call fails like a lost connection;
+ * while `hung`, every call stays pending (a blackholed connection) until the fault ends.
+ */
+export function outage(store: MemoryStore) {
+  let down = false;
+  let hung = false;
+  const released: Array<() => void> = [];
+  const proxy = new Proxy(store, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (typeof value !== "function") return value;
+      const call = (args: unknown[]) => (value as (...a: unknown[]) => unknown).apply(target, args);
+      return (...args: unknown[]) => {
+        if (hung)
+          return new Promise<void>((resolve) => released.push(resolve)).then(() => call(args));
+        if (down) return Promise.reject(new Error("ECONNRESET: connection lost"));
+        return call(args);
+      };
+    },
+  });
+  return {
+    store: proxy as Store,
+    setDown: (value: boolean) => (down = value),
+    setHung: (value: boolean) => {
+      hung = value;
+      if (!value) for (const resolve of released.splice(0)) resolve();
+    },
+  };
 }

@@ -146,6 +146,7 @@ describe("Scheduler cluster behaviour on a shared memory store", () => {
     it("latest runs the newest missed occurrence once and records the rest", async () => {
       const r = await downtime("latest");
       expect(r.ran).toEqual([5]);
+      expect(r.missed).toBe(3);
       expect(r.states).toEqual(["succeeded", "missed", "missed", "missed", "succeeded"]);
     });
 

@@ -2,34 +2,10 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import {
-  BelfryError,
-  every,
-  FakeClock,
-  MemoryStore,
-  once,
-  Scheduler,
-  type Store,
-} from "../../src/index.js";
+import { BelfryError, every, FakeClock, MemoryStore, once, Scheduler } from "../../src/index.js";
 import { openSqliteDriver } from "../../src/stores/sqlite/driver.js";
 import { SqliteStore } from "../../src/stores/sqlite/index.js";
-import { cluster, recordEvents, T0 } from "./harness.js";
-
-/** Fault injection around a real store: while `down`, every call fails like a lost connection. */
-function outage(store: MemoryStore): { store: Store; setDown: (down: boolean) => void } {
-  let down = false;
-  const proxy = new Proxy(store, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver) as unknown;
-      if (typeof value !== "function") return value;
-      return (...args: unknown[]) => {
-        if (down) return Promise.reject(new Error("ECONNRESET: connection lost"));
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-  return { store: proxy, setDown: (value) => (down = value) };
-}
+import { cluster, outage, recordEvents, T0 } from "./harness.js";
 
 describe("Scheduler when the store goes away", () => {
   it("survives an outage, reports store:error, and applies the missed policy afterwards", async () => {

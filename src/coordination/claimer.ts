@@ -99,14 +99,19 @@ function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** FNV-1a, 32 bits: a stable spread of replica ids (not a secret). */
+/**
+ * FNV-1a with murmur3's final mix, 32 bits: a stable spread of replica ids (not a secret); the
+ * mix makes ids that differ in one character (`r1`, `r2`) land far apart.
+ */
 function hash32(text: string): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     hash ^= text.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193);
   }
-  return hash >>> 0;
+  hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
+  hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
+  return (hash ^ (hash >>> 16)) >>> 0;
 }
 
 /**

@@ -4,12 +4,12 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { Redis } from "ioredis";
-import pg from "pg";
-import { spawnReplica, startWindow, type ReplicaProcess } from "../../src/cli/cluster.js";
+import { spawnReplica, startWindow } from "../../src/cli/cluster.js";
 import { sleep, systemClock } from "../../src/clock.js";
 import { openStore } from "../../src/stores/open.js";
 import { BURST_JOBS, type TestReplicaArgs } from "./harness/scenarios.js";
+import { dropPrefixed } from "./harness/cleanup.js";
+import { stopAll } from "./harness/multiprocess.js";
 import { runSources } from "./harness/sources.js";
 
 // A burst of BURST_JOBS jobs due at one instant, three replica processes: every occurrence runs
@@ -25,11 +25,6 @@ const REPLICA = runSources(fileURLToPath(new URL("./harness/replica.ts", import.
 /** Time to connect and register 2,000 jobs before the instant (one round trip per job today). */
 const LEAD_MS = 15_000;
 const IDS = ["r1", "r2", "r3"];
-
-async function stopAll(replicas: readonly ReplicaProcess[]): Promise<void> {
-  for (const replica of replicas) replica.child.kill("SIGTERM");
-  await Promise.all(replicas.map((r) => r.exited));
-}
 
 function burstSpread(name: string, storeUrl: string): void {
   it(`${name}: 3 replicas run a burst of ${BURST_JOBS} jobs once each, spread over all three`, async () => {
@@ -83,17 +78,4 @@ describe("a burst in separate processes", () => {
   burstSpread("redis", withPrefix(REDIS));
 });
 
-afterAll(async () => {
-  const client = new pg.Client({ connectionString: POSTGRES });
-  await client.connect();
-  const tables = await client.query<{ tablename: string }>(
-    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE $1",
-    [`${run}%`],
-  );
-  for (const { tablename } of tables.rows) await client.query(`DROP TABLE "${tablename}" CASCADE`);
-  await client.end();
-  const redis = new Redis(REDIS);
-  const keys = await redis.keys(`${run}*`);
-  if (keys.length > 0) await redis.del(...keys);
-  await redis.quit();
-});
+afterAll(() => dropPrefixed({ postgres: POSTGRES, redis: REDIS }, run));

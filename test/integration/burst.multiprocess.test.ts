@@ -22,8 +22,11 @@ const run = `bu${randomBytes(3).toString("hex")}`;
 const withPrefix = (url: string) => `${url}${url.includes("?") ? "&" : "?"}prefix=${run}_`;
 const folder = mkdtempSync(join(tmpdir(), "belfry-burst-"));
 const REPLICA = runSources(fileURLToPath(new URL("./harness/replica.ts", import.meta.url)));
-/** Time to connect and register 2,000 jobs before the instant (one round trip per job today). */
-const LEAD_MS = 15_000;
+/**
+ * Time to register 2,000 jobs before the instant (one round trip per job today; on a loaded
+ * machine 15 s was once too short on PostgreSQL: two replicas were not started in time).
+ */
+const LEAD_MS = 30_000;
 const IDS = ["r1", "r2", "r3"];
 
 function burstSpread(name: string, storeUrl: string): void {

@@ -94,6 +94,10 @@ const MAX_TIMER_WAIT_MS = 30_000;
  * The dispatch loop's one timer over a {@link DueQueue}: it fires at the earliest due time and
  * hands the keys due by then to `pass`; the next timer is armed once the pass settled, so two
  * passes never overlap. Only job ids go in: maintenance keeps timers of its own.
+ *
+ * While `hasRoom()` is false (every run slot of the replica busy) a due time passes nothing: the
+ * keys stay queued, other replicas can take their work, and the owner calls {@link wake} when a
+ * slot frees up. So a replica at its limit neither spins nor claims runs it cannot start.
  */
 export class DueTimer {
   private readonly queue = new DueQueue();
@@ -104,6 +108,7 @@ export class DueTimer {
   constructor(
     private readonly clock: Clock,
     private readonly pass: (due: string[]) => Promise<void>,
+    private readonly hasRoom: () => boolean = () => true,
   ) {}
 
   /** Schedules `key` at `at` (replacing an earlier entry); call {@link wake} to re-arm. */
@@ -130,7 +135,10 @@ export class DueTimer {
     await this.passing;
   }
 
-  /** Re-arms the timer on the earliest due time (no-op while a pass runs: it re-arms after). */
+  /**
+   * Re-arms the timer on the earliest due time (no-op while a pass runs: it re-arms after). Call
+   * it when a run slot frees up, too.
+   */
   wake(): void {
     if (!this.running || this.passing) return;
     this.timer?.cancel();
@@ -139,6 +147,7 @@ export class DueTimer {
     const delay = Math.min(Math.max(0, next - this.clock.now()), MAX_TIMER_WAIT_MS);
     this.timer = this.clock.setTimer(delay, () => {
       this.timer = null;
+      if (!this.hasRoom()) return;
       const due = this.queue.popDue(this.clock.now());
       this.passing = (due.length > 0 ? this.pass(due) : Promise.resolve()).finally(() => {
         this.passing = null;

@@ -18,6 +18,13 @@ import type { Coordination } from "./coordination/modes.js";
 import { toShutdownSignals } from "./process-hooks.js";
 import type { Store } from "./stores/store.js";
 
+/**
+ * Default of `concurrency`: enough runs in flight to keep a store's round trips busy, few enough
+ * that their heartbeats and outcome writes fit a 10-connection pool without queueing past a
+ * lease, and that a burst spreads over the replicas instead of landing on the fastest one.
+ */
+export const DEFAULT_CONCURRENCY = 100;
+
 /** Options of {@link Scheduler}; every field is optional. */
 export interface SchedulerOptions {
   /** Where claims and run records live (default: a new `MemoryStore`, nothing shared). */
@@ -28,7 +35,12 @@ export interface SchedulerOptions {
   readonly timezone?: string;
   /** pino-compatible logger (default: silent). */
   readonly logger?: Logger;
-  /** Most runs executing at once on this replica (default: unlimited). */
+  /**
+   * Most runs executing at once on this replica (default {@link DEFAULT_CONCURRENCY}, 100;
+   * `Infinity` for no limit). A replica claims only occurrences it can start now, so when many
+   * jobs fall due at once a replica at its limit leaves the rest to the other replicas (or takes
+   * them as its runs end), and no run it claimed waits locally while its lease runs down.
+   */
   readonly concurrency?: number;
   /** How long `stop({ drain: true })` waits for running handlers (default 30 s). */
   readonly stopTimeout?: Duration;
@@ -123,7 +135,7 @@ const schedulerOptions = strictOptions({
             `must be a whole number ≥ 1 or Infinity, got ${quote(value)}`,
           ),
     )
-    .default(Number.POSITIVE_INFINITY),
+    .default(DEFAULT_CONCURRENCY),
   stopTimeout: durationField(0).default(30_000),
   replicaId: z
     .string()

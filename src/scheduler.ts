@@ -92,7 +92,11 @@ export class Scheduler {
     this.timezone = config.timezone;
     this.concurrency = config.concurrency;
     this.stopTimeoutMs = config.stopTimeoutMs;
-    this.due = new DueTimer(this.clock, (ids) => this.dispatch(ids));
+    this.due = new DueTimer(
+      this.clock,
+      (ids) => this.dispatch(ids),
+      () => this.room() > 0,
+    );
     this.hooks = new ProcessHooks({
       keepAlive: !config.unref,
       signals: config.shutdownSignals,
@@ -354,12 +358,16 @@ export class Scheduler {
     await this.coordinator.setPaused(entry.state, paused);
   }
 
+  /** Runs this replica can start now (`concurrency` minus the runs executing here). */
+  private room(): number {
+    return Math.max(0, this.concurrency - this.runner.activeCount);
+  }
+
   /** One pass over the jobs that are due: the coordinator runs them, the queue learns when next. */
   private async dispatch(ids: readonly string[]): Promise<void> {
     const jobs = ids.flatMap((id) => this.entries.get(id)?.state ?? []);
     if (jobs.length === 0) return;
-    const slots = Math.max(0, this.concurrency - this.runner.activeCount);
-    const wakes = await this.passes.pass(() => this.coordinator.pass(jobs, slots));
+    const wakes = await this.passes.pass(() => this.coordinator.pass(jobs, () => this.room()));
     for (const { job, at } of wakes) {
       if (!job.retired && at !== null) this.due.set(job.series.config.id, at);
     }

@@ -35,35 +35,112 @@ interface Planned {
 }
 
 /**
+ * Most claim requests in one store round trip. A burst of thousands of due occurrences is
+ * claimed a chunk at a time, each chunk's won runs starting as it returns, so the first runs
+ * start after one short round trip instead of after one giant transaction.
+ */
+export const MAX_CLAIMS_PER_ROUND_TRIP = 200;
+
+/** What a pass needs besides the jobs: free run slots, and where won runs start. */
+export interface PassSlots {
+  /** Runs this replica can start now (read again before every chunk). */
+  readonly room: () => number;
+  /** Starts a run this replica just won. */
+  readonly start: (state: JobState, run: ClaimedRun) => void;
+}
+
+/**
  * One dispatch pass over the jobs that are due: applies each job's missed policy, records
- * missed-only jobs, and claims every due occurrence of every job in one batched store call
- * (at most `maxClaims` of them: the replica's free run slots).
+ * missed-only jobs and claims the due occurrences in chunks of at most
+ * {@link MAX_CLAIMS_PER_ROUND_TRIP} and of the replica's free run slots, starting each won run as
+ * its chunk returns. Jobs are visited in job id order from an offset that depends on the replica
+ * id ({@link spreadOrder}), so replicas racing for one burst start on different jobs. Jobs left
+ * when no slot is free are left to other replicas and looked at again at `now`.
  */
 export async function claimDue(
   deps: ClaimDeps,
   states: readonly JobState[],
   now: number,
-  maxClaims: number,
+  slots: PassSlots,
 ): Promise<PassResult[]> {
-  const planned = states.map((state) => plan(deps, state, now));
-  const requests: ClaimRequest[] = [];
-  for (const p of planned) {
-    const room = Math.max(0, maxClaims - requests.length);
-    p.deferred = p.requests.length > room;
-    p.requests.splice(room);
-    requests.push(...p.requests);
+  const order = spreadOrder(states, deps.replicaId);
+  const passes: PassResult[] = [];
+  let next = 0;
+  while (next < order.length) {
+    const budget = Math.min(MAX_CLAIMS_PER_ROUND_TRIP, slots.room());
+    if (budget <= 0) break;
+    const chunk: Planned[] = [];
+    let size = 0;
+    while (next < order.length && size < budget) {
+      const p = plan(deps, order[next++] as JobState, now);
+      p.deferred = p.requests.length > budget - size;
+      p.requests.splice(budget - size);
+      size += p.requests.length;
+      chunk.push(p);
+    }
+    passes.push(...(await claimChunk(deps, chunk, now, slots)));
   }
+  for (const state of order.slice(next)) passes.push({ state, won: [], wakeAt: now });
+  return passes;
+}
+
+/**
+ * `states` in job id order, rotated to start at a point that hashes from `replicaId`: every
+ * replica walks the same ring, each from its own place, so their first chunks claim different
+ * jobs and a replica reaching work another already took loses it cheaply (one refusal per job).
+ */
+export function spreadOrder(states: readonly JobState[], replicaId: string): JobState[] {
+  const sorted = [...states].sort((a, b) => compare(a.series.config.id, b.series.config.id));
+  const start = Math.floor((hash32(replicaId) / 2 ** 32) * sorted.length);
+  return [...sorted.slice(start), ...sorted.slice(0, start)];
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * FNV-1a with murmur3's final mix, 32 bits: a stable spread of replica ids (not a secret); the
+ * mix makes ids that differ in one character (`r1`, `r2`) land far apart.
+ */
+function hash32(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
+  hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
+  return (hash ^ (hash >>> 16)) >>> 0;
+}
+
+/**
+ * Claims one chunk in one store call and starts what it won; then records missed-only
+ * occurrences and reports definition changes (writes that no won run waits for).
+ */
+async function claimChunk(
+  deps: ClaimDeps,
+  planned: readonly Planned[],
+  now: number,
+  slots: PassSlots,
+): Promise<PassResult[]> {
+  const requests = planned.flatMap((p) => p.requests);
   const results = requests.length > 0 ? await deps.store.claim(requests) : [];
   let offset = 0;
-  const passes: PassResult[] = [];
-  for (const p of planned) {
+  const decided = planned.map((p) => {
     const mine = results.slice(offset, offset + p.requests.length);
     offset += p.requests.length;
-    if (p.recordOnly.length > 0) await recordMissed(deps, p.state, p.recordOnly);
-    passes.push(applyResults(deps, p, mine, now));
+    return { p, mine, pass: p.requests.length > 0 ? applyResults(deps, p, mine, now) : null };
+  });
+  for (const { p, pass } of decided) for (const run of pass?.won ?? []) slots.start(p.state, run);
+  const passes: PassResult[] = [];
+  for (const { p, mine, pass } of decided) {
+    const { state } = p;
+    // A missed-only job: its cursor moves past what it records before its wake-up is computed.
+    if (p.recordOnly.length > 0) await recordMissed(deps, state, p.recordOnly);
+    passes.push(pass ?? applyResults(deps, p, mine, now));
     const refused = mine.find((result) => result.status === "definitionChanged");
     if (refused) {
-      const { state } = p;
       await reportDefinitionChange(deps, {
         jobId: state.series.config.id,
         hash: state.hash,

@@ -41,10 +41,11 @@ export interface Coordinator {
   stop(): Promise<void>;
   /**
    * One pass over due jobs: registers those the store does not know yet, starts the runs this
-   * replica may run now (at most `slots` new ones, where the mode honours it) and says when to
-   * look at each job again. Never rejects: store failures are reported and retried later.
+   * replica may run now (at most `room()` new ones at any moment, where the mode honours it) and
+   * says when to look at each job again. Never rejects: store failures are reported and retried
+   * later.
    */
-  pass(jobs: readonly JobState[], slots: number): Promise<Wake[]>;
+  pass(jobs: readonly JobState[], room: () => number): Promise<Wake[]>;
   /** Starts a `manual` run of the job on this replica, outside its schedule. */
   runNow(job: JobState): Promise<ManualRun>;
   /** Pauses or resumes the job on every replica. */

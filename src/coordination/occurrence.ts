@@ -4,9 +4,6 @@ import type { CoordinatorDeps, Wake } from "./coordinator.js";
 import type { JobState } from "./job-state.js";
 import { StoreCoordinator } from "./store-coordinator.js";
 
-/** With no free run slot, how long a due job waits before it is looked at again. */
-const NO_SLOT_RETRY_MS = 1_000;
-
 /**
  * The default coordination: every due occurrence is claimed in the store by one atomic
  * conditional write (DESIGN §2b), on store time, and expired leases are recovered.
@@ -16,20 +13,25 @@ export class OccurrenceCoordinator extends StoreCoordinator {
     super(deps, true);
   }
 
-  protected async passReady(jobs: readonly JobState[], slots: number): Promise<Wake[]> {
+  protected async passReady(jobs: readonly JobState[], room: () => number): Promise<Wake[]> {
     const { clock, runner } = this.deps;
     const now = clock.now();
     const wakes: Wake[] = [];
     try {
-      const passes = await claimDue(this.deps, jobs, now, slots);
+      // Each won run starts as its chunk returns, not when the whole pass is decided.
+      const passes = await claimDue(this.deps, jobs, now, {
+        room,
+        start: (job, run) => {
+          if (!job.retired) void runner.execute(job.series.config, run);
+        },
+      });
       this.errors.recovered();
-      for (const { state: job, won, wakeAt } of passes) {
+      for (const { state: job, wakeAt } of passes) {
         if (job.retired) continue;
-        for (const run of won) void runner.execute(job.series.config, run);
         job.nextAt = wakeAt;
-        // With no free slot a due job would wake at once and spin: look again a bit later.
-        const full = slots === 0 && wakeAt !== null && wakeAt <= now;
-        wakes.push({ job, at: full ? now + NO_SLOT_RETRY_MS : wakeAt });
+        // A job deferred for lack of a free slot wakes at `now`: the dispatch loop holds it
+        // until a run ends here (DueTimer's room check), and other replicas may take it first.
+        wakes.push({ job, at: wakeAt });
       }
     } catch (error) {
       this.errors.report("claim", error);

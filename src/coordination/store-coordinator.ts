@@ -46,7 +46,7 @@ export abstract class StoreCoordinator implements Coordinator {
     return this.maintenance.stop();
   }
 
-  async pass(jobs: readonly JobState[], slots: number): Promise<Wake[]> {
+  async pass(jobs: readonly JobState[], room: () => number): Promise<Wake[]> {
     const ready: JobState[] = [];
     const wakes: Wake[] = [];
     for (const job of jobs) {
@@ -58,7 +58,7 @@ export abstract class StoreCoordinator implements Coordinator {
         wakes.push({ job, at: this.deps.clock.now() + this.errors.retryDelay() });
       }
     }
-    return [...wakes, ...(await this.passReady(ready, slots))];
+    return [...wakes, ...(await this.passReady(ready, room))];
   }
 
   async runNow(job: JobState): Promise<ManualRun> {
@@ -79,7 +79,7 @@ export abstract class StoreCoordinator implements Coordinator {
   }
 
   /** The mode's part of a pass, over jobs the store knows; never rejects. */
-  protected abstract passReady(jobs: readonly JobState[], slots: number): Promise<Wake[]>;
+  protected abstract passReady(jobs: readonly JobState[], room: () => number): Promise<Wake[]>;
 
   /** Upserts the job's definition unless the store already holds it. */
   private async register(job: JobState): Promise<void> {

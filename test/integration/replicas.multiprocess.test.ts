@@ -3,9 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { afterAll } from "vitest";
-import { Redis } from "ioredis";
-import mysql from "mysql2/promise";
-import pg from "pg";
+import { dropPrefixed } from "./harness/cleanup.js";
 import { describeMultiProcess } from "./harness/multiprocess.js";
 
 // All stores in one file so their replica processes never compete with each other for the
@@ -23,25 +21,4 @@ describeMultiProcess("postgres", (label) => withPrefix(POSTGRES, label));
 describeMultiProcess("mysql (MariaDB)", (label) => withPrefix(MYSQL, label));
 describeMultiProcess("redis", (label) => withPrefix(REDIS, label));
 
-afterAll(async () => {
-  const client = new pg.Client({ connectionString: POSTGRES });
-  await client.connect();
-  const tables = await client.query<{ tablename: string }>(
-    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE $1",
-    [`${run}%`],
-  );
-  for (const { tablename } of tables.rows) await client.query(`DROP TABLE "${tablename}" CASCADE`);
-  await client.end();
-  const connection = await mysql.createConnection(MYSQL);
-  const [rows] = await connection.query(
-    "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE ?",
-    [`${run}%`],
-  );
-  for (const { name } of rows as { name: string }[])
-    await connection.query(`DROP TABLE \`${name}\``);
-  await connection.end();
-  const redis = new Redis(REDIS);
-  const keys = await redis.keys(`${run}*`);
-  if (keys.length > 0) await redis.del(...keys);
-  await redis.quit();
-});
+afterAll(() => dropPrefixed({ postgres: POSTGRES, mysql: MYSQL, redis: REDIS }, run));

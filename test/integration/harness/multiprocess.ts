@@ -28,7 +28,8 @@ function replicaArgs(storeUrl: string, overrides: Partial<TestReplicaArgs>): Tes
   };
 }
 
-async function stopAll(replicas: readonly ReplicaProcess[]): Promise<void> {
+/** Sends SIGTERM to every replica and waits until each has exited. */
+export async function stopAll(replicas: readonly ReplicaProcess[]): Promise<void> {
   for (const replica of replicas) replica.child.kill("SIGTERM");
   await Promise.all(replicas.map((r) => r.exited));
 }

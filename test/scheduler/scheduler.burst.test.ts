@@ -1,0 +1,123 @@
+import { describe, expect, it } from "vitest";
+import { once, type Scheduler } from "../../src/index.js";
+import { MAX_CLAIMS_PER_ROUND_TRIP, spreadOrder } from "../../src/coordination/claimer.js";
+import { newJobState } from "../../src/coordination/job-state.js";
+import { toJobConfig } from "../../src/options.js";
+import { cluster, deferred, recordEvents, T0 } from "./harness.js";
+
+/** Defines `count` jobs `burst-0000`… all due once at T0 + 1 s. */
+function burst(scheduler: Scheduler, count: number, handler: (jobId: string) => unknown): void {
+  for (let i = 0; i < count; i++) {
+    const id = `burst-${String(i).padStart(4, "0")}`;
+    scheduler.job(id, once(T0 + 1_000), () => handler(id));
+  }
+}
+
+describe("Scheduler bursts: many jobs due at one instant", () => {
+  it("claims in bounded chunks and starts each chunk's runs before the next chunk is claimed", async () => {
+    const c = cluster();
+    const chunks: { size: number; startedBefore: number }[] = [];
+    const started: string[] = [];
+    const scheduler = c.replica({ replicaId: "a", concurrency: Infinity });
+    const executing = recordEvents(scheduler, "run:claimed");
+    const claim = c.store.claim.bind(c.store);
+    c.store.claim = (requests) => {
+      chunks.push({ size: requests.length, startedBefore: executing.length });
+      return claim(requests);
+    };
+    burst(scheduler, 450, (id) => void started.push(id));
+    await scheduler.start();
+    await c.clock.advance(1_000);
+    expect(MAX_CLAIMS_PER_ROUND_TRIP).toBe(200);
+    expect(chunks.map((chunk) => chunk.size)).toEqual([200, 200, 50]);
+    // The first chunk's 200 runs were handed to the runner before the second chunk was claimed.
+    expect(chunks.map((chunk) => chunk.startedBefore)).toEqual([0, 200, 400]);
+    expect(new Set(started).size).toBe(450);
+    expect(await c.stopAll()).toBe(0);
+  });
+
+  it("claims only what it can start: a replica at its limit waits for a slot, no lease runs down", async () => {
+    const c = cluster();
+    const sizes: number[] = [];
+    const claim = c.store.claim.bind(c.store);
+    c.store.claim = (requests) => {
+      sizes.push(requests.length);
+      return claim(requests);
+    };
+    const scheduler = c.replica({ replicaId: "a", concurrency: 10 });
+    const lost = recordEvents(scheduler, "run:leaseLost");
+    const hold = deferred();
+    let running = 0;
+    let most = 0;
+    const ran = new Set<string>();
+    burst(scheduler, 25, async (id) => {
+      ran.add(id);
+      most = Math.max(most, ++running);
+      await hold.promise;
+      running--;
+    });
+    await scheduler.start();
+    await c.clock.advance(1_000);
+    expect(ran.size).toBe(10);
+    // Held past a lease (30 s): nothing it claimed waits unstarted, so no lease is lost; the
+    // 15 jobs left wait in the store (still within `once`'s 60 s before counting as missed).
+    await c.clock.advance(40_000);
+    expect(ran.size).toBe(10);
+    hold.resolve();
+    await c.clock.advance(1_000);
+    expect(ran.size).toBe(25);
+    expect(most).toBeLessThanOrEqual(10);
+    expect(sizes.every((size) => size <= 10)).toBe(true);
+    expect(lost).toHaveLength(0);
+    expect(await c.stopAll()).toBe(0);
+  });
+
+  it("spreads a burst over replicas at their limit: each runs a share, every job once", async () => {
+    const c = cluster();
+    const ranBy = new Map<string, string[]>();
+    const hold = deferred();
+    for (const replicaId of ["a", "b", "c"]) {
+      const scheduler = c.replica({ replicaId, concurrency: 50 });
+      burst(scheduler, 600, async (id) => {
+        ranBy.set(id, [...(ranBy.get(id) ?? []), replicaId]);
+        await hold.promise;
+      });
+      await scheduler.start();
+    }
+    await c.clock.advance(1_000);
+    // All three at their limit: 50 each, the rest left in the store.
+    expect(ranBy.size).toBe(150);
+    hold.resolve();
+    await c.clock.advance(5_000);
+    expect(ranBy.size).toBe(600);
+    expect([...ranBy.values()].every((replicas) => replicas.length === 1)).toBe(true);
+    const shares = ["a", "b", "c"].map(
+      (r) => [...ranBy.values()].filter(([by]) => by === r).length / 600,
+    );
+    for (const share of shares) expect(share).toBeGreaterThanOrEqual(0.05);
+    expect(await c.stopAll()).toBe(0);
+  });
+
+  it("walks the due jobs in id order from an offset each replica id hashes to", () => {
+    const states = Array.from({ length: 100 }, (_, i) =>
+      newJobState(
+        toJobConfig(`job-${String(i).padStart(3, "0")}`, once(T0), () => {}, {}, "UTC"),
+        "UTC",
+        null,
+      ),
+    );
+    const ids = (replicaId: string) =>
+      spreadOrder(states, replicaId).map((state) => state.series.config.id);
+    const sorted = [...ids("a")].sort();
+    for (const replica of ["a", "b", "c"]) {
+      const order = ids(replica);
+      expect([...order].sort()).toEqual(sorted);
+      const start = sorted.indexOf(order[0] as string);
+      expect(order).toEqual([...sorted.slice(start), ...sorted.slice(0, start)]);
+    }
+    expect(new Set(["a", "b", "c"].map((r) => ids(r)[0])).size).toBe(3);
+    expect(ids("a")).toEqual(
+      spreadOrder([...states].reverse(), "a").map((s) => s.series.config.id),
+    );
+  });
+});

@@ -101,7 +101,7 @@ export async function run({ sizes = [1_000, 10_000], reps = 3, peers = false, sy
     for (const n of sizes) {
       for (const name of names) {
         const key = `${name}@${n}`;
-        let lead = boot.get(key) ?? 4_000 + n * 1.5;
+        let lead = boot.get(key) ?? 10_000 + n * 2;
         let result;
         try {
           for (let attempt = 0; attempt < 2; attempt++) {

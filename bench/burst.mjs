@@ -51,9 +51,24 @@ async function burstOnce(name, n, leadMs) {
     );
   while (started().size < n && Date.now() < deadline) await sleep(200);
   await sleep(1_000); // late duplicates
-  const stats = summarizeStats(await readStats(cluster));
+  const stats = await settledStats(cluster);
   const runs = (await stopCluster(cluster)).filter((r) => r.at === at);
   return { bootMs: cluster.bootMs, ...score(runs, n, at, cluster.replicas.length), ...stats };
+}
+
+/**
+ * The counters once the burst's trailing writes are done (outcomes queued for a pool connection
+ * are counted only when sent): read every second until two reads agree, at most 30 s.
+ */
+async function settledStats(cluster) {
+  let last = null;
+  for (let i = 0; i < 30; i++) {
+    const stats = summarizeStats(await readStats(cluster));
+    if (last && stats.calls === last.calls && stats.queries === last.queries) return stats;
+    last = stats;
+    await sleep(1_000);
+  }
+  return last;
 }
 
 /** Start offsets, work share, duplicates and misses of one burst's runs. */

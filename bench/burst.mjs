@@ -85,6 +85,9 @@ function score(runs, n, at, replicas) {
   return {
     started: first.size,
     duplicates: runs.length - first.size,
+    // Duplicates run by another replica than the first run (a re-claim) vs by the same one.
+    duplicatesElsewhere: runs.filter((r) => first.get(r.job) !== r && first.get(r.job).r !== r.r)
+      .length,
     misses: n - first.size,
     firstMs: offsets[0] ?? NaN,
     p50Ms: percentile(offsets, 0.5),

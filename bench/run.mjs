@@ -8,13 +8,22 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import * as claims from "./claims.mjs";
 import * as precision from "./precision.mjs";
+import * as load from "./load.mjs";
 import { round, serverVersions } from "./lib.mjs";
 
 const args = process.argv.slice(2);
-const jsonAt = args.indexOf("--json");
-const jsonFile = jsonAt >= 0 ? args[jsonAt + 1] : null;
-const parts = args.filter((a, i) => !a.startsWith("--") && (jsonAt < 0 || i !== jsonAt + 1));
-const want = (part) => parts.length === 0 || parts.includes(part);
+// Options that take a value: --json <file>, and the load parts' --reps, --seconds, --sizes,
+// --jobs, --systems (comma lists); --peers is a flag.
+const VALUED = ["--json", "--reps", "--seconds", "--sizes", "--jobs", "--systems"];
+const option = (name) => {
+  const at = args.indexOf(name);
+  return at >= 0 ? args[at + 1] : undefined;
+};
+const jsonFile = option("--json") ?? null;
+const parts = args.filter((a, i) => !a.startsWith("--") && !VALUED.includes(args[i - 1]));
+// The default run is the original three parts; the load parts run when named.
+const want = (part) =>
+  parts.length === 0 ? ["claims", "second", "minute"].includes(part) : parts.includes(part);
 const out = (line = "") => process.stdout.write(`${line}\n`);
 
 function version(pkg) {
@@ -177,6 +186,23 @@ if (want("minute")) {
     ["pg-boss-tuned", "belfry-postgres"],
     ["graphile-worker", "belfry-postgres"],
   ]);
+}
+
+// Burst, lag, idle and schedule maths (bench/load.mjs): each part prints its own tables.
+const list = (name) => option(name)?.split(",").filter(Boolean);
+const loadOptions = {
+  peers: args.includes("--peers"),
+  reps: option("--reps") && Number(option("--reps")),
+  seconds: option("--seconds") && Number(option("--seconds")),
+  sizes: list("--sizes")?.map(Number),
+  jobs: list("--jobs")?.map(Number),
+  systems: list("--systems"),
+};
+for (const part of load.PARTS) {
+  if (!want(part)) continue;
+  const { results, lines } = await load.run(part, loadOptions);
+  raw[part] = results;
+  for (const line of lines) out(line);
 }
 
 out(`Total time: ${Math.round((Date.now() - started) / 1000)} s`);

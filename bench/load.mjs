@@ -1,0 +1,20 @@
+// The load parts of `node bench/run.mjs`: burst, lag, idle and schedule maths. Each module
+// exports `run(options)` and `markdown(results)`; options left undefined keep each part's default.
+import * as burst from "./burst.mjs";
+import * as idle from "./idle.mjs";
+import * as lag from "./lag.mjs";
+import * as math from "./math.mjs";
+
+const MODULES = { burst, lag, idle, math };
+
+/** Part names, in the order `run.mjs` runs them. */
+export const PARTS = Object.keys(MODULES);
+
+/** Runs one part; resolves to its raw results and its Markdown lines. */
+export async function run(part, options) {
+  const given = Object.fromEntries(
+    Object.entries(options).filter(([, v]) => v !== undefined && v !== false && !Number.isNaN(v)),
+  );
+  const results = await MODULES[part].run(given);
+  return { results, lines: MODULES[part].markdown(results, given.reps ?? 3) };
+}

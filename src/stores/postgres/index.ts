@@ -10,6 +10,7 @@ import {
   type PgPoolLike,
   type PgTables,
 } from "./connection.js";
+import { registerInChunks, registerOne } from "../batches.js";
 import * as jobs from "./jobs.js";
 import { migrate } from "./migrate.js";
 import * as records from "./records.js";
@@ -149,7 +150,12 @@ export class PostgresStore implements Store {
   }
 
   async registerJob(registration: JobRegistration): Promise<RegisterResult> {
-    return jobs.registerJob(this.conn, registration);
+    return registerOne(this, registration);
+  }
+
+  async registerJobs(registrations: readonly JobRegistration[]): Promise<RegisterResult[]> {
+    const db = this.conn;
+    return registerInChunks(registrations, (chunk) => jobs.registerJobs(db, chunk));
   }
 
   async getJob(jobId: string): Promise<JobRecord | null> {

@@ -10,7 +10,7 @@
 import { createRequire } from "node:module";
 import { performance } from "node:perf_hooks";
 import { setTimeout } from "node:timers";
-import { URL } from "node:url";
+import { URL, pathToFileURL } from "node:url";
 import { URLS } from "./lib.mjs";
 
 const cfg = JSON.parse(process.argv[2]);
@@ -59,7 +59,11 @@ function countDrivers() {
 /** Each system: define its jobs; resolve to { start, stop }. */
 const systems = {
   async belfry() {
-    const dist = (file) => new URL(`../dist/${file}`, import.meta.url).href;
+    // BENCH_BELFRY_DIST: another build to compare with (e.g. of an older commit).
+    const base = process.env.BENCH_BELFRY_DIST
+      ? pathToFileURL(`${process.env.BENCH_BELFRY_DIST}/`)
+      : new URL("../dist/", import.meta.url);
+    const dist = (file) => new URL(file, base).href;
     const { Scheduler, every, cron } = await import(dist("index.js"));
     const store = await belfryStore(dist);
     const scheduler = new Scheduler({ store });

@@ -8,7 +8,8 @@
 //   node bench/startup.mjs [system…]     (after `npm run build`) prints JSON
 // Environment: BENCH_STARTUP_SIZES (default 1000,10000,100000), BENCH_STARTUP_REPS (3),
 // BENCH_STARTUP_TIMEOUT_S (120 per start), BENCH_STARTUP_SCHEDULE (cron | every: belfry's
-// schedule kind; registration is the same for both).
+// schedule kind; registration is the same for both), BENCH_BELFRY_DIST (another build of
+// belfry to measure, e.g. an older commit's dist/).
 import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";

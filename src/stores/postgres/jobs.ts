@@ -5,24 +5,28 @@ import type { JobRecord, JobRegistration, RegisterResult } from "../store.js";
 /** The job rows of `PostgresStore`: registration, reads and pause/resume. */
 
 /**
- * One statement per chunk: locks the stored rows of the chunk (in job id order), then one
- * multi-row upsert inserts the new jobs and replaces those whose hash differs (version + 1,
- * watermark and run count kept), returning each job's row and its hash before the call. A job
- * another replica created after this statement's snapshot is left alone and asked again, so its
- * previous hash is always known. Racing registrations of one job serialise on its row.
+ * One statement per chunk: the jobs stored with the same hash are answered `unchanged` from the
+ * snapshot, untouched and unlocked; the stored rows of the others are locked (in job id order)
+ * and one multi-row upsert inserts the new jobs and replaces those whose hash differs (version
+ * + 1, watermark and run count kept), returning each job's row and its hash before the call. A
+ * job another replica created after this statement's snapshot is left alone and asked again,
+ * so its previous hash is always known. Racing registrations of one job serialise on its row.
  */
 const REGISTER_SQL = (jobs: string): string => `
 WITH input AS (
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[],
     $7::bigint[], $8::bigint[]) AS i(job_id, hash, definition, anchor, overlap, on_abandoned,
     max_attempts, max_runs)),
+same AS MATERIALIZED (
+  SELECT j.* FROM ${jobs} j JOIN input i ON i.job_id = j.job_id AND i.hash = j.hash),
+todo AS (SELECT * FROM input WHERE job_id NOT IN (SELECT job_id FROM same)),
 old AS MATERIALIZED (
-  SELECT * FROM ${jobs} WHERE job_id = ANY($1::text[]) ORDER BY job_id FOR UPDATE),
+  SELECT * FROM ${jobs} WHERE job_id IN (SELECT job_id FROM todo) ORDER BY job_id FOR UPDATE),
 up AS (
   INSERT INTO ${jobs} AS j (job_id, hash, definition, anchor, overlap, on_abandoned, max_attempts,
     max_runs, watermark, paused, run_count, version, created_at, updated_at)
   SELECT job_id, hash, definition, anchor, overlap, on_abandoned, max_attempts, max_runs, NULL,
-    FALSE, 0, 1, ${PG_NOW}, ${PG_NOW} FROM input ORDER BY job_id
+    FALSE, 0, 1, ${PG_NOW}, ${PG_NOW} FROM todo ORDER BY job_id
   ON CONFLICT (job_id) DO UPDATE SET hash = EXCLUDED.hash, definition = EXCLUDED.definition,
     anchor = EXCLUDED.anchor, overlap = EXCLUDED.overlap, on_abandoned = EXCLUDED.on_abandoned,
     max_attempts = EXCLUDED.max_attempts, max_runs = EXCLUDED.max_runs,
@@ -30,7 +34,8 @@ up AS (
   WHERE j.hash IS DISTINCT FROM EXCLUDED.hash AND j.job_id IN (SELECT job_id FROM old)
   RETURNING j.*)
 SELECT u.*, o.hash AS previous_hash FROM up u LEFT JOIN old o ON o.job_id = u.job_id
-UNION ALL SELECT o.*, o.hash FROM old o WHERE NOT EXISTS (SELECT 1 FROM up u WHERE u.job_id = o.job_id)`;
+UNION ALL SELECT o.*, o.hash FROM old o WHERE NOT EXISTS (SELECT 1 FROM up u WHERE u.job_id = o.job_id)
+UNION ALL SELECT s.*, s.hash FROM same s`;
 
 /** Upserts a chunk of jobs (each job id at most once); results in request order. */
 export async function registerJobs(

@@ -1,5 +1,6 @@
 import { MY_NOW, affected, type MysqlDb, type MysqlQuery } from "./connection.js";
 import { parseJobRow, type RawRow } from "../rows.js";
+import { jobValues } from "../sql/shared.js";
 import type { JobRecord, JobRegistration, RegisterResult } from "../store.js";
 
 /**
@@ -43,18 +44,10 @@ function insertSql(db: MysqlDb, count: number, upsert: boolean): string {
 
 /** Parameters of {@link insertSql}, rows in job id order (the order rows are locked in). */
 function insertValues(registrations: readonly JobRegistration[]): unknown[] {
+  // The first eight of jobValues are job_id and the definition; the rest come from the SQL.
   return [...registrations]
     .sort((a, b) => (a.jobId < b.jobId ? -1 : a.jobId > b.jobId ? 1 : 0))
-    .flatMap((r) => [
-      r.jobId,
-      r.hash,
-      r.definition,
-      r.anchor,
-      r.overlap,
-      r.onAbandoned,
-      r.maxAttempts,
-      r.maxRuns,
-    ]);
+    .flatMap((r) => jobValues(r, 0).slice(0, 1 + DEFINITION_COLUMNS.length));
 }
 
 /** The parsed rows of `jobIds` read with `query` (`FOR UPDATE` when `lock`), by job id. */

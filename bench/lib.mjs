@@ -65,6 +65,19 @@ export async function dropPgSchema(schema) {
   const client = new pg.Client({ connectionString: URLS.postgres });
   await client.connect();
   try {
+    // A schema with thousands of tables (pg-boss: a partition per queue) cannot be dropped in
+    // one transaction (max_locks_per_transaction): drop its tables a few hundred at a time.
+    for (;;) {
+      const { rows } = await client.query(
+        `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')
+         ORDER BY c.relispartition DESC LIMIT 200`,
+        [schema],
+      );
+      if (rows.length < 2) break;
+      const list = rows.map((r) => `"${schema}"."${r.relname}"`).join(", ");
+      await client.query(`DROP TABLE IF EXISTS ${list} CASCADE`);
+    }
     await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
   } finally {
     await client.end();

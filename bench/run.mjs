@@ -1,6 +1,7 @@
 // The benchmark runner: `npm run build && npm run bench` (or `node bench/run.mjs [parts…]`).
 // Parts: claims (store-level claim step, ~1 min), second (1-second schedule, ~2.5 min),
-// minute (minute cron with pg-boss and graphile-worker, ~2–3.5 min). Default: all three.
+// minute (minute cron with pg-boss and graphile-worker, ~2–3.5 min), startup (register and start
+// 1k/10k/100k jobs with the peers, see bench/startup.mjs; long). Default: all four.
 // Prints the environment and one Markdown table per part (what bench/RESULTS.md records);
 // `--json <file>` also writes the raw numbers.
 import { URL } from "node:url";
@@ -9,6 +10,7 @@ import { cpus } from "node:os";
 import * as claims from "./claims.mjs";
 import * as precision from "./precision.mjs";
 import * as load from "./load.mjs";
+import * as startup from "./startup.mjs";
 import { round, serverVersions } from "./lib.mjs";
 
 const args = process.argv.slice(2);
@@ -203,6 +205,43 @@ for (const part of load.PARTS) {
   const { results, lines } = await load.run(part, loadOptions);
   raw[part] = results;
   for (const line of lines) out(line);
+}
+
+if (want("startup")) {
+  raw.startup = await startup.run();
+  out(
+    `## Start-up: register and start N jobs (slowest replica; min / median of ${process.env.BENCH_STARTUP_REPS ?? 3})`,
+  );
+  out();
+  const phase = (r) => (r.errors.length > 0 && r.ok === 0 ? `${r.errors.join("; ")}` : null);
+  table(
+    [
+      "system",
+      "jobs",
+      "replicas",
+      "start",
+      "round trips per replica",
+      "statements per replica",
+      "start min / median ms",
+      "define jobs ms",
+      "RSS MiB",
+    ],
+    raw.startup.map((r) => [
+      r.system,
+      r.jobs,
+      r.replicas,
+      r.phase,
+      ...(phase(r)
+        ? [phase(r), "", "", "", ""]
+        : [
+            fmt(r.roundTripsMedian, 0),
+            fmt(r.statementsMedian, 0),
+            `${fmt(r.startMinMs, 0)} / ${fmt(r.startMedianMs, 0)}`,
+            fmt(r.defineMedianMs, 0),
+            fmt(r.rssMedianMiB, 0),
+          ]),
+    ]),
+  );
 }
 
 out(`Total time: ${Math.round((Date.now() - started) / 1000)} s`);

@@ -1,5 +1,6 @@
 import { BelfryError } from "../errors.js";
-import type { ClaimedRun } from "../stores/store.js";
+import { REGISTER_CHUNK } from "../stores/batches.js";
+import type { ClaimedRun, RegisterResult } from "../stores/store.js";
 import type { Coordinator, CoordinatorDeps, ManualRun, Wake } from "./coordinator.js";
 import type { JobState } from "./job-state.js";
 import { reportDefinitionChange } from "./definition-changes.js";
@@ -34,11 +35,7 @@ export abstract class StoreCoordinator implements Coordinator {
 
   async start(jobs: readonly JobState[]): Promise<void> {
     if (this.claimsOccurrences) await this.maintenance.syncClock();
-    await Promise.all(
-      jobs.map((job) =>
-        this.register(job).catch((error: unknown) => this.errors.report("registerJob", error)),
-      ),
-    );
+    await this.registerAll(jobs);
     this.maintenance.start(this.claimsOccurrences);
   }
 
@@ -81,10 +78,35 @@ export abstract class StoreCoordinator implements Coordinator {
   /** The mode's part of a pass, over jobs the store knows; never rejects. */
   protected abstract passReady(jobs: readonly JobState[], room: () => number): Promise<Wake[]>;
 
+  /**
+   * Registers the jobs the store does not hold yet, one `registerJobs` call per chunk; a chunk
+   * that fails is reported and registered again by the next pass.
+   */
+  private async registerAll(jobs: readonly JobState[]): Promise<void> {
+    const pending = jobs.filter((job) => !job.registered);
+    for (let i = 0; i < pending.length; i += REGISTER_CHUNK) {
+      const chunk = pending.slice(i, i + REGISTER_CHUNK);
+      try {
+        const results = await this.deps.store.registerJobs(
+          chunk.map((job) => job.series.registration()),
+        );
+        for (const [k, result] of results.entries()) {
+          await this.applyRegistration(chunk[k] as JobState, result);
+        }
+      } catch (error) {
+        this.errors.report("registerJob", error);
+      }
+    }
+  }
+
   /** Upserts the job's definition unless the store already holds it. */
   private async register(job: JobState): Promise<void> {
     if (job.registered) return;
-    const result = await this.deps.store.registerJob(job.series.registration());
+    await this.applyRegistration(job, await this.deps.store.registerJob(job.series.registration()));
+  }
+
+  /** Takes the stored row into the job's state. */
+  private async applyRegistration(job: JobState, result: RegisterResult): Promise<void> {
     job.series.createdAt = result.job.createdAt;
     job.cursor = maxOf(job.cursor, result.job.watermark);
     job.registered = true;

@@ -71,7 +71,7 @@ export interface JobRecord extends JobRegistration {
   readonly updatedAt: number;
 }
 
-/** Result of {@link Store.registerJob}. */
+/** Result of {@link Store.registerJob} (one per job of {@link Store.registerJobs}). */
 export interface RegisterResult {
   readonly job: JobRecord;
   /** `updated` when the stored hash differed and was replaced (watermark kept). */
@@ -313,6 +313,13 @@ export interface Store
    * definition never starts a second series.
    */
   registerJob(registration: JobRegistration): Promise<RegisterResult>;
+  /**
+   * {@link registerJob} for many jobs, results in request order, each with the same meaning as
+   * if the jobs were registered one after another (a job named twice: the second sees the
+   * first). Costs one store round trip per few hundred jobs (a multi-row upsert, one
+   * transaction or one pipeline), not one per job; each job's upsert is atomic on its own.
+   */
+  registerJobs(registrations: readonly JobRegistration[]): Promise<RegisterResult[]>;
   listJobs(): Promise<JobRecord[]>;
   /** Pauses or resumes a job for every replica; false if the job is unknown. */
   setPaused(jobId: string, paused: boolean): Promise<boolean>;

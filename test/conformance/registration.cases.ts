@@ -120,4 +120,80 @@ export function registrationCases(h: Harness): void {
     expect(await b!.setPaused(reg.jobId, false)).toBe(true);
     await claimWon(a!, request(reg, t));
   });
+
+  it("registerJobs answers created, unchanged and updated in request order, keeping the series", async () => {
+    const [same, changed] = [job(), job({ maxAttempts: 2 })];
+    await h.store.registerJobs([same, changed]);
+    const t = await pastBase(h.store);
+    await claimWon(h.store, request(changed, t));
+    const fresh = job({ maxRuns: 7 });
+    const update = { ...changed, hash: "hash-2", definition: '{"v":2}', overlap: "skip" as const };
+    const results = await h.store.registerJobs([update, fresh, same]);
+    expect(results.map((r) => [r.job.jobId, r.outcome, r.previousHash])).toEqual([
+      [changed.jobId, "updated", "hash-1"],
+      [fresh.jobId, "created", null],
+      [same.jobId, "unchanged", "hash-1"],
+    ]);
+    expect(results[0]?.job).toMatchObject({ ...update, watermark: t, runCount: 1, version: 2 });
+    expect(results[1]?.job).toMatchObject({ ...fresh, watermark: null, runCount: 0, version: 1 });
+    expect(results[2]?.job).toMatchObject({ ...same, version: 1 });
+    for (const result of results) {
+      expect(await h.store.getJob(result.job.jobId)).toEqual(result.job);
+    }
+    expect(await h.store.registerJobs([])).toEqual([]);
+  });
+
+  it("registerJobs with a job named twice applies both in order, as one call each would", async () => {
+    const reg = job();
+    const results = await h.store.registerJobs([reg, reg, { ...reg, hash: "hash-2" }]);
+    expect(results.map((r) => [r.outcome, r.previousHash, r.job.version])).toEqual([
+      ["created", null, 1],
+      ["unchanged", "hash-1", 1],
+      ["updated", "hash-1", 2],
+    ]);
+  });
+
+  it("registerJobs registers batches larger than one round trip's chunk", async () => {
+    const regs = Array.from({ length: 1100 }, () => job());
+    const results = await h.store.registerJobs(regs);
+    expect(results.map((r) => r.job.jobId)).toEqual(regs.map((r) => r.jobId));
+    expect(new Set(results.map((r) => r.outcome))).toEqual(new Set(["created"]));
+    const again = await h.store.registerJobs(regs);
+    expect(new Set(again.map((r) => r.outcome))).toEqual(new Set(["unchanged"]));
+    expect(await h.store.listJobs()).toHaveLength(regs.length);
+  });
+
+  it("racing registerJobs batches from several replicas converge: each job created once, version 1", async () => {
+    const stores = await h.replicas(h.instanceCount);
+    const regs = Array.from({ length: 40 }, () => job());
+    const batches = await Promise.all(
+      stores.map((store, i) => store.registerJobs(i % 2 === 0 ? regs : [...regs].reverse())),
+    );
+    regs.forEach((reg) => {
+      const outcomes = batches.map((b) => b.find((r) => r.job.jobId === reg.jobId)?.outcome);
+      expect(outcomes.filter((o) => o === "created")).toHaveLength(1);
+      expect(outcomes.filter((o) => o === "unchanged")).toHaveLength(stores.length - 1);
+    });
+    expect(new Set(batches.flat().map((r) => r.job.version))).toEqual(new Set([1]));
+    expect(await h.store.listJobs()).toHaveLength(regs.length);
+  });
+
+  it("racing registerJobs batches of two definitions converge on one stored hash per job", async () => {
+    const stores = await h.replicas(h.instanceCount);
+    const regs = Array.from({ length: 20 }, () => job());
+    const batches = await Promise.all(
+      stores.map((store, i) =>
+        store.registerJobs(regs.map((r) => ({ ...r, hash: `hash-${i % 2}` }))),
+      ),
+    );
+    for (const [index, reg] of regs.entries()) {
+      const results = batches.map((b) => b[index]);
+      expect(results.filter((r) => r?.outcome === "created")).toHaveLength(1);
+      const stored = await h.store.getJob(reg.jobId);
+      expect(["hash-0", "hash-1"]).toContain(stored?.hash);
+      expect(stored?.version).toBe(results.filter((r) => r?.outcome !== "unchanged").length);
+      for (const r of results)
+        if (r?.outcome === "updated") expect(r.previousHash).not.toBe(r.job.hash);
+    }
+  });
 }

@@ -214,13 +214,25 @@ describe("Scheduler cluster behaviour on a shared memory store", () => {
   it("keeps serving other jobs while one job's store calls fail, and reports store errors", async () => {
     const c = cluster();
     let failures = 3;
-    // Fault injection around the real store: registering job "bad" fails three times.
+    // Fault injection around the real store: registering job "bad" (alone or in a batch, as
+    // at start) fails three times.
+    type Registration = Parameters<MemoryStore["registerJob"]>[0];
+    const failBad = (registrations: readonly Registration[]) => {
+      const hit = registrations.some((r) => r.jobId === "bad");
+      if (hit && failures-- > 0) throw new Error("connection reset");
+    };
     const flaky = new Proxy(c.store, {
       get(target, property, receiver) {
         if (property === "registerJob") {
-          return async (registration: Parameters<MemoryStore["registerJob"]>[0]) => {
-            if (registration.jobId === "bad" && failures-- > 0) throw new Error("connection reset");
+          return async (registration: Registration) => {
+            failBad([registration]);
             return target.registerJob(registration);
+          };
+        }
+        if (property === "registerJobs") {
+          return async (registrations: readonly Registration[]) => {
+            failBad(registrations);
+            return target.registerJobs(registrations);
           };
         }
         const value = Reflect.get(target, property, receiver) as unknown;

@@ -57,6 +57,14 @@ export class MemoryStore implements Store {
   }
 
   async registerJob(registration: JobRegistration): Promise<RegisterResult> {
+    return this.registerOne(registration);
+  }
+
+  async registerJobs(registrations: readonly JobRegistration[]): Promise<RegisterResult[]> {
+    return registrations.map((registration) => this.registerOne(registration));
+  }
+
+  private registerOne(registration: JobRegistration): RegisterResult {
     const now = this.db.now();
     const existing = this.db.jobs.get(registration.jobId);
     if (!existing) {

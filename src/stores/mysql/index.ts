@@ -13,6 +13,7 @@ import {
   type MysqlPoolLike,
   type MysqlTables,
 } from "./connection.js";
+import { registerInChunks, registerOne } from "../batches.js";
 import * as jobs from "./jobs.js";
 import * as records from "./records.js";
 import { recoverExpired } from "./recovery.js";
@@ -160,7 +161,12 @@ export class MysqlStore implements Store {
   }
 
   async registerJob(registration: JobRegistration): Promise<RegisterResult> {
-    return jobs.registerJob(this.conn, registration);
+    return registerOne(this, registration);
+  }
+
+  async registerJobs(registrations: readonly JobRegistration[]): Promise<RegisterResult[]> {
+    const db = this.conn;
+    return registerInChunks(registrations, (chunk) => jobs.registerJobs(db, chunk));
   }
 
   async getJob(jobId: string): Promise<JobRecord | null> {

@@ -1,5 +1,6 @@
 import { MY_NOW, affected, type MysqlDb, type MysqlQuery } from "./connection.js";
 import { parseJobRow, type RawRow } from "../rows.js";
+import { jobValues } from "../sql/shared.js";
 import type { JobRecord, JobRegistration, RegisterResult } from "../store.js";
 
 /**
@@ -25,39 +26,84 @@ export async function lockJob(
   return row ? parseJob(db, row) : null;
 }
 
+const DEFINITION = ["hash", "definition", "anchor", "overlap", "on_abandoned", "max_attempts"];
+const DEFINITION_COLUMNS = [...DEFINITION, "max_runs"];
+
+/** `INSERT` of `count` jobs (`job_id` and the definition per row); `upsert` replaces them. */
+function insertSql(db: MysqlDb, count: number, upsert: boolean): string {
+  const row = `(?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, 0, 1, ${MY_NOW}, ${MY_NOW})`;
+  const replace = DEFINITION_COLUMNS.map((column) => `${column} = VALUES(${column})`);
+  return `INSERT INTO ${db.tables.jobs} (job_id, ${DEFINITION_COLUMNS.join(", ")}, watermark,
+      paused, run_count, version, created_at, updated_at)
+    VALUES ${new Array<string>(count).fill(row).join(", ")}${
+      upsert
+        ? ` ON DUPLICATE KEY UPDATE ${replace.join(", ")}, version = version + 1, updated_at = ${MY_NOW}`
+        : ""
+    }`;
+}
+
+/** Parameters of {@link insertSql}, rows in job id order (the order rows are locked in). */
+function insertValues(registrations: readonly JobRegistration[]): unknown[] {
+  // The first eight of jobValues are job_id and the definition; the rest come from the SQL.
+  return [...registrations]
+    .sort((a, b) => (a.jobId < b.jobId ? -1 : a.jobId > b.jobId ? 1 : 0))
+    .flatMap((r) => jobValues(r, 0).slice(0, 1 + DEFINITION_COLUMNS.length));
+}
+
+/** The parsed rows of `jobIds` read with `query` (`FOR UPDATE` when `lock`), by job id. */
+async function readJobs(
+  db: MysqlDb,
+  query: MysqlQuery,
+  jobIds: readonly string[],
+  lock: boolean,
+): Promise<Map<string, JobRecord>> {
+  const marks = jobIds.map(() => "?").join(", ");
+  const rows = await query(
+    `SELECT * FROM ${db.tables.jobs} WHERE job_id IN (${marks}) ORDER BY job_id${lock ? " FOR UPDATE" : ""}`,
+    jobIds,
+  );
+  return new Map(rows.map((row) => [String(row.job_id), parseJob(db, row)]));
+}
+
 /**
- * Upserts a job under its row lock. Two replicas inserting the same new job: the second insert
- * fails on the key once the first commits, and the retried transaction finds the row.
+ * Upserts a chunk of jobs (each job id at most once) in one transaction: locks the stored rows,
+ * inserts the new jobs in one statement and replaces those whose hash differs in another
+ * (version + 1, watermark and run count kept), then reads the written rows back. Two replicas
+ * inserting the same new job: the second insert fails on the key once the first commits, and
+ * the retried transaction finds the row.
  */
-export async function registerJob(db: MysqlDb, r: JobRegistration): Promise<RegisterResult> {
-  const { jobs } = db.tables;
-  const { hash, definition, anchor, overlap, onAbandoned, maxAttempts, maxRuns } = r;
-  const fields = [hash, definition, anchor, overlap, onAbandoned, maxAttempts, maxRuns];
-  const body = async (query: MysqlQuery): Promise<RegisterResult> => {
-    const read = async () => (await lockJob(db, query, r.jobId)) as JobRecord;
-    const [existing] = await query(`SELECT hash FROM ${jobs} WHERE job_id = ? FOR UPDATE`, [
-      r.jobId,
-    ]);
-    if (!existing) {
-      await query(
-        `INSERT INTO ${jobs} (job_id, hash, definition, anchor, overlap, on_abandoned,
-           max_attempts, max_runs, watermark, paused, run_count, version, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, 0, 1, ${MY_NOW}, ${MY_NOW})`,
-        [r.jobId, ...fields],
-      );
-      return { job: await read(), outcome: "created", previousHash: null };
+export async function registerJobs(
+  db: MysqlDb,
+  registrations: readonly JobRegistration[],
+): Promise<RegisterResult[]> {
+  const body = async (query: MysqlQuery): Promise<RegisterResult[]> => {
+    const ids = registrations.map((r) => r.jobId);
+    const old = await readJobs(db, query, ids, true);
+    const created = registrations.filter((r) => !old.has(r.jobId));
+    const changed = registrations.filter((r) => {
+      const before = old.get(r.jobId);
+      return before !== undefined && before.hash !== r.hash;
+    });
+    for (const [batch, upsert] of [
+      [created, false],
+      [changed, true],
+    ] as const) {
+      if (batch.length > 0) await query(insertSql(db, batch.length, upsert), insertValues(batch));
     }
-    const previousHash = String(existing.hash);
-    if (previousHash === r.hash) return { job: await read(), outcome: "unchanged", previousHash };
-    await query(
-      `UPDATE ${jobs} SET hash = ?, definition = ?, anchor = ?, overlap = ?, on_abandoned = ?,
-         max_attempts = ?, max_runs = ?, version = version + 1, updated_at = ${MY_NOW}
-       WHERE job_id = ?`,
-      [...fields, r.jobId],
-    );
-    return { job: await read(), outcome: "updated", previousHash };
+    const written = [...created, ...changed].map((r) => r.jobId);
+    const fresh = written.length > 0 ? await readJobs(db, query, written, false) : old;
+    return registrations.map((r): RegisterResult => {
+      const before = old.get(r.jobId);
+      const job = (fresh.get(r.jobId) ?? before) as JobRecord;
+      if (!before) return { job, outcome: "created", previousHash: null };
+      return {
+        job,
+        outcome: before.hash === r.hash ? "unchanged" : "updated",
+        previousHash: before.hash,
+      };
+    });
   };
-  return db.transaction("registerJob", body, [DUPLICATE_KEY]);
+  return db.transaction("registerJobs", body, [DUPLICATE_KEY]);
 }
 
 /** One job; null when unknown. */

@@ -11,6 +11,7 @@ import {
   type PgPoolLike,
   type PgTables,
 } from "./connection.js";
+import { registerInChunks, registerOne } from "../batches.js";
 import * as jobs from "./jobs.js";
 import { appliedMigrations, migrate } from "./migrate.js";
 import * as records from "./records.js";
@@ -176,7 +177,12 @@ export class PostgresStore implements Store {
   }
 
   async registerJob(registration: JobRegistration): Promise<RegisterResult> {
-    return jobs.registerJob(this.conn, registration);
+    return registerOne(this, registration);
+  }
+
+  async registerJobs(registrations: readonly JobRegistration[]): Promise<RegisterResult[]> {
+    const db = this.conn;
+    return registerInChunks(registrations, (chunk) => jobs.registerJobs(db, chunk));
   }
 
   async getJob(jobId: string): Promise<JobRecord | null> {

@@ -5,37 +5,61 @@ import type { JobRecord, JobRegistration, RegisterResult } from "../store.js";
 /** The job rows of `PostgresStore`: registration, reads and pause/resume. */
 
 /**
- * Upserts a job: inserts it, or else locks the stored row (its newest version) and replaces it
- * when the hash differs. Racing registrations of one job serialise on the row.
+ * One statement per chunk: the jobs stored with the same hash are answered `unchanged` from the
+ * snapshot, untouched and unlocked; the stored rows of the others are locked (in job id order)
+ * and one multi-row upsert inserts the new jobs and replaces those whose hash differs (version
+ * + 1, watermark and run count kept), returning each job's row and its hash before the call. A
+ * job another replica created after this statement's snapshot is left alone and asked again,
+ * so its previous hash is always known. Racing registrations of one job serialise on its row.
  */
-export async function registerJob(db: PgDb, r: JobRegistration): Promise<RegisterResult> {
-  const { jobs } = db.tables;
-  const values: unknown[] = [r.jobId, r.hash, r.definition, r.anchor, r.overlap];
-  values.push(r.onAbandoned, r.maxAttempts, r.maxRuns);
-  const [inserted] = await db.rows(
-    "registerJob",
-    `INSERT INTO ${jobs} (job_id, hash, definition, anchor, overlap, on_abandoned, max_attempts,
-       max_runs, watermark, paused, run_count, version, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, FALSE, 0, 1, ${PG_NOW}, ${PG_NOW})
-     ON CONFLICT (job_id) DO NOTHING RETURNING *`,
-    values,
-  );
-  if (inserted) return { job: toJob(db, inserted), outcome: "created", previousHash: null };
-  // The row was committed before this second statement, so it sees it.
-  const [row] = await db.rows(
-    "registerJob",
-    `WITH old AS MATERIALIZED (SELECT * FROM ${jobs} WHERE job_id = $1 FOR UPDATE),
-     upd AS (
-       UPDATE ${jobs} j SET hash = $2, definition = $3, anchor = $4, overlap = $5,
-         on_abandoned = $6, max_attempts = $7, max_runs = $8, version = j.version + 1,
-         updated_at = ${PG_NOW}
-       FROM old WHERE j.job_id = old.job_id AND old.hash <> $2 RETURNING j.*)
-     SELECT u.*, o.hash AS previous_hash FROM upd u CROSS JOIN old o
-     UNION ALL SELECT o.*, o.hash FROM old o WHERE NOT EXISTS (SELECT 1 FROM upd)`,
-    values,
-  );
-  if (!row) return registerJob(db, r);
+const REGISTER_SQL = (jobs: string): string => `
+WITH input AS (
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[],
+    $7::bigint[], $8::bigint[]) AS i(job_id, hash, definition, anchor, overlap, on_abandoned,
+    max_attempts, max_runs)),
+same AS MATERIALIZED (
+  SELECT j.* FROM ${jobs} j JOIN input i ON i.job_id = j.job_id AND i.hash = j.hash),
+todo AS (SELECT * FROM input WHERE job_id NOT IN (SELECT job_id FROM same)),
+old AS MATERIALIZED (
+  SELECT * FROM ${jobs} WHERE job_id IN (SELECT job_id FROM todo) ORDER BY job_id FOR UPDATE),
+up AS (
+  INSERT INTO ${jobs} AS j (job_id, hash, definition, anchor, overlap, on_abandoned, max_attempts,
+    max_runs, watermark, paused, run_count, version, created_at, updated_at)
+  SELECT job_id, hash, definition, anchor, overlap, on_abandoned, max_attempts, max_runs, NULL,
+    FALSE, 0, 1, ${PG_NOW}, ${PG_NOW} FROM todo ORDER BY job_id
+  ON CONFLICT (job_id) DO UPDATE SET hash = EXCLUDED.hash, definition = EXCLUDED.definition,
+    anchor = EXCLUDED.anchor, overlap = EXCLUDED.overlap, on_abandoned = EXCLUDED.on_abandoned,
+    max_attempts = EXCLUDED.max_attempts, max_runs = EXCLUDED.max_runs,
+    version = j.version + 1, updated_at = ${PG_NOW}
+  WHERE j.hash IS DISTINCT FROM EXCLUDED.hash AND j.job_id IN (SELECT job_id FROM old)
+  RETURNING j.*)
+SELECT u.*, o.hash AS previous_hash FROM up u LEFT JOIN old o ON o.job_id = u.job_id
+UNION ALL SELECT o.*, o.hash FROM old o WHERE NOT EXISTS (SELECT 1 FROM up u WHERE u.job_id = o.job_id)
+UNION ALL SELECT s.*, s.hash FROM same s`;
+
+/** Upserts a chunk of jobs (each job id at most once); results in request order. */
+export async function registerJobs(
+  db: PgDb,
+  registrations: readonly JobRegistration[],
+): Promise<RegisterResult[]> {
+  const results = new Map<string, RegisterResult>();
+  let pending = registrations;
+  while (pending.length > 0) {
+    const column = <T>(pick: (r: JobRegistration) => T): T[] => pending.map(pick);
+    const rows = await db.rows("registerJobs", REGISTER_SQL(db.tables.jobs), [
+      ...[column((r) => r.jobId), column((r) => r.hash), column((r) => r.definition)],
+      ...[column((r) => r.anchor), column((r) => r.overlap), column((r) => r.onAbandoned)],
+      ...[column((r) => r.maxAttempts), column((r) => r.maxRuns)],
+    ]);
+    for (const row of rows) results.set(String(row.job_id), toResult(db, row));
+    pending = pending.filter((r) => !results.has(r.jobId));
+  }
+  return registrations.map((r) => results.get(r.jobId) as RegisterResult);
+}
+
+function toResult(db: PgDb, row: RawRow): RegisterResult {
   const job = toJob(db, row);
+  if (row.previous_hash === null) return { job, outcome: "created", previousHash: null };
   const previousHash = String(row.previous_hash);
   return { job, outcome: previousHash === job.hash ? "unchanged" : "updated", previousHash };
 }

@@ -1,9 +1,10 @@
 import { inspect } from "node:util";
 import { schemaMissing } from "../schema.js";
 import { inspectStore, redact } from "../url.js";
+import { registerInChunks, registerOne } from "../batches.js";
 import * as claims from "./claim.js";
 import { list, RedisConnection, text, toStoreError, type RedisContext } from "./connection.js";
-import { listJobIds, readJobs, registerJob, setPaused } from "./jobs.js";
+import { listJobIds, readJobs, registerJobs, setPaused } from "./jobs.js";
 import { RedisKeys } from "./keys.js";
 import { resolveOptions, type RedisStoreOptions } from "./options.js";
 import * as records from "./records.js";
@@ -124,7 +125,13 @@ export class RedisStore implements Store {
   }
 
   async registerJob(registration: JobRegistration): Promise<RegisterResult> {
-    return this.guard("registerJob", () => registerJob(this.context, registration));
+    return registerOne(this, registration);
+  }
+
+  async registerJobs(registrations: readonly JobRegistration[]): Promise<RegisterResult[]> {
+    return this.guard("registerJobs", () =>
+      registerInChunks(registrations, (chunk) => registerJobs(this.context, chunk)),
+    );
   }
 
   async getJob(jobId: string): Promise<JobRecord | null> {

@@ -1,5 +1,5 @@
 import { list, record, runGroups, runSteps, settledValue, text } from "./connection.js";
-import type { RedisContext, Step } from "./connection.js";
+import type { RedisContext, Settled, Step } from "./connection.js";
 import { REGISTER, SET_PAUSED } from "./scripts/jobs.js";
 import { parseJobRow } from "../rows.js";
 import type { JobRecord, JobRegistration, RegisterResult } from "../store.js";
@@ -9,24 +9,38 @@ import type { JobRecord, JobRegistration, RegisterResult } from "../store.js";
  * the store-wide job list, and reads of job rows (pipelined, never a cross-slot command).
  */
 
-/** `Store.registerJob`: SADD to the job list, then the register script. */
-export async function registerJob(
+/**
+ * `Store.registerJobs` for a chunk: one pipeline of an SADD of the chunk's ids to the job list,
+ * then the register script per job (each on its own job's keys).
+ */
+export async function registerJobs(
+  context: RedisContext,
+  registrations: readonly JobRegistration[],
+): Promise<RegisterResult[]> {
+  const scripts = registrations.map((reg): Step[] => {
+    const { base, keys } = context.keys.job(reg.jobId);
+    const args = [base, reg.jobId, reg.hash, reg.definition, reg.anchor, reg.overlap];
+    args.push(reg.onAbandoned, reg.maxAttempts, reg.maxRuns ?? "");
+    return [{ script: REGISTER, keys, args }];
+  });
+  const ids = registrations.map((reg) => reg.jobId);
+  const jobList: Step[] = [{ command: "sadd", args: [context.keys.jobs, ...ids] }];
+  const [added, ...settled] = await runGroups(context.client, [jobList, ...scripts]);
+  settledValue(added?.[0]);
+  return settled.map((group, i) => toResult(context, registrations[i] as JobRegistration, group));
+}
+
+function toResult(
   context: RedisContext,
   reg: JobRegistration,
-): Promise<RegisterResult> {
-  const { base, keys } = context.keys.job(reg.jobId);
-  const args = [base, reg.jobId, reg.hash, reg.definition, reg.anchor, reg.overlap];
-  args.push(reg.onAbandoned, reg.maxAttempts, reg.maxRuns ?? "");
-  const reply = await runSteps(context.client, [
-    { command: "sadd", args: [context.keys.jobs, reg.jobId] },
-    { script: REGISTER, keys, args },
-  ]);
-  const [outcome, previous, row] = list(reply[1]);
+  group: readonly Settled[],
+): RegisterResult {
+  const [outcome, previous, row] = list(settledValue(group[0]));
   const status = text(outcome);
   if (status !== "created" && status !== "unchanged" && status !== "updated") {
     throw new Error(`unexpected registration outcome ${status}`);
   }
-  const job = parseJobRow(record(row), `RedisStore key ${keys[0]}`);
+  const job = parseJobRow(record(row), `RedisStore key ${context.keys.job(reg.jobId).keys[0]}`);
   return { job, outcome: status, previousHash: status === "created" ? null : text(previous) };
 }
 

@@ -23,6 +23,7 @@ import type {
   TransactionResult,
   WarningRecord,
 } from "../store.js";
+import { registerInChunks, registerOne } from "../batches.js";
 import * as claims from "./claim.js";
 import { SqliteConnection } from "./connection.js";
 import { recoverExpired } from "./recovery.js";
@@ -114,18 +115,27 @@ export class SqliteStore implements Store {
   }
 
   async registerJob(registration: JobRegistration): Promise<RegisterResult> {
+    return registerOne(this, registration);
+  }
+
+  /** One `BEGIN IMMEDIATE` transaction per chunk. */
+  async registerJobs(registrations: readonly JobRegistration[]): Promise<RegisterResult[]> {
     const c = this.conn;
-    return c.write("registerJob", (now) => {
-      const existing = c.readJob(registration.jobId);
-      if (!existing) c.sql.jobInsert.run(...jobValues(registration, now));
-      else if (existing.hash !== registration.hash) {
-        c.sql.jobUpdate.run(...jobUpdateValues(registration, now));
-      }
-      const job = c.readJob(registration.jobId) as JobRecord;
-      if (!existing) return { job, outcome: "created", previousHash: null };
-      const outcome = existing.hash === registration.hash ? "unchanged" : "updated";
-      return { job, outcome, previousHash: existing.hash };
-    });
+    return registerInChunks(registrations, async (chunk) =>
+      c.write("registerJobs", (now) =>
+        chunk.map((registration): RegisterResult => {
+          const existing = c.readJob(registration.jobId);
+          if (!existing) c.sql.jobInsert.run(...jobValues(registration, now));
+          else if (existing.hash !== registration.hash) {
+            c.sql.jobUpdate.run(...jobUpdateValues(registration, now));
+          }
+          const job = c.readJob(registration.jobId) as JobRecord;
+          if (!existing) return { job, outcome: "created", previousHash: null };
+          const outcome = existing.hash === registration.hash ? "unchanged" : "updated";
+          return { job, outcome, previousHash: existing.hash };
+        }),
+      ),
+    );
   }
 
   async getJob(jobId: string): Promise<JobRecord | null> {

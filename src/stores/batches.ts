@@ -1,0 +1,56 @@
+import type { JobRegistration, RegisterResult, Store } from "./store.js";
+
+/**
+ * Chunking of `Store.registerJobs` batches, shared by the stores: a chunk is one statement,
+ * transaction or pipeline of the backend.
+ */
+
+/** Registrations per store round trip (one multi-row statement, transaction or pipeline). */
+export const REGISTER_CHUNK = 500;
+
+/**
+ * Splits `registrations` into runs of at most `size`, in order, starting a new chunk where a
+ * job id repeats, so that a chunk names each job once and chunks applied one after another
+ * give the same results as registering one job at a time.
+ */
+export function registrationChunks(
+  registrations: readonly JobRegistration[],
+  size: number = REGISTER_CHUNK,
+): JobRegistration[][] {
+  const chunks: JobRegistration[][] = [];
+  let chunk: JobRegistration[] = [];
+  let ids = new Set<string>();
+  for (const registration of registrations) {
+    if (chunk.length >= size || ids.has(registration.jobId)) {
+      chunks.push(chunk);
+      chunk = [];
+      ids = new Set();
+    }
+    chunk.push(registration);
+    ids.add(registration.jobId);
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
+}
+
+/** Registers `registrations` chunk after chunk with `registerChunk`; results in request order. */
+export async function registerInChunks(
+  registrations: readonly JobRegistration[],
+  registerChunk: (chunk: readonly JobRegistration[]) => Promise<RegisterResult[]>,
+  size: number = REGISTER_CHUNK,
+): Promise<RegisterResult[]> {
+  const results: RegisterResult[] = [];
+  for (const chunk of registrationChunks(registrations, size)) {
+    results.push(...(await registerChunk(chunk)));
+  }
+  return results;
+}
+
+/** `Store.registerJob` as a batch of one. */
+export async function registerOne(
+  store: Pick<Store, "registerJobs">,
+  registration: JobRegistration,
+): Promise<RegisterResult> {
+  const [result] = await store.registerJobs([registration]);
+  return result as RegisterResult;
+}

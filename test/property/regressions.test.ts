@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { daily, monthly, weekly } from "../../src/index.js";
+import { daily, monthly, Scheduler, weekly } from "../../src/index.js";
 import type { Schedule } from "../../src/schedules/schedule.js";
 
 /** Counterexamples the property tests found, kept as plain examples. */
@@ -29,5 +29,21 @@ describe("regressions found by the property tests", () => {
       null,
     ]);
     expect(walk(monthly(2 ** 40, [-1], "12:00"))).toEqual([Date.UTC(1990, 0, 31, 12), null]);
+  });
+});
+
+describe("Scheduler({ shutdownSignals }) regressions found by the property tests", () => {
+  it("a value that is not a list is INVALID_OPTION (NaN was a TypeError: not iterable)", () => {
+    for (const shutdownSignals of [Number.NaN, "SIGTERM", {}, 1]) {
+      expect(() => new Scheduler({ shutdownSignals } as never)).toThrow(
+        expect.objectContaining({ code: "INVALID_OPTION" }),
+      );
+    }
+  });
+
+  it("a list holding a symbol is INVALID_OPTION (was a TypeError from JSON.stringify)", () => {
+    expect(() => new Scheduler({ shutdownSignals: [Symbol("SIGTERM")] } as never)).toThrow(
+      expect.objectContaining({ code: "INVALID_OPTION" }),
+    );
   });
 });

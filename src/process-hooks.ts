@@ -1,6 +1,6 @@
 import { constants } from "node:os";
 import { keepAlive } from "./clock.js";
-import { BelfryError } from "./errors.js";
+import { BelfryError, quote } from "./errors.js";
 import type { Logger } from "./observe/logger.js";
 
 /** The signals `shutdownSignals: true` listens to. */
@@ -15,11 +15,22 @@ export function toShutdownSignals(
 ): readonly NodeJS.Signals[] {
   if (value === undefined || value === false) return [];
   if (value === true) return DEFAULT_SHUTDOWN_SIGNALS;
-  for (const signal of value) {
-    if (!Object.hasOwn(constants.signals, signal) || signal === "SIGKILL" || signal === "SIGSTOP") {
+  if (!Array.isArray(value)) {
+    throw new BelfryError(
+      "INVALID_OPTION",
+      `Scheduler({ shutdownSignals }): must be true, false or a list of signal names, got ${quote(value)}`,
+    );
+  }
+  for (const signal of value as readonly unknown[]) {
+    if (
+      typeof signal !== "string" ||
+      !Object.hasOwn(constants.signals, signal) ||
+      signal === "SIGKILL" ||
+      signal === "SIGSTOP"
+    ) {
       throw new BelfryError(
         "INVALID_OPTION",
-        `Scheduler({ shutdownSignals }): ${JSON.stringify(signal).slice(0, 80)} is not a signal Node can listen to (e.g. "SIGTERM", "SIGINT")`,
+        `Scheduler({ shutdownSignals }): ${quote(signal)} is not a signal Node can listen to (e.g. "SIGTERM", "SIGINT")`,
       );
     }
   }

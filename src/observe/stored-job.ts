@@ -3,6 +3,7 @@ import { BelfryError } from "../errors.js";
 import { toJobConfig, type MissedPolicy } from "../options.js";
 import type { AbandonPolicy, OverlapPolicy } from "../protocol/vocabulary.js";
 import type { ScheduleSpec } from "../schedules/schedule.js";
+import { canonicalTimezone } from "../schedules/schedule.js";
 import { scheduleFromSpec } from "../schedules/spec.js";
 import type { JobRecord } from "../stores/store.js";
 
@@ -52,7 +53,9 @@ export function readStoredJob(record: JobRecord): StoredJob {
       maxRuns: definition.maxRuns ?? undefined,
       missed: definition.missed,
     });
-    const series = new JobSeries(config, definition.timezone);
+    // Checked here: a zone the runtime does not know would otherwise throw from every next().
+    const timezone = canonicalTimezone(definition.timezone, "timezone");
+    const series = new JobSeries(config, timezone);
     series.createdAt = record.createdAt;
     return { record, definition, series };
   } catch (cause) {

@@ -181,9 +181,16 @@ export function wallToInstant(day: DayNumber, secondOfDay: number, zone: string)
 }
 
 /**
+ * The last day whose wall times have an instant in every zone: instants (a `Date`, Temporal) end
+ * 100 000 000 days after the epoch, and a zone's offset shifts a wall time by up to a day.
+ */
+const LAST_DAY: DayNumber = 100_000_000 - 2;
+
+/**
  * The earliest instant after `after` among the wall times `times` (seconds after midnight) on
  * `days`, which must come in ascending order. Because a time in a DST gap can move past midnight,
- * the day after the first day with a match is checked too. Returns `null` when `days` runs out.
+ * the day after the first day with a match is checked too. Returns `null` when `days` runs out
+ * or passes the last day an instant can have (a huge interval).
  */
 export function firstAfter(
   after: number,
@@ -194,7 +201,7 @@ export function firstAfter(
   let best: number | null = null;
   let firstMatchDay = Number.POSITIVE_INFINITY;
   for (const day of days) {
-    if (day > firstMatchDay + 1) break;
+    if (day > firstMatchDay + 1 || day > LAST_DAY) break;
     for (const time of times) {
       const at = wallToInstant(day, time, zone);
       if (at > after && (best === null || at < best)) best = at;

@@ -1,4 +1,4 @@
-import { BelfryError } from "../errors.js";
+import { BelfryError, quote } from "../errors.js";
 import type { CalendarOptions } from "./calendar.js";
 import { cron } from "./cron.js";
 import { daily } from "./daily.js";
@@ -48,7 +48,7 @@ class SpecReader {
     if (!ok(value)) {
       throw new BelfryError(
         "INVALID_SCHEDULE",
-        `${this.where}: ${name} must be ${expected}, got ${JSON.stringify(value) ?? "undefined"}`,
+        `${this.where}: ${name} must be ${expected}, got ${quote(value)}`,
       );
     }
     return value;
@@ -95,7 +95,7 @@ const BUILDERS: Readonly<Record<string, Builder>> = {
  * ```
  */
 export function scheduleFromSpec(spec: ScheduleSpec): Schedule {
-  const where = `scheduleFromSpec(${JSON.stringify(spec) ?? "undefined"})`;
+  const where = `scheduleFromSpec(${quote(spec)})`;
   if (typeof spec !== "object" || spec === null || Array.isArray(spec)) {
     throw new BelfryError("INVALID_SCHEDULE", `${where}: a spec is an object with a "kind"`);
   }
@@ -104,7 +104,7 @@ export function scheduleFromSpec(spec: ScheduleSpec): Schedule {
   if (!build) {
     throw new BelfryError(
       "INVALID_SCHEDULE",
-      `${where}: unknown kind ${JSON.stringify(kind) ?? "undefined"}; use one of ${Object.keys(BUILDERS).join(", ")}`,
+      `${where}: unknown kind ${quote(kind)}; use one of ${Object.keys(BUILDERS).join(", ")}`,
     );
   }
   return build(new SpecReader(spec, where));

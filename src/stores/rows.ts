@@ -1,4 +1,4 @@
-import { BelfryError } from "../errors.js";
+import { BelfryError, quote } from "../errors.js";
 import type {
   AbandonPolicy,
   JobRecord,
@@ -58,12 +58,9 @@ class RowReader {
   ) {}
 
   fail(column: string, expected: string): never {
-    const value = this.raw[column];
-    const shown =
-      typeof value === "bigint" ? `${value}n` : (JSON.stringify(value) ?? String(value));
     throw new BelfryError(
       "CORRUPT_ROW",
-      `${this.where}: column ${column} has invalid value ${shown} (expected ${expected})`,
+      `${this.where}: column ${column} has invalid value ${quote(this.raw[column])} (expected ${expected})`,
     );
   }
 

@@ -1,9 +1,10 @@
-import { Cron, CronPattern } from "croner";
+import type { Cron, CronPattern } from "croner";
 import { Temporal } from "temporal-polyfill";
 import { BelfryError, quote } from "../errors.js";
 import { DAY_MS, mod } from "./calendar.js";
 import { z } from "zod";
 import { parseOptions, strictOptions, timezoneField } from "../validation.js";
+import { compiledCron, compiledPattern } from "./cron-cache.js";
 import {
   canonicalTimezone,
   type Schedule,
@@ -33,7 +34,6 @@ export interface CronSpec extends ScheduleSpec {
   readonly seconds: boolean;
 }
 
-const CRONER = { paused: true, mode: "5-or-6-parts", fixedTimeRule: "no-wildcard" } as const;
 const PREFIX = /^(?:CRON_TZ|TZ)=(\S+)\s+/;
 const DESCRIPTORS: Readonly<Record<string, string>> = {
   "@yearly": "@yearly",
@@ -78,22 +78,15 @@ export function cron(expr: string, options: CronOptions = {}): Schedule {
     timezone,
     seconds: !body.startsWith("@") && body.split(" ").length === 6,
   };
-  const jobs = new Map<string, Cron>();
-  const jobFor = (zone: string): Cron => {
-    let job = jobs.get(zone);
-    if (!job) {
-      job = new Cron(body, { ...CRONER, timezone: canonicalTimezone(zone, where) });
-      jobs.set(zone, job);
-    }
-    return job;
-  };
+  // Compiled patterns are shared between schedules (cron-cache.ts): each call looks its pair up.
+  const { isFixedTime } = pattern;
   return {
     spec,
     next(after: number, context: ScheduleContext): number | null {
-      const zone = timezone ?? context.timezone;
-      const job = jobFor(zone);
-      if (!pattern.isFixedTime) return job.nextRun(new Date(after))?.getTime() ?? null;
-      return nextFixedTime(after, zone, job, pattern, jobFor("UTC"));
+      const zone = canonicalTimezone(timezone ?? context.timezone, where);
+      const job = compiledCron(body, zone);
+      if (!isFixedTime) return job.nextRun(new Date(after))?.getTime() ?? null;
+      return nextFixedTime(after, zone, job, compiledPattern(body), compiledCron(body, "UTC"));
     },
   };
 }
@@ -158,7 +151,7 @@ const cronOptions = strictOptions({
  */
 function assertFires(body: string, pattern: CronPattern, where: string): void {
   if (pattern.lastDayOfMonth || pattern.day.slice(0, 28).some(Boolean)) return;
-  if (new Cron(body, { ...CRONER, timezone: "UTC" }).nextRun(new Date(0)) === null) {
+  if (compiledCron(body, "UTC").nextRun(new Date(0)) === null) {
     throw new BelfryError(
       "NEVER_FIRES",
       `${where}: the expression matches no date (e.g. a day that its month never has)`,
@@ -168,7 +161,7 @@ function assertFires(body: string, pattern: CronPattern, where: string): void {
 
 function compile(body: string, where: string): CronPattern {
   try {
-    return new CronPattern(body, undefined, CRONER);
+    return compiledPattern(body);
   } catch (cause) {
     const detail = cause instanceof Error ? cause.message : String(cause);
     throw new BelfryError("INVALID_CRON", `${where}: ${detail}`, { cause });
@@ -190,6 +183,7 @@ function nextFixedTime(
   let run = job.nextRun(new Date(after));
   while (run !== null && !job.match(run)) run = job.nextRun(run);
   if (run === null) return null;
+  if (zone === "UTC") return run.getTime(); // no DST gaps
   const shifted = firstShiftedGapTime(after, run.getTime(), zone, pattern, wallJob);
   return shifted === null ? run.getTime() : Math.min(shifted, run.getTime());
 }

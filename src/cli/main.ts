@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { isBelfryError } from "../errors.js";
-import { redactUrlsIn } from "../stores/url.js";
+import { redactUrlsIn } from "../stores/shared/url.js";
 import { positiveInt } from "./args.js";
 import { auditCommand } from "./audit.js";
 import { dashboardCommand } from "./dashboard.js";

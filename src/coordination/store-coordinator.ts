@@ -1,5 +1,5 @@
 import { BelfryError } from "../errors.js";
-import { REGISTER_CHUNK } from "../stores/batches.js";
+import { REGISTER_CHUNK } from "../stores/shared/batches.js";
 import type { ClaimedRun, RegisterResult } from "../stores/store.js";
 import type { Coordinator, CoordinatorDeps, ManualRun, Wake } from "./coordinator.js";
 import type { JobState } from "./job-state.js";

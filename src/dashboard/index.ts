@@ -3,7 +3,7 @@ import { z } from "zod";
 import { BelfryError } from "../errors.js";
 import type { Scheduler } from "../scheduler.js";
 import type { Store } from "../stores/store.js";
-import { redactUrlsIn } from "../stores/url.js";
+import { redactUrlsIn } from "../stores/shared/url.js";
 import { runAction, type Action, type ActionReply } from "./actions.js";
 import { CLIENT_MODULE } from "./client.js";
 import { escapeHtml } from "./html.js";

@@ -1,7 +1,7 @@
 import { BelfryError, isBelfryError } from "../errors.js";
 import type { Scheduler } from "../scheduler.js";
 import { capabilities } from "../stores/capabilities.js";
-import { redactUrlsIn } from "../stores/url.js";
+import { redactUrlsIn } from "../stores/shared/url.js";
 import type {
   HistoryQuery,
   JobRecord,

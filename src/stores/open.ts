@@ -1,10 +1,10 @@
 import { BelfryError } from "../errors.js";
 import { MemoryStore } from "./memory/index.js";
-import type { SchemaOptions } from "./schema.js";
+import type { SchemaOptions } from "./shared/schema.js";
 import type { Store } from "./store.js";
-import { parseStoreUrl } from "./url.js";
+import { parseStoreUrl } from "./shared/url.js";
 
-export { redact } from "./url.js";
+export { redact } from "./shared/url.js";
 
 /**
  * Opens a store from a URL, loading the backend (and its driver) only when asked for:

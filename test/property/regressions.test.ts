@@ -11,7 +11,7 @@ import {
   type JobRegistration,
 } from "../../src/index.js";
 import { readStoredJob } from "../../src/observe/stored-job.js";
-import { parseJobRow, parseRunRow } from "../../src/stores/rows.js";
+import { parseJobRow, parseRunRow } from "../../src/stores/shared/rows.js";
 import type { JobRecord } from "../../src/stores/store.js";
 import type { Schedule } from "../../src/schedules/schedule.js";
 

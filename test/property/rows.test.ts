@@ -13,7 +13,7 @@ import {
 } from "../../src/index.js";
 import { readStoredJob } from "../../src/observe/stored-job.js";
 import { toJobConfig } from "../../src/options.js";
-import { parseJobRow, parseRunRow, type RawRow } from "../../src/stores/rows.js";
+import { parseJobRow, parseRunRow, type RawRow } from "../../src/stores/shared/rows.js";
 import type { JobRecord } from "../../src/stores/store.js";
 import {
   anyValueArb,

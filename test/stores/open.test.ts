@@ -8,7 +8,7 @@ import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { Scheduler } from "../../src/index.js";
 import { openStore, redact } from "../../src/stores/open.js";
-import { redactUrlsIn } from "../../src/stores/url.js";
+import { redactUrlsIn } from "../../src/stores/shared/url.js";
 import { dropPrefix, MYSQL, POSTGRES, REDIS } from "../secrets/servers.js";
 
 const tag = randomBytes(4).toString("hex");

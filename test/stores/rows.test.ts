@@ -5,7 +5,7 @@ import {
   parseReplicaRow,
   parseRunRow,
   parseWarningRow,
-} from "../../src/stores/rows.js";
+} from "../../src/stores/shared/rows.js";
 
 const jobRow = {
   job_id: "nightly",

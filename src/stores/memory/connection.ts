@@ -1,6 +1,6 @@
 import type { Clock } from "../../clock.js";
 import { isActive } from "../../protocol/transitions.js";
-import { jobRowOf, parseJobRow } from "../rows.js";
+import { jobRowOf, parseJobRow } from "../shared/rows.js";
 import type { JobRecord, ReplicaRecord, WarningRecord } from "../store.js";
 import { RunTable } from "./run-table.js";
 

@@ -1,6 +1,6 @@
 import { recoveryAction } from "../../protocol/recovery.js";
 import * as writes from "../../protocol/transitions.js";
-import { unlessCorrupt } from "../rows.js";
+import { unlessCorrupt } from "../shared/rows.js";
 import type { Recovered } from "../store.js";
 import type { MemoryDb } from "./connection.js";
 import { compareIds } from "./run-table.js";

@@ -2,7 +2,7 @@ import { BelfryError } from "../../errors.js";
 import { decideOrRefuse } from "../../protocol/claim.js";
 import { MY_NOW, readNow, type MysqlDb, type MysqlQuery } from "./connection.js";
 import { lockJob } from "./jobs.js";
-import { parseEpochOrNull, parseJobRow, parseRunState, type RawRow } from "../rows.js";
+import { parseEpochOrNull, parseJobRow, parseRunState, type RawRow } from "../shared/rows.js";
 import * as writes from "../../protocol/transitions.js";
 import { newRunId, RUN_COLUMN_LIST as COLUMNS, runValues } from "../sql/shared.js";
 import type { ClaimedRun, ClaimRequest, ClaimResult, JobRecord, RunRecord } from "../store.js";

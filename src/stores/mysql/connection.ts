@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { BelfryError, wrapError } from "../../errors.js";
 import { MIGRATIONS } from "../sql/migrations.js";
-import { parseEpochOrNull, type RawRow } from "../rows.js";
+import { parseEpochOrNull, type RawRow } from "../shared/rows.js";
 import { ledgerDdl, renderSql, splitSqlStatements, type SqlTables } from "../sql/shared.js";
 
 /**

@@ -1,5 +1,5 @@
 import { MY_NOW, affected, type MysqlDb, type MysqlQuery } from "./connection.js";
-import { parseJobRow, type RawRow } from "../rows.js";
+import { parseJobRow, type RawRow } from "../shared/rows.js";
 import { jobValues } from "../sql/shared.js";
 import type { JobRecord, JobRegistration, RegisterResult } from "../store.js";
 

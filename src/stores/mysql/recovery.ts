@@ -2,7 +2,7 @@ import { ACTIVE_STATES_SQL } from "../../protocol/vocabulary.js";
 import { recoveryAction, recoveryDependsOnBusy } from "../../protocol/recovery.js";
 import { readNow, type MysqlDb, type MysqlQuery } from "./connection.js";
 import { parseRun, saveRun } from "./runs.js";
-import { parseEpochOrNull, parseJobRow, unlessCorrupt } from "../rows.js";
+import { parseEpochOrNull, parseJobRow, unlessCorrupt } from "../shared/rows.js";
 import * as writes from "../../protocol/transitions.js";
 import type { JobRecord, Recovered, RunRecord } from "../store.js";
 

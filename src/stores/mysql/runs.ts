@@ -1,7 +1,7 @@
 import { ACTIVE_STATES_SQL } from "../../protocol/vocabulary.js";
 import { MY_NOW, affected, type MysqlDb, type MysqlQuery } from "./connection.js";
 import { lockJob } from "./jobs.js";
-import { parseEpochOrNull, parseRunRow, type RawRow } from "../rows.js";
+import { parseEpochOrNull, parseRunRow, type RawRow } from "../shared/rows.js";
 import * as writes from "../../protocol/transitions.js";
 import { runUpdateSql, runUpdateValues } from "../sql/shared.js";
 import type { FinishResult, RunOutcome, RunRecord } from "../store.js";

@@ -1,7 +1,7 @@
 import { wrapError } from "../../errors.js";
 import { ACTIVE_STATES_SQL } from "../../protocol/vocabulary.js";
 import { fencedTransaction } from "../sql/transaction.js";
-import type { RawRow } from "../rows.js";
+import type { RawRow } from "../shared/rows.js";
 import type { RunOutcome, TransactionResult } from "../store.js";
 import { MY_NOW, type MysqlConnectionLike, type MysqlDb, type MysqlQuery } from "./connection.js";
 import { finishLocked } from "./runs.js";

@@ -2,7 +2,7 @@ import { BelfryError } from "../../errors.js";
 import { requestError } from "../../protocol/claim.js";
 import { PG_NOW, type PgDb, type PgQuery, type PgTables } from "./connection.js";
 import { toClaimed } from "./runs.js";
-import { parseJobRow, type RawRow } from "../rows.js";
+import { parseJobRow, type RawRow } from "../shared/rows.js";
 import { newRunId, RUN_COLUMN_LIST as RUN_COLUMNS } from "../sql/shared.js";
 import type { ClaimedRun, ClaimRequest, ClaimResult } from "../store.js";
 

@@ -1,6 +1,6 @@
 import { userInfo } from "node:os";
 import { BelfryError, wrapError } from "../../errors.js";
-import type { RawRow } from "../rows.js";
+import type { RawRow } from "../shared/rows.js";
 import type { SqlTables } from "../sql/shared.js";
 
 /**

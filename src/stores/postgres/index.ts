@@ -11,17 +11,17 @@ import {
   type PgPoolLike,
   type PgTables,
 } from "./connection.js";
-import { registerInChunks, registerOne } from "../batches.js";
+import { registerInChunks, registerOne } from "../shared/batches.js";
 import * as jobs from "./jobs.js";
 import { appliedMigrations, migrate } from "./migrate.js";
 import * as records from "./records.js";
 import { recoverExpired } from "./recovery.js";
 import * as runs from "./runs.js";
 import { transactional, type PgTransaction } from "./transaction.js";
-import { assertMigrated, type SchemaOptions } from "../schema.js";
+import { assertMigrated, type SchemaOptions } from "../shared/schema.js";
 import { MIGRATIONS } from "../sql/migrations.js";
 import { assertPrefix, keepSettingsWarnings, sqlTables } from "../sql/shared.js";
-import { inspectStore } from "../url.js";
+import { inspectStore } from "../shared/url.js";
 import {
   type ClaimedRun,
   type ClaimRequest,

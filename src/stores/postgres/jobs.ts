@@ -1,5 +1,5 @@
 import { PG_NOW, type PgDb } from "./connection.js";
-import { parseJobRow, type RawRow } from "../rows.js";
+import { parseJobRow, type RawRow } from "../shared/rows.js";
 import type { JobRecord, JobRegistration, RegisterResult } from "../store.js";
 
 /** The job rows of `PostgresStore`: registration, reads and pause/resume. */

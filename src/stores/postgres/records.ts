@@ -1,6 +1,6 @@
 import { TERMINAL_STATES } from "../../protocol/vocabulary.js";
 import { PG_NOW, type PgDb } from "./connection.js";
-import { parseReplicaRow, parseRunRow, parseWarningRow } from "../rows.js";
+import { parseReplicaRow, parseRunRow, parseWarningRow } from "../shared/rows.js";
 import { buildHistoryQuery } from "../sql/shared.js";
 import type {
   HistoryQuery,

@@ -1,7 +1,7 @@
 import { ACTIVE_STATES_SQL } from "../../protocol/vocabulary.js";
 import { PG_NOW, type PgDb } from "./connection.js";
 import { toClaimed } from "./runs.js";
-import { parseRunRow } from "../rows.js";
+import { parseRunRow } from "../shared/rows.js";
 import { SUPERSEDED } from "../../protocol/transitions.js";
 import type { Recovered } from "../store.js";
 

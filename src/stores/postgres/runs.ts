@@ -1,7 +1,7 @@
 import { ACTIVE_STATES_SQL } from "../../protocol/vocabulary.js";
 import { toClaimedRun } from "../../protocol/transitions.js";
 import { PG_NOW, type PgDb, type PgQuery } from "./connection.js";
-import { parseRunRow, type RawRow } from "../rows.js";
+import { parseRunRow, type RawRow } from "../shared/rows.js";
 import type { ClaimedRun, FinishResult, RunOutcome } from "../store.js";
 
 /**

@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import { BelfryError, wrapError } from "../../errors.js";
-import { redisDatabase } from "../url.js";
+import { redisDatabase } from "../shared/url.js";
 import type { RedisKeys } from "./keys.js";
 import type { LuaScript } from "./scripts/prelude.js";
 

@@ -1,7 +1,7 @@
 import { inspect } from "node:util";
-import { schemaMissing } from "../schema.js";
-import { inspectStore, redact } from "../url.js";
-import { registerInChunks, registerOne } from "../batches.js";
+import { schemaMissing } from "../shared/schema.js";
+import { inspectStore, redact } from "../shared/url.js";
+import { registerInChunks, registerOne } from "../shared/batches.js";
 import * as claims from "./claim.js";
 import { list, RedisConnection, text, toStoreError, type RedisContext } from "./connection.js";
 import { listJobIds, readJobs, registerJobs, setPaused } from "./jobs.js";

@@ -1,7 +1,7 @@
 import { list, record, runGroups, runSteps, settledValue, text } from "./connection.js";
 import type { RedisContext, Settled, Step } from "./connection.js";
 import { REGISTER, SET_PAUSED } from "./scripts/jobs.js";
-import { parseJobRow } from "../rows.js";
+import { parseJobRow } from "../shared/rows.js";
 import type { JobRecord, JobRegistration, RegisterResult } from "../store.js";
 
 /**

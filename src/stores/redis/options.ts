@@ -1,5 +1,5 @@
 import { BelfryError } from "../../errors.js";
-import type { SchemaOptions } from "../schema.js";
+import type { SchemaOptions } from "../shared/schema.js";
 import type { RedisClientLike } from "./connection.js";
 
 /** Options of `RedisStore`. */

@@ -3,7 +3,7 @@ import { list, record, runGroups, runSteps, settledValue, text } from "./connect
 import type { RedisContext, Step } from "./connection.js";
 import { listJobIds } from "./jobs.js";
 import { ADD_WARNING, HISTORY, PRUNE, TOUCH_REPLICA } from "./scripts/records.js";
-import { parseReplicaRow, parseRunRow, parseWarningRow } from "../rows.js";
+import { parseReplicaRow, parseRunRow, parseWarningRow } from "../shared/rows.js";
 import type {
   HistoryQuery,
   ReplicaInfo,

@@ -1,6 +1,6 @@
 import { decideOrRefuse } from "../../protocol/claim.js";
 import * as writes from "../../protocol/transitions.js";
-import { parseEpochOrNull, type RawRow } from "../rows.js";
+import { parseEpochOrNull, type RawRow } from "../shared/rows.js";
 import { newRunId, runValues } from "../sql/shared.js";
 import type { ClaimedRun, ClaimRequest, ClaimResult } from "../store.js";
 import type { SqliteConnection } from "./connection.js";

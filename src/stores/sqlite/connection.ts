@@ -2,12 +2,12 @@ import { existsSync } from "node:fs";
 import type { Clock } from "../../clock.js";
 import { BelfryError, wrapError } from "../../errors.js";
 import { ACTIVE_STATES_SQL, TERMINAL_STATES } from "../../protocol/vocabulary.js";
-import { parseJobRow, parseRunRow, type RawRow } from "../rows.js";
+import { parseJobRow, parseRunRow, type RawRow } from "../shared/rows.js";
 import { jobInsertSql, jobUpdateSql, runInsertSql, runUpdateSql } from "../sql/shared.js";
 import type { JobRecord, RunRecord } from "../store.js";
 import { BusyLane, SYNC_BUSY_WAIT_MS } from "./busy.js";
 import { openSqliteDriver, type SqliteDriver, type SqliteStatement } from "./driver.js";
-import { assertMigrated, schemaMissing } from "../schema.js";
+import { assertMigrated, schemaMissing } from "../shared/schema.js";
 import { MIGRATIONS } from "../sql/migrations.js";
 import { migrateSqlite, readLedger, type SqliteLanes } from "./migrate.js";
 

@@ -1,9 +1,9 @@
 import { inspect } from "node:util";
 import { systemClock, type Clock } from "../../clock.js";
 import { BelfryError } from "../../errors.js";
-import { parseJobRow, parseReplicaRow, parseWarningRow, type RawRow } from "../rows.js";
-import type { SchemaOptions } from "../schema.js";
-import { inspectStore } from "../url.js";
+import { parseJobRow, parseReplicaRow, parseWarningRow, type RawRow } from "../shared/rows.js";
+import type { SchemaOptions } from "../shared/schema.js";
+import { inspectStore } from "../shared/url.js";
 import { assertPrefix, buildHistoryQuery, jobUpdateValues, jobValues } from "../sql/shared.js";
 import type {
   ClaimedRun,
@@ -23,7 +23,7 @@ import type {
   TransactionResult,
   WarningRecord,
 } from "../store.js";
-import { registerInChunks, registerOne } from "../batches.js";
+import { registerInChunks, registerOne } from "../shared/batches.js";
 import * as claims from "./claim.js";
 import { SqliteConnection } from "./connection.js";
 import { recoverExpired } from "./recovery.js";

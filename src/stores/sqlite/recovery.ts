@@ -1,6 +1,6 @@
 import { recoveryAction } from "../../protocol/recovery.js";
 import * as writes from "../../protocol/transitions.js";
-import { unlessCorrupt, type RawRow } from "../rows.js";
+import { unlessCorrupt, type RawRow } from "../shared/rows.js";
 import type { Recovered } from "../store.js";
 import type { SqliteConnection } from "./connection.js";
 import { saveRun, takeOver } from "./runs.js";

@@ -1,7 +1,7 @@
 import type { Clock } from "../../clock.js";
 import { BelfryError } from "../../errors.js";
 import { isOwned } from "../../protocol/transitions.js";
-import type { RawRow } from "../rows.js";
+import type { RawRow } from "../shared/rows.js";
 import { transactionRefused } from "../sql/transaction.js";
 import type { RunOutcome, TransactionResult } from "../store.js";
 import type { SqliteConnection } from "./connection.js";

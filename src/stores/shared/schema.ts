@@ -1,5 +1,5 @@
-import { BelfryError } from "../errors.js";
-import type { Migration } from "./sql/migrations.js";
+import { BelfryError } from "../../errors.js";
+import type { Migration } from "../sql/migrations.js";
 
 /** What every store's options accept about its schema. */
 export interface SchemaOptions {

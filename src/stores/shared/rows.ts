@@ -1,4 +1,4 @@
-import { BelfryError, quote } from "../errors.js";
+import { BelfryError, quote } from "../../errors.js";
 import type {
   AbandonPolicy,
   JobRecord,
@@ -8,7 +8,7 @@ import type {
   RunState,
   RunTrigger,
   WarningRecord,
-} from "./store.js";
+} from "../store.js";
 
 /**
  * Row parsing shared by every SQL store (and usable by Redis, whose hashes carry the same field

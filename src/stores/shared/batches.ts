@@ -1,4 +1,4 @@
-import type { JobRegistration, RegisterResult, Store } from "./store.js";
+import type { JobRegistration, RegisterResult, Store } from "../store.js";
 
 /**
  * Chunking of `Store.registerJobs` batches, shared by the stores: a chunk is one statement,

@@ -1,4 +1,4 @@
-import { BelfryError } from "../errors.js";
+import { BelfryError } from "../../errors.js";
 
 /** A store URL taken apart: what `openStore` needs, and a form safe to print. */
 export interface StoreUrl {

@@ -2,6 +2,7 @@ import { BelfryError } from "../errors.js";
 import { MemoryStore } from "./memory/index.js";
 import type { SchemaOptions } from "./shared/schema.js";
 import type { Store } from "./store.js";
+import { importPeer } from "./shared/peer.js";
 import { parseStoreUrl } from "./shared/url.js";
 
 export { redact } from "./shared/url.js";
@@ -15,6 +16,8 @@ export { redact } from "./shared/url.js";
  * `options.autoMigrate: false` opens it to check the schema in `init()` rather than create it
  * (a memory store has nothing to check).
  *
+ * @throws BelfryError `MISSING_DEPENDENCY` when the backend's driver (an optional peer
+ *   dependency: `pg`, `mysql2`, `ioredis`) is not installed.
  * @throws BelfryError `INVALID_STORE_URL` for any other scheme, or a URL its driver would
  *   misread (a port or Redis database that is not a number, an unknown PostgreSQL `ssl` value).
  */
@@ -43,7 +46,7 @@ export async function openStore(raw: string, options: SchemaOptions = {}): Promi
     });
   }
   if (scheme === "redis" || scheme === "rediss") {
-    const { RedisStore } = await import("./redis/index.js");
+    const { RedisStore } = await importPeer("ioredis", () => import("./redis/index.js"));
     return new RedisStore({ url, keyPrefix: prefix, autoMigrate });
   }
   throw new BelfryError(

@@ -8,6 +8,7 @@ import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { Scheduler } from "../../src/index.js";
 import { openStore, redact } from "../../src/stores/open.js";
+import { importPeer } from "../../src/stores/shared/peer.js";
 import { redactUrlsIn } from "../../src/stores/shared/url.js";
 import { dropPrefix, MYSQL, POSTGRES, REDIS } from "../secrets/servers.js";
 
@@ -189,5 +190,17 @@ describe("openStore(url, { autoMigrate: false }): checks the schema and writes n
     }
     const other = await initError(`sqlite:${path}?prefix=other_`, { autoMigrate: false });
     expect(other).toMatchObject({ code: "SCHEMA_MISSING" });
+  });
+
+  it("names the driver to install when a backend's optional peer is missing", async () => {
+    const missing = Object.assign(new Error("Cannot find package 'pg' imported from x.js"), {
+      code: "ERR_MODULE_NOT_FOUND",
+    });
+    await expect(importPeer("pg", () => Promise.reject(missing))).rejects.toMatchObject({
+      code: "MISSING_DEPENDENCY",
+      message: expect.stringContaining("npm install pg") as unknown as string,
+    });
+    const other = new Error("boom");
+    await expect(importPeer("pg", () => Promise.reject(other))).rejects.toBe(other);
   });
 });

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { importPeer } from "../shared/peer.js";
 import { BelfryError, wrapError } from "../../errors.js";
 import { MIGRATIONS } from "../sql/migrations.js";
 import { parseEpochOrNull, type RawRow } from "../shared/rows.js";
@@ -63,7 +64,7 @@ export interface OwnPoolOptions {
  * `supportBigNumbers` so that 64-bit values outside the safe range are never rounded.
  */
 export async function openPool(options: OwnPoolOptions, where: string): Promise<MysqlPoolLike> {
-  const mysql = await import("mysql2/promise");
+  const mysql = await importPeer("mysql2", () => import("mysql2/promise"));
   try {
     return mysql.createPool({
       uri: options.uri,

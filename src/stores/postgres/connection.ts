@@ -1,4 +1,5 @@
 import { userInfo } from "node:os";
+import { importPeer } from "../shared/peer.js";
 import { BelfryError, wrapError } from "../../errors.js";
 import type { RawRow } from "../shared/rows.js";
 import type { SqlTables } from "../sql/shared.js";
@@ -55,7 +56,7 @@ export interface PgPoolSettings {
 
 /** Opens a `pg.Pool`, loading `pg` (a peer dependency) only now. */
 export async function openPool(settings: PgPoolSettings): Promise<PgPoolLike> {
-  const pg = await import("pg");
+  const pg = await importPeer("pg", () => import("pg"));
   return new pg.default.Pool({
     connectionString: withDefaultUser(settings.connectionString),
     max: settings.maxConnections ?? 10,

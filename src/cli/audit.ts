@@ -84,7 +84,7 @@ export function renderAudit(report: AuditReport): string[] {
     `jobs ${report.jobs.length} · occurrences due ${report.due} · run rows ${report.runs} · manual runs ${report.manualRuns} · replicas ${report.replicas.length}`,
     report.ok
       ? "OK: no duplicates, no unexplained misses"
-      : `FAILED: ${report.duplicates.count} duplicates, ${report.unexplainedMisses.count} unexplained misses`,
+      : `FAILED: ${report.duplicates.count} duplicates, ${report.unexplainedMisses.count} unexplained misses, ${report.unreadableJobs.length} unreadable jobs`,
     "",
     ...section(
       "duplicates",
@@ -109,6 +109,11 @@ export function renderAudit(report: AuditReport): string[] {
         `${o.jobId}: ${o.first.runId} (${iso(o.first.startedAt)} → ${iso(o.first.finishedAt)}) and ${o.second.runId} (from ${iso(o.second.startedAt)})`,
     ),
     ...section("unscheduled rows", report.unscheduled, runLine),
+    ...section(
+      "unreadable jobs",
+      { count: report.unreadableJobs.length, items: report.unreadableJobs },
+      (job) => `${job.jobId}: ${job.message}`,
+    ),
     `late starts           ${lag.count} starts · p50 ${formatMs(lag.p50Ms)} · p95 ${formatMs(lag.p95Ms)} · p99 ${formatMs(lag.p99Ms)} · max ${formatMs(lag.maxMs)}`,
     ...lag.worst.map(
       (w) =>

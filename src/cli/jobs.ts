@@ -28,13 +28,19 @@ export function jobsCommand(): Command {
     )
     .option("--next <n>", "next runs shown per job", positiveInt, 3)
     .action(async (args: StoreOptions & { next: number }) => {
-      const views = await withStore(args.store, async (store) => {
+      const listing = await withStore(args.store, async (store) => {
         const now = await store.now();
-        const jobs = await store.listJobs();
-        return Promise.all(jobs.map((job) => viewOf(store, job, now, args.next)));
+        const { jobs, unreadable } = await store.listJobs();
+        const views = await Promise.all(jobs.map((job) => viewOf(store, job, now, args.next)));
+        return { jobs: views, unreadable };
       });
-      if (args.json) printJson(views);
-      else print(...views.flatMap(renderJob));
+      if (args.json) printJson(listing);
+      else {
+        print(
+          ...listing.unreadable.map((job) => `${job.jobId}  (unreadable row: ${job.message})`),
+          ...listing.jobs.flatMap(renderJob),
+        );
+      }
     });
 }
 

@@ -2,6 +2,7 @@ import { auditStore, type AuditList, type AuditReport } from "../observe/audit.j
 import type { Store } from "../stores/store.js";
 import { iso, span } from "./format.js";
 import { html, table, type Html } from "./html.js";
+import { unreadableJobs } from "./pages.js";
 
 const DAY_MS = 86_400_000;
 const SHOWN = 20;
@@ -21,7 +22,7 @@ export async function auditView(store: Store, now: number): Promise<Html> {
     ${occurrences("Duplicates (ran twice)", report.duplicates)}
     ${occurrences("Unexplained misses (due, no row)", report.unexplainedMisses)}
     ${occurrences("Failures", report.failures)} ${occurrences("Abandoned", report.abandoned)}
-    ${lateStarts(report)} ${jobs(report)}`;
+    ${unreadableJobs(report.unreadableJobs)} ${lateStarts(report)} ${jobs(report)}`;
 }
 
 function jobs(report: AuditReport): Html {
@@ -52,6 +53,7 @@ function cards(report: AuditReport): Html[] {
     card("abandoned", report.abandoned.count, report.abandoned.count > 0),
     card("retries", report.retries.count),
     card("overlaps", report.overlaps.count, report.overlaps.count > 0),
+    card("unreadable jobs", report.unreadableJobs.length, report.unreadableJobs.length > 0),
     card("clock-skew warnings", report.clockSkew.count, report.clockSkew.count > 0),
     card("start lag p99", span(report.lateStarts.count ? report.lateStarts.p99Ms : null)),
     card("replicas seen", report.replicas.length),

@@ -1,4 +1,10 @@
-import type { ReplicaRecord, RunRecord, RunState, WarningRecord } from "../stores/store.js";
+import type {
+  ReplicaRecord,
+  RunRecord,
+  RunState,
+  UnreadableJob,
+  WarningRecord,
+} from "../stores/store.js";
 import { iso, span } from "./format.js";
 import { html, table, type Html } from "./html.js";
 import type { JobView } from "./job-view.js";
@@ -15,6 +21,8 @@ export function badge(state: RunState): Html {
 /** What the jobs page shows. */
 export interface JobsPage {
   readonly jobs: readonly JobView[];
+  /** Job rows that cannot be read, shown with the reason. */
+  readonly unreadable: readonly UnreadableJob[];
   /** Each job's newest run, by job id. */
   readonly lastRuns: ReadonlyMap<string, RunRecord>;
   readonly basePath: string;
@@ -26,7 +34,9 @@ export interface JobsPage {
 
 /** Jobs: id, schedule in words, next runs, last outcome, paused, actions. */
 export function jobsPage(page: JobsPage): Html {
-  if (page.jobs.length === 0) return html`<p class="muted">No jobs in this store yet.</p>`;
+  if (page.jobs.length === 0 && page.unreadable.length === 0) {
+    return html`<p class="muted">No jobs in this store yet.</p>`;
+  }
   const rows = page.jobs.map(({ record, schedule, next }) => {
     const last = page.lastRuns.get(record.jobId);
     const historyLink = `${page.basePath}/history?job=${encodeURIComponent(record.jobId)}`;
@@ -43,11 +53,26 @@ export function jobsPage(page: JobsPage): Html {
       ${page.actions ? html`<td>${actionButtons(record.jobId, record.paused, page.trigger)}</td>` : ""}
     </tr>`;
   });
-  return table(
+  return html`${unreadableJobs(page.unreadable)}
+  ${table(
     ["Job", "Schedule", "Next runs", "Last run", "Paused", ...(page.actions ? ["Actions"] : [])],
     rows,
     "jobs",
+  )}`;
+}
+
+/** Job rows that cannot be read (`CORRUPT_ROW`), each with what is wrong; nothing when none. */
+export function unreadableJobs(unreadable: readonly UnreadableJob[]): Html {
+  if (unreadable.length === 0) return html``;
+  const rows = unreadable.map(
+    (job) =>
+      html`<tr>
+        <td class="mono">${job.jobId}</td>
+        <td class="error-text">${job.message}</td>
+      </tr>`,
   );
+  return html`<h2>Unreadable job rows: ${unreadable.length}</h2>
+    ${table(["Job", "Problem"], rows, "unreadable-jobs")}`;
 }
 
 function actionButtons(jobId: string, paused: boolean, trigger: boolean): Html {

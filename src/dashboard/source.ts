@@ -4,7 +4,7 @@ import { capabilities } from "../stores/capabilities.js";
 import { redactUrlsIn } from "../stores/shared/url.js";
 import type {
   HistoryQuery,
-  JobRecord,
+  JobListing,
   ReplicaRecord,
   RunRecord,
   Store,
@@ -36,7 +36,7 @@ export interface DashboardSource {
   /** The store read (the audit reads it directly). */
   readonly store: Store;
   now(): Promise<number>;
-  jobs(): Promise<JobRecord[]>;
+  jobs(): Promise<JobListing>;
   history(query: HistoryQuery): Promise<RunRecord[]>;
   replicas(since: number): Promise<ReplicaRecord[]>;
   warnings(limit: number): Promise<WarningRecord[]>;
@@ -74,7 +74,7 @@ export function storeSource(store: Store): DashboardSource {
           store.listJobs(),
           store.history({ states: [...ACTIVE], limit: ACTIVE_LIMIT }),
         ]);
-        return { jobs: jobs.length, running: active.length };
+        return { jobs: jobs.jobs.length + jobs.unreadable.length, running: active.length };
       }),
   };
 }

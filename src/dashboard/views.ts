@@ -65,7 +65,8 @@ async function pageBody(
 }
 
 async function jobs(source: DashboardSource, shell: Shell, now: number): Promise<Html> {
-  const records = (await source.jobs()).filter((job) => !isInternalJob(job.jobId));
+  const listing = await source.jobs();
+  const records = listing.jobs.filter((job) => !isInternalJob(job.jobId));
   records.sort((a, b) => a.jobId.localeCompare(b.jobId));
   const newest = await Promise.all(
     records.map((job) => source.history({ jobId: job.jobId, limit: 1 })),
@@ -74,6 +75,7 @@ async function jobs(source: DashboardSource, shell: Shell, now: number): Promise
   for (const [run] of newest) if (run) lastRuns.set(run.jobId, run);
   return jobsPage({
     jobs: records.map((record) => viewJob(record, now, NEXT_RUNS)),
+    unreadable: listing.unreadable,
     lastRuns,
     basePath: shell.basePath,
     actions: shell.actions,
@@ -88,7 +90,7 @@ async function history(query: URLSearchParams, source: DashboardSource, now: num
     since: query.get("since") ?? "",
     until: query.get("until") ?? "",
   };
-  const jobIds = (await source.jobs())
+  const jobIds = (await source.jobs()).jobs
     .map((job) => job.jobId)
     .filter((id) => !isInternalJob(id))
     .sort();

@@ -1,4 +1,4 @@
-import type { RunRecord, WarningRecord } from "../stores/store.js";
+import type { RunRecord, UnreadableJob, WarningRecord } from "../stores/store.js";
 
 /** A count and up to `listLimit` examples (the first found). */
 export interface AuditList<T> {
@@ -79,6 +79,8 @@ export interface AuditReport {
   readonly until: number;
   readonly now: number;
   readonly jobs: readonly JobAudit[];
+  /** Job rows that cannot be read (`CORRUPT_ROW`): their occurrences cannot be checked. */
+  readonly unreadableJobs: readonly UnreadableJob[];
   /** Run rows read. */
   readonly runs: number;
   /**

@@ -79,12 +79,13 @@ export async function auditStore(store: Store, options: AuditOptions = {}): Prom
     options.onProgress?.({ rows: tally.rows, reachedAt, since, until });
   }
   const { replicas: replicaRecords, warnings: warningRecords } = capabilities(store);
-  const [records, replicaRows, warnings] = await Promise.all([
+  const [listing, replicaRows, warnings] = await Promise.all([
     store.listJobs(),
     replicaRecords?.listReplicas(since) ?? [],
     warningRecords?.listWarnings(WARNINGS_READ) ?? [],
   ]);
   const found: Found = { misses: new Capped(listLimit), unscheduled: new Capped(listLimit) };
+  const records = listing.jobs;
   const jobs = records.map((record) => checkJob(record, { since, until, now }, tally, found));
   const policies = new Map<string, OverlapPolicy>(records.map((r) => [r.jobId, r.overlap]));
   const duplicates = tally.duplicates();
@@ -95,11 +96,12 @@ export async function auditStore(store: Store, options: AuditOptions = {}): Prom
     }
   }
   return {
-    ok: duplicates.count === 0 && found.misses.count === 0,
+    ok: duplicates.count === 0 && found.misses.count === 0 && listing.unreadable.length === 0,
     since,
     until,
     now,
     jobs,
+    unreadableJobs: listing.unreadable,
     runs: tally.rows,
     due: jobs.reduce((sum, job) => sum + job.due, 0),
     duplicates,

@@ -71,6 +71,25 @@ export interface JobRecord extends JobRegistration {
   readonly updatedAt: number;
 }
 
+/**
+ * A job row {@link Store.listJobs} could not read (`CORRUPT_ROW`): listed beside the readable
+ * jobs, so one corrupt row neither hides the others nor disappears from view.
+ */
+export interface UnreadableJob {
+  /** The row's job id as stored, or `"?"` when even that cannot be read. */
+  readonly jobId: string;
+  /** The `CORRUPT_ROW` message, naming the row, the column and the value. */
+  readonly message: string;
+}
+
+/** Result of {@link Store.listJobs}. */
+export interface JobListing {
+  /** The readable jobs, by job id. */
+  readonly jobs: JobRecord[];
+  /** Rows that could not be read, by job id. */
+  readonly unreadable: UnreadableJob[];
+}
+
 /** Result of {@link Store.registerJob} (one per job of {@link Store.registerJobs}). */
 export interface RegisterResult {
   readonly job: JobRecord;
@@ -320,7 +339,8 @@ export interface Store
    * transaction or one pipeline), not one per job; each job's upsert is atomic on its own.
    */
   registerJobs(registrations: readonly JobRegistration[]): Promise<RegisterResult[]>;
-  listJobs(): Promise<JobRecord[]>;
+  /** Every stored job; a row that cannot be read is listed in `unreadable`, not thrown. */
+  listJobs(): Promise<JobListing>;
   /** Pauses or resumes a job for every replica; false if the job is unknown. */
   setPaused(jobId: string, paused: boolean): Promise<boolean>;
 

@@ -25,13 +25,17 @@ describe("belfry commands on a SQLite store a scheduler filled", () => {
   it("jobs: schedule in words, next runs, watermark, paused", async () => {
     const result = await belfry("jobs", "--store", url, "--json");
     expect(result.code).toBe(0);
-    const jobs = JSON.parse(result.stdout) as {
-      jobId: string;
-      schedule: string;
-      nextRuns: string[];
-      watermark: string;
-      paused: boolean;
-    }[];
+    const { jobs, unreadable } = JSON.parse(result.stdout) as {
+      jobs: {
+        jobId: string;
+        schedule: string;
+        nextRuns: string[];
+        watermark: string;
+        paused: boolean;
+      }[];
+      unreadable: unknown[];
+    };
+    expect(unreadable).toEqual([]);
     const tick = jobs.find((job) => job.jobId === "tick");
     expect(tick).toMatchObject({
       schedule: "every 1 s",

@@ -55,6 +55,19 @@ export function lifecycleCases(h: Harness): void {
       expect(await h.store.history({ jobId: reg.jobId })).toEqual([]);
     });
 
+    it("a corrupt job row is listed as unreadable by listJobs, beside the readable jobs", async () => {
+      const [good, broken] = [job(), job()];
+      for (const reg of [good, broken]) await h.store.registerJob(reg!);
+      const written = await corrupt(h.store, h.prefix, broken!.jobId);
+      const { jobs, unreadable } = await h.store.listJobs();
+      const ids = jobs.map((j) => j.jobId);
+      expect(ids).toContain(good!.jobId);
+      expect(ids).not.toContain(broken!.jobId);
+      const entry = unreadable.find((u) => u.jobId === broken!.jobId);
+      expect(entry?.message).toContain(broken!.jobId);
+      if (written) expect(entry?.message).toContain(written.value);
+    });
+
     it("a corrupt job in a batch is that request's error result; the other requests are won and written", async () => {
       const [good, broken, good2] = [job(), job(), job()];
       for (const reg of [good, broken, good2]) await h.store.registerJob(reg!);

@@ -79,7 +79,7 @@ export function registrationCases(h: Harness): void {
     expect(outcomes.filter((o) => o === "created")).toHaveLength(1);
     expect(outcomes.filter((o) => o === "unchanged")).toHaveLength(results.length - 1);
     expect(new Set(results.map((r) => r.job.version))).toEqual(new Set([1]));
-    expect(await h.store.listJobs()).toHaveLength(1);
+    expect((await h.store.listJobs()).jobs).toHaveLength(1);
   });
 
   it("concurrent registrations of two definitions converge on one stored hash", async () => {
@@ -105,7 +105,7 @@ export function registrationCases(h: Harness): void {
     const b = job();
     await h.store.registerJob(a);
     await h.store.registerJob(b);
-    const ids = (await h.store.listJobs()).map((j) => j.jobId).sort();
+    const ids = (await h.store.listJobs()).jobs.map((j) => j.jobId).sort();
     expect(ids).toEqual([a.jobId, b.jobId].sort());
   });
 
@@ -160,7 +160,7 @@ export function registrationCases(h: Harness): void {
     expect(new Set(results.map((r) => r.outcome))).toEqual(new Set(["created"]));
     const again = await h.store.registerJobs(regs);
     expect(new Set(again.map((r) => r.outcome))).toEqual(new Set(["unchanged"]));
-    expect(await h.store.listJobs()).toHaveLength(regs.length);
+    expect((await h.store.listJobs()).jobs).toHaveLength(regs.length);
   });
 
   it("racing registerJobs batches from several replicas converge: each job created once, version 1", async () => {
@@ -175,7 +175,7 @@ export function registrationCases(h: Harness): void {
       expect(outcomes.filter((o) => o === "unchanged")).toHaveLength(stores.length - 1);
     });
     expect(new Set(batches.flat().map((r) => r.job.version))).toEqual(new Set([1]));
-    expect(await h.store.listJobs()).toHaveLength(regs.length);
+    expect((await h.store.listJobs()).jobs).toHaveLength(regs.length);
   });
 
   it("racing registerJobs batches of two definitions converge on one stored hash per job", async () => {

@@ -65,7 +65,7 @@ describe.each(stores)("history retention on the %s store", (kind, makeStore) => 
     const rows = await store.history({ limit: 1_000 });
     expect(rows.map((r) => [r.jobId, r.state])).toEqual([["stuck", "running"]]);
     // A lagging replica asks for an occurrence whose row is gone: the watermark refuses it.
-    const [job] = (await store.listJobs()).filter((j) => j.jobId === "tick");
+    const [job] = (await store.listJobs()).jobs.filter((j) => j.jobId === "tick");
     const [result] = await store.claim([
       {
         jobId: "tick",

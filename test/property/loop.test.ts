@@ -8,7 +8,7 @@ import {
   Scheduler,
   type JobRegistration,
 } from "../../src/index.js";
-import { belfryOrValueAsync, RUNS } from "./helpers.js";
+import { RUNS } from "./helpers.js";
 
 const T0 = Date.UTC(2026, 0, 1);
 /** Simulated seconds per scenario. */
@@ -115,10 +115,8 @@ describe("the scheduler loop under corrupt rows (property)", () => {
             }
             await clock.advance(1_000);
           }
-          // listJobs() refuses a store holding a corrupt row, so the audit may say CORRUPT_ROW.
-          const audit = await belfryOrValueAsync(() =>
-            scheduler.audit({ since: T0, until: T0 + SECONDS * 1_000 + 1 }),
-          );
+          // listJobs() lists a corrupt row as unreadable, so the audit still reports.
+          const audit = await scheduler.audit({ since: T0, until: T0 + SECONDS * 1_000 + 1 });
           await scheduler.stop();
 
           for (const [id, ms] of Object.entries(GOOD)) {
@@ -135,8 +133,8 @@ describe("the scheduler loop under corrupt rows (property)", () => {
           // Not asserted yet: that a victim left corrupt was reported. MemoryStore.registerJob
           // hands back the raw row, so a re-registered victim can go silent (known bug, pinned by
           // `it.fails` in regressions.test.ts).
-          if ("ok" in audit) expect(audit.ok.jobs.length).toBeGreaterThan(0);
-          else expect(audit.error.code).toBe("CORRUPT_ROW");
+          const listed = [...audit.jobs, ...audit.unreadableJobs].map((job) => job.jobId);
+          for (const id of Object.keys(GOOD)) expect(listed).toContain(id);
           expect(clock.pendingTimers()).toBe(0);
         },
       ),

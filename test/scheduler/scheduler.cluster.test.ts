@@ -179,7 +179,7 @@ describe("Scheduler cluster behaviour on a shared memory store", () => {
     expect(changed).toHaveLength(1);
     expect(oldRuns).toEqual([T0 + 1_000, T0 + 2_000]);
     expect(newRuns).toEqual([T0 + 3_000, T0 + 6_000]);
-    const job = (await c.store.listJobs())[0];
+    const job = (await c.store.listJobs()).jobs[0];
     expect(job?.version).toBe(2);
     expect(await c.stopAll()).toBe(0);
   });

@@ -1,7 +1,7 @@
 import type { Clock } from "../../clock.js";
 import { isActive } from "../../protocol/transitions.js";
-import { jobRowOf, parseJobRow } from "../shared/rows.js";
-import type { JobRecord, ReplicaRecord, WarningRecord } from "../store.js";
+import { jobRowOf, parseJobListing, parseJobRow } from "../shared/rows.js";
+import type { JobListing, JobRecord, ReplicaRecord, WarningRecord } from "../store.js";
 import { RunTable } from "./run-table.js";
 
 const WHERE = "MemoryStore jobs";
@@ -33,6 +33,12 @@ export class MemoryDb {
   readJob(jobId: string): JobRecord | null {
     const job = this.jobs.get(jobId);
     return job ? parseJobRow(jobRowOf(job), WHERE) : null;
+  }
+
+  /** Every job by id, checked like {@link readJob}; a corrupt row is listed as unreadable. */
+  listJobs(): JobListing {
+    const rows = [...this.jobs.keys()].sort().map((jobId) => jobRowOf(this.jobs.get(jobId)!));
+    return parseJobListing(rows, () => WHERE);
   }
 
   /** Writes the job row whole and returns it. */

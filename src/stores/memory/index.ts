@@ -6,6 +6,7 @@ import type {
   ClaimResult,
   FinishResult,
   HistoryQuery,
+  JobListing,
   JobRecord,
   JobRegistration,
   Recovered,
@@ -92,8 +93,8 @@ export class MemoryStore implements Store {
     return this.db.readJob(jobId);
   }
 
-  async listJobs(): Promise<JobRecord[]> {
-    return [...this.db.jobs.keys()].sort().map((jobId) => this.db.readJob(jobId) as JobRecord);
+  async listJobs(): Promise<JobListing> {
+    return this.db.listJobs();
   }
 
   async setPaused(jobId: string, paused: boolean): Promise<boolean> {

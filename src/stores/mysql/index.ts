@@ -29,6 +29,7 @@ import {
   type ClaimResult,
   type FinishResult,
   type HistoryQuery,
+  type JobListing,
   type JobRecord,
   type JobRegistration,
   type Recovered,
@@ -173,7 +174,7 @@ export class MysqlStore implements Store {
     return jobs.getJob(this.conn, jobId);
   }
 
-  async listJobs(): Promise<JobRecord[]> {
+  async listJobs(): Promise<JobListing> {
     return jobs.listJobs(this.conn);
   }
 

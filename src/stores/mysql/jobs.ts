@@ -1,7 +1,7 @@
 import { MY_NOW, affected, type MysqlDb, type MysqlQuery } from "./connection.js";
-import { parseJobRow, type RawRow } from "../shared/rows.js";
+import { parseJobListing, parseJobRow, type RawRow } from "../shared/rows.js";
 import { jobValues } from "../sql/shared.js";
-import type { JobRecord, JobRegistration, RegisterResult } from "../store.js";
+import type { JobListing, JobRecord, JobRegistration, RegisterResult } from "../store.js";
 
 /**
  * The jobs table of `MysqlStore`: registration (an upsert under the job row lock), reads and
@@ -113,9 +113,9 @@ export async function getJob(db: MysqlDb, jobId: string): Promise<JobRecord | nu
 }
 
 /** Every job, by id. */
-export async function listJobs(db: MysqlDb): Promise<JobRecord[]> {
+export async function listJobs(db: MysqlDb): Promise<JobListing> {
   const rows = await db.run("listJobs", `SELECT * FROM ${db.tables.jobs} ORDER BY job_id`);
-  return rows.map((row) => parseJob(db, row));
+  return parseJobListing(rows, () => `${db.where} table ${db.tables.jobs}`);
 }
 
 /** Pauses or resumes a job; false when the job is unknown. */

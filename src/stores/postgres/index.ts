@@ -28,6 +28,7 @@ import {
   type ClaimResult,
   type FinishResult,
   type HistoryQuery,
+  type JobListing,
   type JobRecord,
   type JobRegistration,
   type Recovered,
@@ -189,7 +190,7 @@ export class PostgresStore implements Store {
     return jobs.getJob(this.conn, jobId);
   }
 
-  async listJobs(): Promise<JobRecord[]> {
+  async listJobs(): Promise<JobListing> {
     return jobs.listJobs(this.conn);
   }
 

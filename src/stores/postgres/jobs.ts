@@ -1,6 +1,6 @@
 import { PG_NOW, type PgDb } from "./connection.js";
-import { parseJobRow, type RawRow } from "../shared/rows.js";
-import type { JobRecord, JobRegistration, RegisterResult } from "../store.js";
+import { parseJobListing, parseJobRow, type RawRow } from "../shared/rows.js";
+import type { JobListing, JobRecord, JobRegistration, RegisterResult } from "../store.js";
 
 /** The job rows of `PostgresStore`: registration, reads and pause/resume. */
 
@@ -73,9 +73,9 @@ export async function getJob(db: PgDb, jobId: string): Promise<JobRecord | null>
 }
 
 /** Every stored job, by job id. */
-export async function listJobs(db: PgDb): Promise<JobRecord[]> {
+export async function listJobs(db: PgDb): Promise<JobListing> {
   const rows = await db.rows("listJobs", `SELECT * FROM ${db.tables.jobs} ORDER BY job_id`);
-  return rows.map((row) => toJob(db, row));
+  return parseJobListing(rows, () => `PostgresStore table ${db.tables.jobs}`);
 }
 
 /** Sets the job's `paused` flag; false for an unknown job. */

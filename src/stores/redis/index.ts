@@ -4,7 +4,7 @@ import { inspectStore, redact } from "../shared/url.js";
 import { registerInChunks, registerOne } from "../shared/batches.js";
 import * as claims from "./claim.js";
 import { list, RedisConnection, text, toStoreError, type RedisContext } from "./connection.js";
-import { listJobIds, readJobs, registerJobs, setPaused } from "./jobs.js";
+import { listJobs, readJobs, registerJobs, setPaused } from "./jobs.js";
 import { RedisKeys } from "./keys.js";
 import { resolveOptions, type RedisStoreOptions } from "./options.js";
 import * as records from "./records.js";
@@ -17,6 +17,7 @@ import type {
   ClaimResult,
   FinishResult,
   HistoryQuery,
+  JobListing,
   JobRecord,
   JobRegistration,
   Recovered,
@@ -138,10 +139,8 @@ export class RedisStore implements Store {
     return this.guard("getJob", async () => (await readJobs(this.context, [jobId]))[0] ?? null);
   }
 
-  async listJobs(): Promise<JobRecord[]> {
-    return this.guard("listJobs", async () =>
-      readJobs(this.context, (await listJobIds(this.context)).sort()),
-    );
+  async listJobs(): Promise<JobListing> {
+    return this.guard("listJobs", () => listJobs(this.context));
   }
 
   async setPaused(jobId: string, paused: boolean): Promise<boolean> {

@@ -1,8 +1,8 @@
 import { list, record, runGroups, runSteps, settledValue, text } from "./connection.js";
 import type { RedisContext, Settled, Step } from "./connection.js";
 import { REGISTER, SET_PAUSED } from "./scripts/jobs.js";
-import { parseJobRow } from "../shared/rows.js";
-import type { JobRecord, JobRegistration, RegisterResult } from "../store.js";
+import { parseJobListing, parseJobRow, type RawRow } from "../shared/rows.js";
+import type { JobListing, JobRecord, JobRegistration, RegisterResult } from "../store.js";
 
 /**
  * The job rows of the Redis store: registration and pause (one script on the job's keys each),
@@ -66,12 +66,27 @@ export async function readJobs(
   context: RedisContext,
   jobIds: readonly string[],
 ): Promise<JobRecord[]> {
+  const hashes = await readJobHashes(context, jobIds);
+  return hashes.map(({ key, raw }) => parseJobRow(raw, `RedisStore key ${key}`));
+}
+
+/** Every job by id; a hash that cannot be read is listed as unreadable. */
+export async function listJobs(context: RedisContext): Promise<JobListing> {
+  const hashes = await readJobHashes(context, (await listJobIds(context)).sort());
+  const keys = new Map(hashes.map(({ key, raw }) => [raw, key]));
+  return parseJobListing(
+    hashes.map(({ raw }) => raw),
+    (raw) => `RedisStore key ${keys.get(raw)}`,
+  );
+}
+
+/** The job hashes of `jobIds` that exist, in order, each with its key. */
+async function readJobHashes(context: RedisContext, jobIds: readonly string[]) {
   const jobKeys = jobIds.map((id) => context.keys.job(id).keys[0] as string);
   const groups = jobKeys.map((key): Step[] => [{ command: "hgetall", args: [key] }]);
   const settled = await runGroups(context.client, groups);
   return settled.flatMap((group, i) => {
-    const raw = record(settledValue(group[0]));
-    if (Object.keys(raw).length === 0) return [];
-    return [parseJobRow(raw, `RedisStore key ${jobKeys[i]}`)];
+    const raw: RawRow = record(settledValue(group[0]));
+    return Object.keys(raw).length === 0 ? [] : [{ key: jobKeys[i] as string, raw }];
   });
 }

@@ -1,6 +1,7 @@
 import { BelfryError, quote } from "../../errors.js";
 import type {
   AbandonPolicy,
+  JobListing,
   JobRecord,
   OverlapPolicy,
   ReplicaRecord,
@@ -145,6 +146,28 @@ export function parseJobRow(raw: RawRow, where: string): JobRecord {
     createdAt: r.int("created_at"),
     updatedAt: r.int("updated_at"),
   };
+}
+
+/**
+ * Parses every `jobs` row of a listing. A row that throws `CORRUPT_ROW` is listed as unreadable
+ * instead of failing the listing; `where(raw)` names the store and table (or key) of a row.
+ */
+export function parseJobListing(
+  raws: readonly RawRow[],
+  where: (raw: RawRow) => string,
+): JobListing {
+  const listing: JobListing = { jobs: [], unreadable: [] };
+  for (const raw of raws) {
+    try {
+      listing.jobs.push(parseJobRow(raw, where(raw)));
+    } catch (error) {
+      if (!(error instanceof BelfryError) || error.code !== "CORRUPT_ROW") throw error;
+      const id = raw.job_id;
+      const jobId = typeof id === "string" || typeof id === "number" ? String(id) : "?";
+      listing.unreadable.push({ jobId, message: error.message });
+    }
+  }
+  return listing;
 }
 
 /**

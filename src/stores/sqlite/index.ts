@@ -1,7 +1,7 @@
 import { inspect } from "node:util";
 import { systemClock, type Clock } from "../../clock.js";
 import { BelfryError } from "../../errors.js";
-import { parseJobRow, parseReplicaRow, parseWarningRow, type RawRow } from "../shared/rows.js";
+import { parseJobListing, parseReplicaRow, parseWarningRow, type RawRow } from "../shared/rows.js";
 import type { SchemaOptions } from "../shared/schema.js";
 import { inspectStore } from "../shared/url.js";
 import { assertPrefix, buildHistoryQuery, jobUpdateValues, jobValues } from "../sql/shared.js";
@@ -11,6 +11,7 @@ import type {
   ClaimResult,
   FinishResult,
   HistoryQuery,
+  JobListing,
   JobRecord,
   JobRegistration,
   Recovered,
@@ -143,10 +144,10 @@ export class SqliteStore implements Store {
     return c.read("getJob", () => c.readJob(jobId));
   }
 
-  async listJobs(): Promise<JobRecord[]> {
+  async listJobs(): Promise<JobListing> {
     const c = this.conn;
     const rows = await c.read("listJobs", () => c.sql.jobList.all() as RawRow[]);
-    return rows.map((row) => parseJobRow(row, c.table("jobs")));
+    return parseJobListing(rows, () => c.table("jobs"));
   }
 
   async setPaused(jobId: string, paused: boolean): Promise<boolean> {

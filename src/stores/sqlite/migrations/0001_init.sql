@@ -1,5 +1,5 @@
 -- belfry schema for SQLite. Column names and meanings are shared with every SQL dialect
--- (see src/stores/rows.ts); all instants are epoch milliseconds. STRICT tables refuse values of
+-- (see src/stores/shared/rows.ts); all instants are epoch milliseconds. STRICT tables refuse values of
 -- the wrong type; enum columns are validated when read (CORRUPT_ROW), not by CHECK constraints,
 -- so that a bad value written behind belfry's back is reported with the row that holds it.
 

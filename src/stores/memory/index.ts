@@ -111,7 +111,7 @@ export class MemoryStore implements Store {
     return claims.claimManual(this.db, jobId, replicaId, leaseMs);
   }
 
-  async recordMissed(jobId: string, hash: string, instants: readonly number[]): Promise<number> {
+  async recordMissed(jobId: string, hash: string, instants: readonly number[]): Promise<number[]> {
     return claims.recordMissed(this.db, jobId, hash, instants);
   }
 

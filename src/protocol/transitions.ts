@@ -57,7 +57,10 @@ export function claimRows(
   if (write.state === "missed") {
     const row = missedRow(request.jobId, request.scheduledAt, now, newId());
     recordedMissed.push(request.scheduledAt);
-    return { rows: [...missed, row], result: { status: "missed", runId: row.runId, recordedMissed } };
+    return {
+      rows: [...missed, row],
+      result: { status: "missed", runId: row.runId, recordedMissed },
+    };
   }
   const claimed = write.state === "claimed";
   const row = baseRow({

@@ -86,7 +86,9 @@ export async function recordMissed(
 
 /** Turns a claim script reply into a {@link ClaimResult}. */
 export function parseClaimReply(reply: unknown[], request: ClaimRequest): ClaimResult {
-  const [status, a, b] = reply.slice(0, 3).map((value) => (Array.isArray(value) ? "" : text(value)));
+  const [status, a, b] = reply
+    .slice(0, 3)
+    .map((value) => (Array.isArray(value) ? "" : text(value)));
   // Replies that wrote rows end with the instants recorded `missed`.
   const recordedMissed = () => parseInstants(reply[reply.length - 1]);
   switch (status) {

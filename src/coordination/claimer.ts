@@ -154,7 +154,7 @@ async function claimChunk(
 
 function plan(deps: ClaimDeps, state: JobState, now: number): Planned {
   const { series } = state;
-  const floor = state.cursor ?? series.initialCursor(now);
+  const floor = series.floor(state.cursor, now);
   const due = series.due(floor, now);
   if (due.dropped > 0) {
     deps.logger.warn(

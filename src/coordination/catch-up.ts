@@ -39,3 +39,31 @@ export function planCatchUp(input: CatchUpInput): CatchUpPlan {
     missed: late.filter((at) => !rescued.includes(at)),
   };
 }
+
+/** Inputs of {@link claimDeadlines}. */
+export interface DeadlineInput {
+  /** The occurrences a pass claims for one job, oldest first (`CatchUpPlan.claims`). */
+  readonly claims: readonly number[];
+  readonly policy: MissedPolicy;
+  /** How late each occurrence may be claimed before it counts as missed. */
+  readonly missedAfterMs: (scheduledAt: number) => number;
+  /** With `all`: how far back missed occurrences still run. */
+  readonly catchUpWindowMs: number;
+}
+
+/**
+ * The store-time deadline of each claim (`ClaimRequest.lateAfter`), aligned with `claims`;
+ * undefined: none. The store records a claim that reaches it after its deadline as missed, so
+ * the missed policy holds even when the claim is delivered late (a client's offline queue, a
+ * slow pool): `skip` allows `missedAfter`; `latest` runs its newest claim whenever it arrives
+ * and gives the older ones `missedAfter`; `all` allows the larger of `missedAfter` and the
+ * catch-up window.
+ */
+export function claimDeadlines(input: DeadlineInput): (number | undefined)[] {
+  const { claims, policy } = input;
+  return claims.map((at, index) => {
+    if (policy === "latest" && index === claims.length - 1) return undefined;
+    const allowed = input.missedAfterMs(at);
+    return at + (policy === "all" ? Math.max(allowed, input.catchUpWindowMs) : allowed);
+  });
+}

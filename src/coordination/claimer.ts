@@ -2,7 +2,7 @@ import { BelfryError } from "../errors.js";
 import type { EventHub } from "../observe/events.js";
 import type { Logger } from "../observe/logger.js";
 import type { ClaimedRun, ClaimRequest, ClaimResult, Store } from "../stores/store.js";
-import { planCatchUp } from "./catch-up.js";
+import { claimDeadlines, planCatchUp } from "./catch-up.js";
 import { reportDefinitionChange, supersededBackoffMs } from "./definition-changes.js";
 import type { JobState } from "./job-state.js";
 
@@ -154,7 +154,7 @@ async function claimChunk(
 
 function plan(deps: ClaimDeps, state: JobState, now: number): Planned {
   const { series } = state;
-  const floor = state.cursor ?? series.initialCursor(now);
+  const floor = series.floor(state.cursor, now);
   const due = series.due(floor, now);
   if (due.dropped > 0) {
     deps.logger.warn(
@@ -162,13 +162,14 @@ function plan(deps: ClaimDeps, state: JobState, now: number): Planned {
       "belfry: more missed occurrences than one pass records; only the newest are recorded",
     );
   }
-  const catchUp = planCatchUp({
-    due: due.at,
-    now,
+  const policy = {
     policy: series.config.missed,
-    missedAfterMs: (at) => series.missedAfterMs(at),
+    missedAfterMs: (at: number) => series.missedAfterMs(at),
     catchUpWindowMs: series.config.catchUpWindowMs,
-  });
+  };
+  const catchUp = planCatchUp({ ...policy, due: due.at, now });
+  // The store decides on time or missed by its own clock when the claim arrives.
+  const deadlines = claimDeadlines({ ...policy, claims: catchUp.claims });
   const requests = catchUp.claims.map((scheduledAt, index) => ({
     jobId: series.config.id,
     scheduledAt,
@@ -176,6 +177,7 @@ function plan(deps: ClaimDeps, state: JobState, now: number): Planned {
     replicaId: deps.replicaId,
     leaseMs: deps.leaseMs,
     missed: index === 0 ? catchUp.missed : [],
+    lateAfter: deadlines[index],
   }));
   const recordOnly = requests.length === 0 ? catchUp.missed : [];
   return { state, requests, recordOnly, deferred: false };
@@ -188,8 +190,7 @@ function plan(deps: ClaimDeps, state: JobState, now: number): Planned {
 async function recordMissed(deps: ClaimDeps, state: JobState, missed: readonly number[]) {
   try {
     const recorded = await deps.store.recordMissed(state.series.config.id, state.hash, missed);
-    // The store records those above its watermark: the newest `recorded` of them.
-    for (const at of recorded > 0 ? missed.slice(-recorded) : []) emitMissed(deps, state, at);
+    for (const at of recorded) emitMissed(deps, state, at);
     state.cursor = Math.max(state.cursor ?? Number.NEGATIVE_INFINITY, ...missed);
   } catch (error) {
     deps.hub.emit("store:error", { replicaId: deps.replicaId, operation: "recordMissed", error });
@@ -210,30 +211,6 @@ function emitMissed(deps: ClaimDeps, state: JobState, at: number): void {
   deps.hub.emit("run:missed", event);
 }
 
-/**
- * Emits `run:missed` for the occurrences a claim recorded as missed. The claim result does not
- * say which of `request.missed` the store recorded (only those above its watermark, which a peer
- * may have moved: after a partition this replica's missed list holds occurrences its peers ran),
- * so the stored rows are read back and only those in state `missed` are reported. An occurrence
- * recorded missed earlier by another step can be reported again; one that ran never is.
- */
-async function reportClaimedMisses(deps: ClaimDeps, state: JobState, request: ClaimRequest) {
-  const instants = new Set(request.missed);
-  try {
-    const rows = await deps.store.history({
-      jobId: request.jobId,
-      states: ["missed"],
-      from: Math.min(...instants),
-      to: request.scheduledAt,
-      limit: instants.size,
-    });
-    const recorded = rows.map((row) => row.scheduledAt).filter((at) => instants.has(at));
-    for (const at of recorded.sort((a, b) => a - b)) emitMissed(deps, state, at);
-  } catch (error) {
-    deps.hub.emit("store:error", { replicaId: deps.replicaId, operation: "history", error });
-  }
-}
-
 function applyResults(
   deps: ClaimDeps,
   planned: Planned,
@@ -245,8 +222,8 @@ function applyResults(
   let wakeAt: number | null = null;
   results.forEach((result, index) => {
     const request = planned.requests[index] as ClaimRequest;
-    if (index === 0 && advancesWatermark(result) && (request.missed ?? []).length > 0) {
-      void reportClaimedMisses(deps, state, request);
+    if ("recordedMissed" in result) {
+      for (const at of result.recordedMissed) emitMissed(deps, state, at);
     }
     const retryAt = applyOne(deps, state, request, result, won, now);
     if (retryAt !== null) wakeAt = Math.min(wakeAt ?? retryAt, retryAt);
@@ -260,10 +237,6 @@ function applyResults(
     wakeAt = next === null ? null : Math.max(next, now);
   }
   return { state, won, wakeAt };
-}
-
-function advancesWatermark(result: ClaimResult): boolean {
-  return result.status === "won" || result.status === "skipped" || result.status === "queued";
 }
 
 /** Applies one claim result; returns when to retry the job if it must be looked at early. */
@@ -295,6 +268,10 @@ function applyOne(
         ...base,
         reason: result.status === "queued" ? "queued" : "overlap",
       });
+      return null;
+    case "missed":
+      // The store's clock said the claim came too late: recorded missed, reported above.
+      advance(request.scheduledAt);
       return null;
     case "paused":
       advance(request.scheduledAt);

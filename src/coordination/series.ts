@@ -44,6 +44,17 @@ export class JobSeries {
     return this.createdAt ?? now;
   }
 
+  /**
+   * Where a pass starts counting: after `cursor` (the newest occurrence known decided), but
+   * never before {@link initialCursor}. Nothing from before the job's first registration is
+   * owed, so an old or corrupt watermark (12 ms after the epoch) never sends a pass walking
+   * every occurrence since then.
+   */
+  floor(cursor: number | null, now: number): number {
+    const start = this.initialCursor(now);
+    return cursor === null ? start : Math.max(cursor, start);
+  }
+
   /** First occurrence strictly after `after`, or null when the series is over. */
   next(after: number): number | null {
     const immediate = this.immediate;

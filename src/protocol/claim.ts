@@ -22,8 +22,8 @@ export interface ClaimSnapshot {
 
 /** What the store must write for a claim that advances the watermark. */
 export interface ClaimWrite {
-  /** State of the new row for `scheduledAt`. */
-  readonly state: Extract<RunState, "claimed" | "skipped" | "queued">;
+  /** State of the new row for `scheduledAt` (`missed`: the step ran past `lateAfter`). */
+  readonly state: Extract<RunState, "claimed" | "skipped" | "queued" | "missed">;
   /** Occurrences to record as `missed` (above the old watermark, below `scheduledAt`). */
   readonly missed: readonly number[];
   /** Whether the job's `runCount` grows by one. */
@@ -37,8 +37,13 @@ export type ClaimDecision =
 
 /**
  * Applies the claim rules in order: unknown job, definition changed, paused, not due, at or
- * below the watermark (`lost` when equal, `stale` when below), `maxRuns` reached, then the
- * overlap policy.
+ * below the watermark (`lost` when equal, `stale` when below), `maxRuns` reached, late (store
+ * now past `lateAfter`: recorded `missed`), then the overlap policy.
+ *
+ * Late comes after the refusals so that a late claim writes only what a won claim would have
+ * written (an occurrence a peer took stays `lost`/`stale`, a paused or exhausted job records
+ * nothing), and before the overlap policy because an occurrence that will not run is missed
+ * whatever other run is active.
  */
 export function decideClaim(request: ClaimRequest, snapshot: ClaimSnapshot): ClaimDecision {
   const { job, now } = snapshot;
@@ -54,6 +59,9 @@ export function decideClaim(request: ClaimRequest, snapshot: ClaimSnapshot): Cla
   }
   if (job.maxRuns !== null && job.runCount >= job.maxRuns) return refuse({ status: "exhausted" });
   const missed = missedToRecord(request, job.watermark);
+  if (request.lateAfter !== undefined && now > request.lateAfter) {
+    return { kind: "write", write: { state: "missed", missed, countsAsRun: false } };
+  }
   if (snapshot.hasActiveRun && job.overlap === "skip") {
     return { kind: "write", write: { state: "skipped", missed, countsAsRun: false } };
   }

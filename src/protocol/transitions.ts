@@ -43,7 +43,8 @@ export function missedRow(
 
 /**
  * The rows a permitted claim writes: its `missed` rows and the occurrence's row (`claimed` with
- * token 1 and a lease, or a `skipped` / `queued` record without one).
+ * token 1 and a lease, a `skipped` / `queued` record without one, or a `missed` row when the
+ * step ran past the request's `lateAfter`).
  */
 export function claimRows(
   request: ClaimRequest,
@@ -52,6 +53,15 @@ export function claimRows(
   newId: () => string,
 ): ClaimRows {
   const missed = write.missed.map((at) => missedRow(request.jobId, at, now, newId()));
+  const recordedMissed = [...write.missed];
+  if (write.state === "missed") {
+    const row = missedRow(request.jobId, request.scheduledAt, now, newId());
+    recordedMissed.push(request.scheduledAt);
+    return {
+      rows: [...missed, row],
+      result: { status: "missed", runId: row.runId, recordedMissed },
+    };
+  }
   const claimed = write.state === "claimed";
   const row = baseRow({
     runId: newId(),
@@ -66,8 +76,8 @@ export function claimRows(
     leaseExpiresAt: claimed ? now + request.leaseMs : null,
   });
   const result: ClaimResult = claimed
-    ? { status: "won", run: toClaimedRun(row) }
-    : { status: write.state, runId: row.runId };
+    ? { status: "won", run: toClaimedRun(row), recordedMissed }
+    : { status: write.state, runId: row.runId, recordedMissed };
   return { rows: [...missed, row], result };
 }
 

@@ -115,6 +115,16 @@ export interface ClaimRequest {
   readonly missed?: readonly number[];
   /** Accept an occurrence this many ms ahead of store now (default 0). */
   readonly toleranceMs?: number;
+  /**
+   * The latest store time (epoch ms) at which the occurrence may still start; absent: no limit.
+   * When the claim step runs later than this by the store's clock (the request sat in a
+   * client's offline queue, a slow pool), the store does not claim it: it records the
+   * occurrence `missed` (token 0), advances the watermark as a won claim would, records the
+   * request's `missed` list too and answers `missed`. The replica sets it from the job's missed
+   * policy (`claimDeadline` in `coordination/catch-up.ts`), so on time or missed is decided by
+   * the store's clock, never by the replica that planned the pass.
+   */
+  readonly lateAfter?: number;
 }
 
 /** A run this replica now owns. Every later write about it carries `token`. */
@@ -129,9 +139,23 @@ export interface ClaimedRun {
   readonly leaseExpiresAt: number;
 }
 
-/** Outcome of one claim. Only `won` lets the replica run the occurrence. */
+/**
+ * What a claim that advanced the watermark recorded as `missed` in the same step: the
+ * instants of the rows it wrote in state `missed`, oldest first (the request's `missed` instants
+ * above the old watermark and, for a `missed` result, the occurrence itself, last). Instants a
+ * peer had already moved the watermark over are not in it.
+ */
+export interface RecordedMisses {
+  readonly recordedMissed: readonly number[];
+}
+
+/**
+ * Outcome of one claim. Only `won` lets the replica run the occurrence. The checks apply in this
+ * order: `unknownJob`, `definitionChanged`, `paused`, `notDue`, `lost`/`stale`, `exhausted`,
+ * `missed` (store now past `lateAfter`), then the overlap policy (`skipped`/`queued`) or `won`.
+ */
 export type ClaimResult =
-  | { readonly status: "won"; readonly run: ClaimedRun }
+  | ({ readonly status: "won"; readonly run: ClaimedRun } & RecordedMisses)
   /** Another replica claimed exactly this occurrence. */
   | { readonly status: "lost"; readonly watermark: number }
   /** The watermark is already past this occurrence. */
@@ -139,9 +163,15 @@ export type ClaimResult =
   /** Not yet due by the store's clock; ask again after `retryAfterMs`. */
   | { readonly status: "notDue"; readonly retryAfterMs: number }
   /** Overlap `skip` (or a full `queueOne` slot): recorded as a `skipped` row. */
-  | { readonly status: "skipped"; readonly runId: string }
+  | ({ readonly status: "skipped"; readonly runId: string } & RecordedMisses)
   /** Overlap `queueOne`: recorded as `queued`, started when the active run ends. */
-  | { readonly status: "queued"; readonly runId: string }
+  | ({ readonly status: "queued"; readonly runId: string } & RecordedMisses)
+  /**
+   * The step ran after the request's `lateAfter` (store time): the occurrence is recorded as the
+   * `missed` row `runId` (its instant is the last of `recordedMissed`) and the watermark moved
+   * over it, so nobody runs it.
+   */
+  | ({ readonly status: "missed"; readonly runId: string } & RecordedMisses)
   | { readonly status: "paused" }
   /** The stored definition has another hash: this replica runs an old (or newer) version. */
   | { readonly status: "definitionChanged"; readonly hash: string }
@@ -349,6 +379,9 @@ export interface Store
    * has the same hash, `scheduledAt ≤ now + tolerance`, `scheduledAt > watermark`, `maxRuns` is
    * not reached and the overlap policy allows it; then records the `missed` occurrences,
    * advances the watermark, inserts the run row (`claimed`, token 1, attempt 1) and returns it.
+   * Past the request's `lateAfter` (store now) the occurrence's row is `missed` instead (see
+   * {@link ClaimRequest.lateAfter}). Every result that wrote rows names the `missed` ones
+   * (`recordedMissed`).
    * Results are in request order. Many requests share one round trip where the backend allows.
    *
    * A request whose job row (or one of its run rows read for the decision) is corrupt gets an
@@ -367,9 +400,9 @@ export interface Store
   /**
    * Records occurrences that will not run (the missed policy decided so, with no run to claim):
    * inserts `missed` rows for those above the watermark and advances the watermark to the
-   * newest. Returns how many rows were recorded.
+   * newest. Returns the instants recorded, oldest first (none for an unknown job or hash).
    */
-  recordMissed(jobId: string, hash: string, instants: readonly number[]): Promise<number>;
+  recordMissed(jobId: string, hash: string, instants: readonly number[]): Promise<number[]>;
 
   /**
    * Marks the run `running` and records `attempt` as the run's attempt. This and the next three

@@ -120,6 +120,98 @@ export function claimCases(h: Harness): void {
     expect((await h.store.getJob(reg.jobId))?.watermark).toBe(t + 7000);
   });
 
+  it("a claim whose lateAfter is past in store time is recorded missed and moves the watermark", async () => {
+    const reg = job();
+    await h.store.registerJob(reg);
+    const t = await pastBase(h.store);
+    const late = request(reg, t + 3000, { lateAfter: t + 4000, missed: [t, t + 1000] });
+    const result = await claimOne(h.store, late);
+    expect(result).toEqual({
+      status: "missed",
+      runId: expect.any(String),
+      recordedMissed: [t, t + 1000, t + 3000],
+    });
+    if (result.status !== "missed") return;
+    const row = await runRow(h.store, reg.jobId, result.runId);
+    expect(row).toMatchObject({ scheduledAt: t + 3000, state: "missed", token: 0 });
+    expect(row).toMatchObject({ trigger: "schedule", replicaId: null, leaseExpiresAt: null });
+    const rows = await h.store.history({ jobId: reg.jobId });
+    expect(rows.map((r) => [r.scheduledAt, r.state])).toEqual([
+      [t + 3000, "missed"],
+      [t + 1000, "missed"],
+      [t, "missed"],
+    ]);
+    expect(await h.store.getJob(reg.jobId)).toMatchObject({ watermark: t + 3000, runCount: 0 });
+    expect(await claimOne(h.store, request(reg, t + 3000, { replicaId: "r2" }))).toEqual({
+      status: "lost",
+      watermark: t + 3000,
+    });
+    expect(await claimOne(h.store, request(reg, t + 2000))).toEqual({
+      status: "stale",
+      watermark: t + 3000,
+    });
+  });
+
+  it("a late claim leaves the other requests of its batch alone", async () => {
+    const [a, b] = [job(), job()];
+    for (const reg of [a, b]) await h.store.registerJob(reg!);
+    const t = await pastBase(h.store);
+    const now = await h.store.now();
+    const results = await h.store.claim([
+      request(a!, t, { lateAfter: t + 1000 }),
+      request(b!, t, { missed: [t - 1000] }),
+      request(a!, t + 1000, { lateAfter: now + 3_600_000 }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(["missed", "won", "won"]);
+    expect(results.map((r) => ("recordedMissed" in r ? r.recordedMissed : null))).toEqual([
+      [t],
+      [t - 1000],
+      [],
+    ]);
+    expect(await h.store.getJob(a!.jobId)).toMatchObject({ watermark: t + 1000, runCount: 1 });
+    expect(await h.store.getJob(b!.jobId)).toMatchObject({ watermark: t, runCount: 1 });
+    const states = (await h.store.history({ jobId: a!.jobId })).map((r) => r.state);
+    expect(states).toEqual(["claimed", "missed"]);
+  });
+
+  it("recordedMissed names only what the step recorded when a peer moved the watermark", async () => {
+    const reg = job();
+    await h.store.registerJob(reg);
+    const t = await pastBase(h.store);
+    await claimWon(h.store, request(reg, t + 2000, { replicaId: "peer" }));
+    const missed = [t, t + 1000, t + 2000, t + 3000];
+    const first = await claimOne(h.store, request(reg, t + 4000, { missed }));
+    expect(first).toMatchObject({ status: "won", recordedMissed: [t + 3000] });
+    await claimWon(h.store, request(reg, t + 6000, { replicaId: "peer" }));
+    const later = [t + 5000, t + 6000, t + 7000, t + 8000];
+    const late = request(reg, t + 9000, { missed: later, lateAfter: t + 9000 });
+    expect(await claimOne(h.store, late)).toMatchObject({
+      status: "missed",
+      recordedMissed: [t + 7000, t + 8000, t + 9000],
+    });
+    const rows = await h.store.history({ jobId: reg.jobId, states: ["missed"] });
+    expect(rows.map((r) => r.scheduledAt)).toEqual([t + 9000, t + 8000, t + 7000, t + 3000]);
+  });
+
+  it("a late claim is refused as lost, stale, paused or exhausted first, and missed before overlap", async () => {
+    const reg = job({ overlap: "skip" });
+    const once = job({ maxRuns: 1 });
+    for (const r of [reg, once]) await h.store.registerJob(r);
+    const t = await pastBase(h.store);
+    const lateAt = (r: typeof reg, at: number) => request(r, at, { lateAfter: at });
+    await claimWon(h.store, request(reg, t + 1000));
+    expect(await claimOne(h.store, lateAt(reg, t + 1000))).toMatchObject({ status: "lost" });
+    expect(await claimOne(h.store, lateAt(reg, t))).toMatchObject({ status: "stale" });
+    // The run at t + 1000 is active under overlap `skip`: late is decided before overlap.
+    expect(await claimOne(h.store, lateAt(reg, t + 2000))).toMatchObject({ status: "missed" });
+    await h.store.setPaused(reg.jobId, true);
+    expect(await claimOne(h.store, lateAt(reg, t + 3000))).toEqual({ status: "paused" });
+    expect((await h.store.getJob(reg.jobId))?.watermark).toBe(t + 2000);
+    await claimWon(h.store, request(once, t));
+    expect(await claimOne(h.store, lateAt(once, t + 1000))).toEqual({ status: "exhausted" });
+    expect((await h.store.getJob(once.jobId))?.watermark).toBe(t);
+  });
+
   it("claims for several jobs in one batch return results in request order", async () => {
     const [a, b, c] = [job(), job({ maxRuns: 0 }), job()];
     for (const reg of [a, b, c]) await h.store.registerJob(reg!);

@@ -7,9 +7,15 @@ export function recordCases(h: Harness): void {
     const reg = job();
     await h.store.registerJob(reg);
     const t = await pastBase(h.store);
-    expect(await h.store.recordMissed(reg.jobId, reg.hash, [t + 2000, t, t + 1000, t])).toBe(3);
+    expect(await h.store.recordMissed(reg.jobId, reg.hash, [t + 2000, t, t + 1000, t])).toEqual([
+      t,
+      t + 1000,
+      t + 2000,
+    ]);
     expect((await h.store.getJob(reg.jobId))?.watermark).toBe(t + 2000);
-    expect(await h.store.recordMissed(reg.jobId, reg.hash, [t + 1000, t + 2000, t + 3000])).toBe(1);
+    expect(await h.store.recordMissed(reg.jobId, reg.hash, [t + 1000, t + 2000, t + 3000])).toEqual(
+      [t + 3000],
+    );
     const rows = await h.store.history({ jobId: reg.jobId });
     expect(rows.map((r) => [r.scheduledAt, r.state])).toEqual([
       [t + 3000, "missed"],
@@ -22,13 +28,13 @@ export function recordCases(h: Harness): void {
     expect(await claimOne(h.store, request(reg, t + 1000))).toMatchObject({ status: "stale" });
   });
 
-  it("recordMissed returns 0 for an unknown job, a wrong hash or nothing new", async () => {
+  it("recordMissed records nothing for an unknown job, a wrong hash or nothing new", async () => {
     const reg = job();
     await h.store.registerJob(reg);
     const t = await pastBase(h.store);
-    expect(await h.store.recordMissed("nope", reg.hash, [t])).toBe(0);
-    expect(await h.store.recordMissed(reg.jobId, "other-hash", [t])).toBe(0);
-    expect(await h.store.recordMissed(reg.jobId, reg.hash, [])).toBe(0);
+    expect(await h.store.recordMissed("nope", reg.hash, [t])).toEqual([]);
+    expect(await h.store.recordMissed(reg.jobId, "other-hash", [t])).toEqual([]);
+    expect(await h.store.recordMissed(reg.jobId, reg.hash, [])).toEqual([]);
     expect(await h.store.history({ jobId: reg.jobId })).toEqual([]);
     expect((await h.store.getJob(reg.jobId))?.watermark).toBeNull();
   });
@@ -104,7 +110,7 @@ export function recordCases(h: Harness): void {
     await h.store.registerJob(reg);
     const t = await pastBase(h.store);
     const instants = Array.from({ length: 105 }, (_, i) => t + i);
-    expect(await h.store.recordMissed(reg.jobId, reg.hash, instants)).toBe(105);
+    expect(await h.store.recordMissed(reg.jobId, reg.hash, instants)).toEqual(instants);
     const rows = await h.store.history();
     expect(rows).toHaveLength(100);
     expect(rows[0]?.scheduledAt).toBe(t + 104);
@@ -120,7 +126,7 @@ export function recordCases(h: Harness): void {
     const active = await claimWon(h.store, request(reg, t + 2000));
     expect((await claimOne(h.store, request(reg, t + 3000))).status).toBe("queued");
     expect((await claimOne(h.store, request(reg, t + 4000))).status).toBe("skipped");
-    expect(await h.store.recordMissed(reg.jobId, reg.hash, [t + 6000])).toBe(1);
+    expect(await h.store.recordMissed(reg.jobId, reg.hash, [t + 6000])).toEqual([t + 6000]);
     expect(await h.store.prune(t + 5000)).toBe(3);
     const left = await h.store.history({ jobId: reg.jobId });
     expect(left.map((r) => [r.scheduledAt, r.state])).toEqual([

@@ -34,12 +34,10 @@ const FIELDS = [
   "updatedAt",
   "schemaVersion",
 ] as const;
-/**
- * What a corrupt writer puts in a field. No bigint: a bigint watermark stops the good jobs (known
- * bug, pinned by `it.fails` in regressions.test.ts); add `12n` back once it is fixed.
- */
+/** What a corrupt writer puts in a field. */
 const VALUES: readonly unknown[] = [
   "garbage",
+  12n,
   "{not json",
   JSON.stringify({ schedule: { kind: "hourly-v9" }, timezone: "UTC" }),
   -1,
@@ -88,7 +86,10 @@ async function writeCorruptRow(store: MemoryStore, corruption: Corruption): Prom
     maxRuns: null,
   };
   for (const [field, value] of corruption.fields) row[field] = value;
-  await store.registerJob(row as unknown as JobRegistration);
+  // The row is written, then read back through the row checks: a corrupt one is CORRUPT_ROW.
+  await store.registerJob(row as unknown as JobRegistration).catch((error: unknown) => {
+    if (!(error instanceof BelfryError) || error.code !== "CORRUPT_ROW") throw error;
+  });
 }
 
 describe("the scheduler loop under corrupt rows (property)", () => {
@@ -130,9 +131,9 @@ describe("the scheduler loop under corrupt rows (property)", () => {
             expect(error).toBeInstanceOf(BelfryError);
             expect((error as BelfryError).code).toMatch(/^[A-Z_]+$/);
           }
-          // Not asserted yet: that a victim left corrupt was reported. MemoryStore.registerJob
-          // hands back the raw row, so a re-registered victim can go silent (known bug, pinned by
-          // `it.fails` in regressions.test.ts).
+          // Not asserted here: which victims left corrupt were reported (one is reported when it
+          // next registers, which may fall after the run); regressions.test.ts pins the report.
+          // The audit lists every good job: a corrupt row is listed as unreadable, not thrown.
           const listed = [...audit.jobs, ...audit.unreadableJobs].map((job) => job.jobId);
           for (const id of Object.keys(GOOD)) expect(listed).toContain(id);
           expect(clock.pendingTimers()).toBe(0);

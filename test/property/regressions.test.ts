@@ -110,45 +110,39 @@ describe("rows and specs read back from a store: regressions found by the proper
 });
 
 describe("the scheduler loop: regressions found by the property tests", () => {
-  // KNOWN BUG, not fixed here (src/stores/memory and src/coordination belong to other helpers):
-  // property seed -164497186. MemoryStore.registerJob hands back the raw row, its bigint
-  // watermark becomes the victim's cursor, and planning the victim throws a TypeError that
-  // rejects the whole claim pass, so the good job misses half its runs. Returning the parsed row
-  // (MemoryDb.setJob → readJob) turns this into a freeze instead: the victim re-registers, its
-  // cursor becomes the (valid) watermark 12, and JobSeries.due walks every second since 1970.
-  // Flip `it.fails` to `it` once both are fixed.
-  it.fails(
-    "a corrupt victim row (watermark 12n, then another hash) does not stop a good job",
-    async () => {
-      const T0 = Date.UTC(2026, 0, 1);
-      const clock = new FakeClock(T0);
-      const store = new MemoryStore({ clock });
-      const scheduler = new Scheduler({ store, clock, replicaId: "a", leaseDuration: "10s" });
-      const ran: number[] = [];
-      scheduler.job("good", every("1s"), (run) => void ran.push(run.scheduledAt.getTime()));
-      scheduler.job("victim", every("1s"), () => {});
-      await scheduler.start();
-      const row = { jobId: "victim", definition: "{}", anchor: 0, overlap: "allow" };
-      const base = { ...row, onAbandoned: "retry", maxAttempts: 2, maxRuns: null };
-      // A bigint is a valid driver value: the row reads back with watermark 12.
-      const written = await store.registerJob({
-        ...base,
-        hash: "x",
-        watermark: 12n,
-      } as unknown as JobRegistration);
-      expect(written.job.watermark).toBe(12);
-      await store.registerJob({ ...base, hash: "garbage" } as unknown as JobRegistration);
-      for (let i = 0; i < 20; i++) await clock.advance(1_000);
-      await scheduler.stop();
-      expect(ran).toEqual(Array.from({ length: 20 }, (_, i) => T0 + (i + 1) * 1_000));
-    },
-  );
+  // Property seed -164497186. MemoryStore.registerJob handed back the raw row: its bigint
+  // watermark became the victim's cursor and planning the victim threw a TypeError that rejected
+  // the whole claim pass. It now reads the row back through the row checks (watermark 12), and a
+  // pass never counts from before the job's first registration (JobSeries.floor), so a watermark
+  // of 12 no longer walks every second since 1970.
+  it("a corrupt victim row (watermark 12n, then another hash) does not stop a good job", async () => {
+    const T0 = Date.UTC(2026, 0, 1);
+    const clock = new FakeClock(T0);
+    const store = new MemoryStore({ clock });
+    const scheduler = new Scheduler({ store, clock, replicaId: "a", leaseDuration: "10s" });
+    const ran: number[] = [];
+    scheduler.job("good", every("1s"), (run) => void ran.push(run.scheduledAt.getTime()));
+    scheduler.job("victim", every("1s"), () => {});
+    await scheduler.start();
+    const row = { jobId: "victim", definition: "{}", anchor: 0, overlap: "allow" };
+    const base = { ...row, onAbandoned: "retry", maxAttempts: 2, maxRuns: null };
+    // A bigint is a valid driver value: the row reads back with watermark 12.
+    const written = await store.registerJob({
+      ...base,
+      hash: "x",
+      watermark: 12n,
+    } as unknown as JobRegistration);
+    expect(written.job.watermark).toBe(12);
+    await store.registerJob({ ...base, hash: "garbage" } as unknown as JobRegistration);
+    for (let i = 0; i < 20; i++) await clock.advance(1_000);
+    await scheduler.stop();
+    expect(ran).toEqual(Array.from({ length: 20 }, (_, i) => T0 + (i + 1) * 1_000));
+  });
 
-  // KNOWN BUG, same root cause (property counterexample below): after a foreign registration
-  // (hash "garbage") the victim backs off, its row then gets watermark "garbage"; when it
-  // re-registers, MemoryStore.registerJob returns the raw row, the victim's cursor becomes NaN
-  // and it never claims again: a job that silently stops, its corrupt row never reported.
-  it.fails("a victim whose row stays corrupt is reported as CORRUPT_ROW, naming it", async () => {
+  // Same root cause: after a foreign registration (hash "garbage") the victim backs off, its row
+  // then gets watermark "garbage"; when it re-registered, the raw row made its cursor NaN and it
+  // never claimed again, silently. The read-back now refuses the row (CORRUPT_ROW), reported.
+  it("a victim whose row stays corrupt is reported as CORRUPT_ROW, naming it", async () => {
     const T0 = Date.UTC(2026, 0, 1);
     const clock = new FakeClock(T0);
     const store = new MemoryStore({ clock });
@@ -161,7 +155,10 @@ describe("the scheduler loop: regressions found by the property tests", () => {
     const base = { ...row, onAbandoned: "retry", maxAttempts: 2, maxRuns: null };
     await store.registerJob({ ...base, hash: "garbage" } as unknown as JobRegistration);
     await clock.advance(1_000);
-    await store.registerJob({ ...base, hash: "g2", watermark: "garbage" } as never);
+    // The row is written, then read back through the row checks: CORRUPT_ROW, as on every store.
+    await expect(
+      store.registerJob({ ...base, hash: "g2", watermark: "garbage" } as never),
+    ).rejects.toMatchObject({ code: "CORRUPT_ROW" });
     for (let i = 0; i < 19; i++) await clock.advance(1_000);
     await scheduler.stop();
     await expect(store.getJob("victim")).rejects.toMatchObject({ code: "CORRUPT_ROW" });

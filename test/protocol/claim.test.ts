@@ -120,6 +120,28 @@ const refusals: Case[] = [
     snapshot: { job: job({ maxRuns: 1, runCount: 1, overlap: "skip" }), hasActiveRun: true },
     expected: refuse({ status: "exhausted" }),
   },
+  {
+    name: "paused comes before late",
+    request: { lateAfter: NOW - 1 },
+    snapshot: { job: job({ paused: true }) },
+    expected: refuse({ status: "paused" }),
+  },
+  {
+    name: "the watermark comes before late (lost)",
+    request: { scheduledAt: 1_000, lateAfter: NOW - 1 },
+    expected: refuse({ status: "lost", watermark: 1_000 }),
+  },
+  {
+    name: "the watermark comes before late (stale)",
+    request: { scheduledAt: 999, lateAfter: NOW - 1 },
+    expected: refuse({ status: "stale", watermark: 1_000 }),
+  },
+  {
+    name: "maxRuns comes before late",
+    request: { lateAfter: NOW - 1 },
+    snapshot: { job: job({ maxRuns: 3, runCount: 3 }) },
+    expected: refuse({ status: "exhausted" }),
+  },
 ];
 
 const writes: Case[] = [
@@ -182,6 +204,27 @@ const writes: Case[] = [
     request: { missed: [2_000] },
     snapshot: { job: job({ overlap: "queueOne" }), hasActiveRun: true },
     expected: { kind: "write", write: { state: "queued", missed: [2_000], countsAsRun: true } },
+  },
+  {
+    name: "store now past lateAfter: recorded missed, not counted",
+    request: { lateAfter: NOW - 1 },
+    expected: { kind: "write", write: { state: "missed", missed: [], countsAsRun: false } },
+  },
+  {
+    name: "store now exactly at lateAfter: on time",
+    request: { lateAfter: NOW },
+    expected: claimed(),
+  },
+  {
+    name: "a late claim records its missed list too",
+    request: { lateAfter: 5_000, missed: [500, 2_000] },
+    expected: { kind: "write", write: { state: "missed", missed: [2_000], countsAsRun: false } },
+  },
+  {
+    name: "late comes before overlap",
+    request: { lateAfter: NOW - 1 },
+    snapshot: { job: job({ overlap: "queueOne" }), hasActiveRun: true },
+    expected: { kind: "write", write: { state: "missed", missed: [], countsAsRun: false } },
   },
 ];
 

@@ -63,20 +63,30 @@ describe("claimRows", () => {
           token: 1,
           leaseExpiresAt: NOW + 30_000,
         },
+        recordedMissed: [2_000],
       },
     },
     {
       state: "skipped",
       row: { state: "skipped", ...unowned, finishedAt: NOW },
-      result: { status: "skipped", runId: "run-2" },
+      result: { status: "skipped", runId: "run-2", recordedMissed: [2_000] },
     },
     {
       state: "queued",
       row: { state: "queued", ...unowned, finishedAt: null },
-      result: { status: "queued", runId: "run-2" },
+      result: { status: "queued", runId: "run-2", recordedMissed: [2_000] },
+    },
+    {
+      state: "missed",
+      row: { state: "missed", ...unowned, replicaId: null, finishedAt: NOW },
+      result: { status: "missed", runId: "run-2", recordedMissed: [2_000, 5_000] },
     },
   ])("$state: a missed row first, then the occurrence's row", ({ state, row, result }) => {
-    const write: ClaimWrite = { state, missed: [2_000], countsAsRun: state !== "skipped" };
+    const write: ClaimWrite = {
+      state,
+      missed: [2_000],
+      countsAsRun: state === "claimed" || state === "queued",
+    };
     const built = claimRows(request, write, NOW, ids());
     expect(built.rows).toEqual([
       {

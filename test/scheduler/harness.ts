@@ -95,3 +95,38 @@ export function outage(store: MemoryStore) {
     },
   };
 }
+
+/**
+ * A store whose `claim` calls are held while `hold` is on (a claim stuck in a client's offline
+ * queue or a slow pool): each reaches the store only when released, so the store decides it at
+ * that later store time. `release()` lets the held ones through; `setHold(false)` also stops
+ * holding new ones.
+ */
+export function heldClaims(store: MemoryStore) {
+  let hold = false;
+  const held: Array<() => void> = [];
+  const proxy = new Proxy(store, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (property !== "claim" || typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        const call = () => (value as (...a: unknown[]) => unknown).apply(target, args);
+        if (!hold) return call();
+        return new Promise<void>((resolve) => held.push(resolve)).then(call);
+      };
+    },
+  });
+  const release = () => {
+    for (const resolve of held.splice(0)) resolve();
+  };
+  return {
+    store: proxy as Store,
+    /** Claims waiting to reach the store. */
+    held: () => held.length,
+    release,
+    setHold: (value: boolean) => {
+      hold = value;
+      if (!value) release();
+    },
+  };
+}

@@ -212,7 +212,7 @@ describe("RedisStore", () => {
     const reg = job();
     await store.registerJob(reg);
     const t = await pastBase(store);
-    expect(await store.recordMissed(reg.jobId, reg.hash, [t, t + 1000])).toBe(2);
+    expect(await store.recordMissed(reg.jobId, reg.hash, [t, t + 1000])).toEqual([t, t + 1000]);
     expect(await store.history({ jobId: reg.jobId })).toEqual([]);
     expect((await store.getJob(reg.jobId))?.watermark).toBe(t + 1000);
   });

@@ -53,13 +53,13 @@ export function recordMissed(
   jobId: string,
   hash: string,
   instants: readonly number[],
-): number {
+): number[] {
   const job = db.readJob(jobId);
-  if (!job || job.hash !== hash) return 0;
+  if (!job || job.hash !== hash) return [];
   const now = db.now();
   const fresh = writes.newMissedInstants(job.watermark, instants);
   for (const at of fresh) db.runs.insert(writes.missedRow(jobId, at, now, randomUUID()));
   const newest = fresh[fresh.length - 1];
   if (newest !== undefined) db.setJob({ ...job, watermark: newest });
-  return fresh.length;
+  return fresh;
 }

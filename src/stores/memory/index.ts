@@ -65,11 +65,17 @@ export class MemoryStore implements Store {
     return registrations.map((registration) => this.registerOne(registration));
   }
 
+  /**
+   * One registration. The job is returned as read back through `MemoryDb.readJob` (the row
+   * checks of every store), never as the record just written, so a corrupt row is `CORRUPT_ROW`
+   * here as it is on the other stores.
+   */
   private registerOne(registration: JobRegistration): RegisterResult {
     const now = this.db.now();
     const existing = this.db.jobs.get(registration.jobId);
+    const jobId = registration.jobId;
     if (!existing) {
-      const job = this.db.setJob({
+      this.db.setJob({
         ...registration,
         watermark: null,
         paused: false,
@@ -78,15 +84,15 @@ export class MemoryStore implements Store {
         createdAt: now,
         updatedAt: now,
       });
-      return { job, outcome: "created", previousHash: null };
+      return { job: this.db.readJob(jobId) as JobRecord, outcome: "created", previousHash: null };
     }
     const previousHash = existing.hash;
     if (previousHash === registration.hash) {
-      return { job: existing, outcome: "unchanged", previousHash };
+      return { job: this.db.readJob(jobId) as JobRecord, outcome: "unchanged", previousHash };
     }
     const version = existing.version + 1;
-    const job = this.db.setJob({ ...existing, ...registration, version, updatedAt: now });
-    return { job, outcome: "updated", previousHash };
+    this.db.setJob({ ...existing, ...registration, version, updatedAt: now });
+    return { job: this.db.readJob(jobId) as JobRecord, outcome: "updated", previousHash };
   }
 
   async getJob(jobId: string): Promise<JobRecord | null> {
@@ -112,7 +118,7 @@ export class MemoryStore implements Store {
     return claims.claimManual(this.db, jobId, replicaId, leaseMs);
   }
 
-  async recordMissed(jobId: string, hash: string, instants: readonly number[]): Promise<number> {
+  async recordMissed(jobId: string, hash: string, instants: readonly number[]): Promise<number[]> {
     return claims.recordMissed(this.db, jobId, hash, instants);
   }
 

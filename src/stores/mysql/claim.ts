@@ -185,20 +185,20 @@ export async function claimManual(
   });
 }
 
-/** Records `missed` rows above the watermark and advances it; 0 for an unknown job or hash. */
+/** Records `missed` rows above the watermark and advances it; none for an unknown job or hash. */
 export async function recordMissed(
   db: MysqlDb,
   jobId: string,
   hash: string,
   instants: readonly number[],
-): Promise<number> {
-  if (instants.length === 0) return 0;
+): Promise<number[]> {
+  if (instants.length === 0) return [];
   return db.transaction("recordMissed", async (query) => {
     const job = await lockJob(db, query, jobId);
-    if (!job || job.hash !== hash) return 0;
+    if (!job || job.hash !== hash) return [];
     const fresh = writes.newMissedInstants(job.watermark, instants);
     const newest = fresh[fresh.length - 1];
-    if (newest === undefined) return 0;
+    if (newest === undefined) return [];
     const now = await readNow(db, query);
     const rows = fresh.map((at) => runValues(writes.missedRow(jobId, at, now, newRunId())));
     await query(
@@ -206,6 +206,6 @@ export async function recordMissed(
       [rows],
     );
     await query(`UPDATE ${db.tables.jobs} SET watermark = ? WHERE job_id = ?`, [newest, jobId]);
-    return fresh.length;
+    return fresh;
   });
 }

@@ -190,7 +190,7 @@ export class MysqlStore implements Store {
     return claimManual(this.conn, jobId, replicaId, leaseMs);
   }
 
-  async recordMissed(jobId: string, hash: string, instants: readonly number[]): Promise<number> {
+  async recordMissed(jobId: string, hash: string, instants: readonly number[]): Promise<number[]> {
     return recordMissed(this.conn, jobId, hash, instants);
   }
 

@@ -48,13 +48,16 @@ const VALID_JOB = [
   ...SAFE_INTS.map((c) => `coalesce(l.${c}, 0) BETWEEN -9007199254740991 AND 9007199254740991`),
 ].join(" AND ");
 
-/** The claim statement. Parameters: the request columns as arrays, then missed (ord, at) pairs. */
+/**
+ * The claim statement. Parameters: the request columns as arrays (`late_after` null where the
+ * request has no `lateAfter`), then missed (ord, at) pairs.
+ */
 export function claimSql(t: PgTables): string {
   return `
 WITH req AS MATERIALIZED (
   SELECT * FROM unnest($1::int[], $2::text[], $3::bigint[], $4::text[], $5::text[],
-                       $6::bigint[], $7::bigint[], $8::text[])
-    AS r(ord, job_id, scheduled_at, hash, replica_id, lease_ms, tolerance_ms, run_id)
+                       $6::bigint[], $7::bigint[], $8::text[], $9::bigint[])
+    AS r(ord, job_id, scheduled_at, hash, replica_id, lease_ms, tolerance_ms, run_id, late_after)
 ),
 locked AS MATERIALIZED (
   SELECT j.*, j.xmin::text AS row_version FROM ${t.jobs} j
@@ -86,6 +89,7 @@ dec AS MATERIALIZED (
       WHEN l.watermark = q.scheduled_at THEN 'lost'
       WHEN l.watermark > q.scheduled_at THEN 'stale'
       WHEN l.max_runs IS NOT NULL AND l.run_count >= l.max_runs THEN 'exhausted'
+      WHEN q.late_after IS NOT NULL AND c.now_ms > q.late_after THEN 'missed'
       WHEN l.overlap <> 'allow' AND s.row_version IS DISTINCT FROM l.row_version THEN 'recheck'
       WHEN coalesce(b.active, false) AND l.overlap = 'skip' THEN 'skipped'
       WHEN coalesce(b.active, false) AND l.overlap = 'queueOne' THEN
@@ -102,16 +106,17 @@ upd AS (
   SET watermark = d.scheduled_at,
       run_count = j.run_count + CASE WHEN d.status IN ('claimed', 'queued') THEN 1 ELSE 0 END
   FROM dec d
-  WHERE j.job_id = d.job_id AND d.status IN ('claimed', 'skipped', 'queued')
+  WHERE j.job_id = d.job_id AND d.status IN ('claimed', 'skipped', 'queued', 'missed')
     AND (j.watermark IS NULL OR j.watermark < d.scheduled_at)
   RETURNING j.job_id
 ),
 ins AS (
   INSERT INTO ${t.runs} (${RUN_COLUMNS})
   SELECT d.run_id, d.job_id, d.scheduled_at, 'schedule', d.status, 1,
-         CASE WHEN d.status = 'claimed' THEN 1 ELSE 0 END, d.replica_id,
+         CASE WHEN d.status = 'claimed' THEN 1 ELSE 0 END,
+         CASE WHEN d.status <> 'missed' THEN d.replica_id END,
          CASE WHEN d.status = 'claimed' THEN d.now_ms END, NULL,
-         CASE WHEN d.status = 'skipped' THEN d.now_ms END,
+         CASE WHEN d.status IN ('skipped', 'missed') THEN d.now_ms END,
          CASE WHEN d.status = 'claimed' THEN d.now_ms + d.lease_ms END, NULL
   FROM dec d JOIN upd u ON u.job_id = d.job_id
   ON CONFLICT (job_id, scheduled_at, trigger_kind) DO NOTHING
@@ -121,13 +126,16 @@ gone AS (
   INSERT INTO ${t.runs} (${RUN_COLUMNS})
   SELECT gen_random_uuid()::text, d.job_id, m.at, 'schedule', 'missed', 1, 0, NULL,
          NULL, NULL, d.now_ms, NULL, NULL
-  FROM (SELECT DISTINCT * FROM unnest($9::int[], $10::bigint[]) AS x(ord, at)) m
+  FROM (SELECT DISTINCT * FROM unnest($10::int[], $11::bigint[]) AS x(ord, at)) m
   JOIN dec d ON d.ord = m.ord JOIN upd u ON u.job_id = d.job_id
   WHERE m.at < d.scheduled_at AND (d.watermark IS NULL OR m.at > d.watermark)
   ON CONFLICT (job_id, scheduled_at, trigger_kind) DO NOTHING
+  RETURNING job_id, scheduled_at
 )
 SELECT d.ord, d.status, d.now_ms, d.watermark, d.stored_hash, d.job_id, d.scheduled_at,
        d.tolerance_ms, d.lease_ms, i.run_id AS inserted,
+       (SELECT array_agg(g.scheduled_at ORDER BY g.scheduled_at) FROM gone g
+        WHERE g.job_id = d.job_id) AS recorded_missed,
        CASE WHEN d.status = 'corrupt' THEN row_to_json(l) END AS job_row
 FROM dec d
 LEFT JOIN ins i ON i.job_id = d.job_id
@@ -205,14 +213,14 @@ SELECT (SELECT count(*) FROM job) AS known, ins.* FROM (SELECT 1) AS one LEFT JO
   return null;
 }
 
-/** Records `missed` rows above the watermark and advances it; 0 for an unknown job or hash. */
+/** Records `missed` rows above the watermark and advances it; none for an unknown job or hash. */
 export async function recordMissed(
   db: PgDb,
   jobId: string,
   hash: string,
   instants: readonly number[],
-): Promise<number> {
-  if (instants.length === 0) return 0;
+): Promise<number[]> {
+  if (instants.length === 0) return [];
   const { jobs, runs } = db.tables;
   const sql = `
 WITH job AS MATERIALIZED (
@@ -234,11 +242,11 @@ ins AS (
          NULL, NULL, c.now_ms, NULL, NULL
   FROM fresh f CROSS JOIN upd u CROSS JOIN clock c
   ON CONFLICT (job_id, scheduled_at, trigger_kind) DO NOTHING
-  RETURNING 1
+  RETURNING scheduled_at
 )
-SELECT count(*) AS recorded FROM ins`;
-  const [row] = await db.rows("recordMissed", sql, [jobId, hash, instants]);
-  return Number(row?.recorded ?? 0);
+SELECT scheduled_at FROM ins ORDER BY scheduled_at`;
+  const rows = await db.rows("recordMissed", sql, [jobId, hash, instants]);
+  return rows.map((row) => Number(row.scheduled_at));
 }
 
 /** Splits request indexes into waves in which each job appears at most once. */
@@ -271,6 +279,7 @@ async function runWave(
     picked.map((r) => r.leaseMs),
     picked.map((r) => r.toleranceMs ?? 0),
     picked.map(() => newRunId()),
+    picked.map((r) => r.lateAfter ?? null),
     missed.map(([ord]) => ord),
     missed.map(([, at]) => at),
   ]);
@@ -292,10 +301,13 @@ function toResult(row: RawRow, jobs: string): ClaimResult | null {
       return corruptResult(row, jobs);
     case "claimed":
     case "skipped":
-    case "queued": {
+    case "queued":
+    case "missed": {
       const runId = row.inserted;
       if (typeof runId !== "string") return { status: "lost", watermark: num("scheduled_at") };
-      if (status !== "claimed") return { status, runId };
+      const recordedMissed = ((row.recorded_missed ?? []) as unknown[]).map(Number);
+      if (status === "missed") recordedMissed.push(num("scheduled_at"));
+      if (status !== "claimed") return { status, runId, recordedMissed };
       const run = {
         runId,
         jobId: String(row.job_id),
@@ -305,7 +317,7 @@ function toResult(row: RawRow, jobs: string): ClaimResult | null {
         token: 1,
         leaseExpiresAt: num("now_ms") + num("lease_ms"),
       };
-      return { status: "won", run };
+      return { status: "won", run, recordedMissed };
     }
     case "lost":
     case "stale":

@@ -206,7 +206,7 @@ export class PostgresStore implements Store {
     return claimManual(this.conn, jobId, replicaId, leaseMs);
   }
 
-  async recordMissed(jobId: string, hash: string, instants: readonly number[]): Promise<number> {
+  async recordMissed(jobId: string, hash: string, instants: readonly number[]): Promise<number[]> {
     return recordMissed(this.conn, jobId, hash, instants);
   }
 

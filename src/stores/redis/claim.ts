@@ -47,7 +47,7 @@ function claimStep(context: RedisContext, request: ClaimRequest, runId: string):
   const missed = missedToRecord(request, null).flatMap((at) => [at, newRunId(request.jobId)]);
   const args = [base, request.jobId, request.scheduledAt, request.hash, request.replicaId];
   args.push(request.leaseMs, request.toleranceMs ?? 0, runId);
-  args.push(context.historyLimit, context.retentionMs, ...missed);
+  args.push(context.historyLimit, context.retentionMs, request.lateAfter ?? "", ...missed);
   return { script: CLAIM, keys, args };
 }
 
@@ -75,31 +75,31 @@ export async function recordMissed(
   jobId: string,
   hash: string,
   instants: readonly number[],
-): Promise<number> {
+): Promise<number[]> {
   const { base, keys } = context.keys.job(jobId);
   const sorted = [...new Set(instants)].sort((a, b) => a - b);
   const args = [base, jobId, hash, context.historyLimit, context.retentionMs];
   args.push(...sorted.flatMap((at) => [at, newRunId(jobId)]));
   const [reply] = await runSteps(context.client, [{ script: RECORD_MISSED, keys, args }]);
-  return Number(text(reply));
+  return parseInstants(reply);
 }
 
 /** Turns a claim script reply into a {@link ClaimResult}. */
 export function parseClaimReply(reply: unknown[], request: ClaimRequest): ClaimResult {
-  const [status, a, b] = reply.map(text);
+  const [status, a, b] = reply
+    .slice(0, 3)
+    .map((value) => (Array.isArray(value) ? "" : text(value)));
+  // Replies that wrote rows end with the instants recorded `missed`.
+  const recordedMissed = () => parseInstants(reply[reply.length - 1]);
   switch (status) {
-    case "won":
+    case "won": {
+      const tuple = [a, String(request.scheduledAt), "schedule", "1", "1", b];
       return {
         status,
-        run: parseClaimedTuple(request.jobId, [
-          a,
-          String(request.scheduledAt),
-          "schedule",
-          "1",
-          "1",
-          b,
-        ]),
+        run: parseClaimedTuple(request.jobId, tuple),
+        recordedMissed: recordedMissed(),
       };
+    }
     case "lost":
     case "stale":
       return { status, watermark: Number(a) };
@@ -107,7 +107,8 @@ export function parseClaimReply(reply: unknown[], request: ClaimRequest): ClaimR
       return { status, retryAfterMs: Number(a) };
     case "skipped":
     case "queued":
-      return { status, runId: String(a) };
+    case "missed":
+      return { status, runId: String(a), recordedMissed: recordedMissed() };
     case "definitionChanged":
       return { status, hash: String(a) };
     case "paused":
@@ -117,6 +118,11 @@ export function parseClaimReply(reply: unknown[], request: ClaimRequest): ClaimR
     default:
       throw new Error(`unexpected claim reply ${JSON.stringify(reply)}`);
   }
+}
+
+/** A script's list of instants (decimal strings) as numbers. */
+function parseInstants(reply: unknown): number[] {
+  return list(reply).map((value) => Number(text(value)));
 }
 
 /** Turns `{runId, scheduledAt, trigger, attempt, token, leaseExpiresAt}` into a run. */

@@ -157,7 +157,7 @@ export class RedisStore implements Store {
     );
   }
 
-  async recordMissed(jobId: string, hash: string, instants: readonly number[]): Promise<number> {
+  async recordMissed(jobId: string, hash: string, instants: readonly number[]): Promise<number[]> {
     return this.guard("recordMissed", () =>
       claims.recordMissed(this.context, jobId, hash, instants),
     );

@@ -63,16 +63,16 @@ export function recordMissed(
   jobId: string,
   hash: string,
   instants: readonly number[],
-): Promise<number> {
+): Promise<number[]> {
   return c.write("recordMissed", (now) => {
     const job = c.readJob(jobId);
-    if (!job || job.hash !== hash) return 0;
+    if (!job || job.hash !== hash) return [];
     const fresh = writes.newMissedInstants(job.watermark, instants);
     for (const at of fresh) {
       c.sql.runInsertIgnore.run(...runValues(writes.missedRow(jobId, at, now, newRunId())));
     }
     const newest = fresh[fresh.length - 1];
     if (newest !== undefined) c.sql.jobAdvance.run(newest, 0, jobId);
-    return fresh.length;
+    return fresh;
   });
 }

@@ -167,7 +167,7 @@ export class SqliteStore implements Store {
     return claims.claimManual(this.conn, jobId, replicaId, leaseMs);
   }
 
-  async recordMissed(jobId: string, hash: string, instants: readonly number[]): Promise<number> {
+  async recordMissed(jobId: string, hash: string, instants: readonly number[]): Promise<number[]> {
     return claims.recordMissed(this.conn, jobId, hash, instants);
   }
 

@@ -4,10 +4,12 @@ import { jobScript } from "./prelude.js";
 
 /**
  * The claim: the rules of `protocol/claim.ts#decideClaim`, in the same order, then the writes.
- * Replies {'won', runId, lease}, {'queued', runId, lease-index score}, {'skipped', runId} or a
- * refusal.
+ * Replies {'won', runId, lease, recorded}, {'queued', runId, lease-index score, recorded},
+ * {'skipped', runId, recorded}, {'missed', runId, recorded} or a refusal; `recorded` lists the
+ * instants written as `missed` rows, ascending (for 'missed' the occurrence itself is last).
  * ARGV: base, jobId, scheduledAt, hash, replicaId, leaseMs, toleranceMs, runId, historyLimit,
- * retentionMs, then (instant, runId) pairs of missed occurrences, ascending, below scheduledAt.
+ * retentionMs, lateAfter ('' for none), then (instant, runId) pairs of missed occurrences,
+ * ascending, below scheduledAt.
  */
 export const CLAIM = jobScript(
   "claim",
@@ -25,16 +27,22 @@ if wm and at == wm then return { 'lost', s(wm) } end
 if wm and at < wm then return { 'stale', s(wm) } end
 if job.max_runs and job.run_count >= job.max_runs then return { 'exhausted' } end
 if redis.call('HEXISTS', K_OCC, s(at) .. ':schedule') == 1 then return { 'lost', s(wm or at) } end
+local late = ARGV[11] ~= '' and now > tonumber(ARGV[11])
 local busy = redis.call('ZCOUNT', K_ACTIVE, '(' .. s(now), '+inf') > 0
 local state, counts = 'claimed', true
-if busy and job.overlap == 'skip' then
+if late then
+  state, counts = 'missed', false
+elseif busy and job.overlap == 'skip' then
   state, counts = 'skipped', false
 elseif busy and job.overlap == 'queueOne' then
   if redis.call('ZCARD', K_QUEUED) > 0 then state, counts = 'skipped', false else state = 'queued' end
 end
-for i = 11, #ARGV - 1, 2 do
+local recorded = {}
+for i = 12, #ARGV - 1, 2 do
   local m = tonumber(ARGV[i])
-  if (not wm or m > wm) and m < at then insert_missed(ARGV[i + 1], m, now) end
+  if (not wm or m > wm) and m < at and insert_missed(ARGV[i + 1], m, now) then
+    recorded[#recorded + 1] = s(m)
+  end
 end
 redis.call('HSET', K_JOB, 'watermark', s(at))
 if counts then redis.call('HINCRBY', K_JOB, 'run_count', 1) end
@@ -45,16 +53,20 @@ if state == 'claimed' then
   insert_run(id, at, 'schedule', { 'state', 'claimed', 'attempt', '1', 'token', '1',
     'replica_id', replica, 'claimed_at', s(now), 'lease_expires_at', s(lease) })
   redis.call('ZADD', K_ACTIVE, s(lease), id)
-  reply = { 'won', id, s(lease) }
+  reply = { 'won', id, s(lease), recorded }
 elseif state == 'queued' then
   insert_run(id, at, 'schedule', { 'state', 'queued', 'attempt', '1', 'token', '0', 'replica_id', replica })
   redis.call('ZADD', K_QUEUED, s(at), id)
-  reply = { 'queued', id, index_score(id, now) }
+  reply = { 'queued', id, index_score(id, now), recorded }
+elseif state == 'missed' then
+  insert_missed(id, at, now)
+  recorded[#recorded + 1] = s(at)
+  reply = { 'missed', id, recorded }
 else
   insert_run(id, at, 'schedule', { 'state', 'skipped', 'attempt', '1', 'token', '0',
     'replica_id', replica, 'finished_at', s(now) })
   mark_done(id, s(at))
-  reply = { 'skipped', id }
+  reply = { 'skipped', id, recorded }
 end
 trim(now, tonumber(ARGV[9]), tonumber(ARGV[10]))
 return reply
@@ -84,23 +96,26 @@ return { ARGV[5], s(at), s(lease) }
 `,
 );
 
-/** ARGV: base, jobId, hash, historyLimit, retentionMs, then (instant, runId) pairs ascending. */
+/**
+ * ARGV: base, jobId, hash, historyLimit, retentionMs, then (instant, runId) pairs ascending.
+ * Returns the instants recorded, ascending.
+ */
 export const RECORD_MISSED = jobScript(
   "recordMissed",
   `
 local job = read_job()
-if not job or job.hash ~= ARGV[3] then return 0 end
+if not job or job.hash ~= ARGV[3] then return {} end
 local now = now_ms()
-local count, newest = 0, nil
+local recorded, newest = {}, nil
 for i = 6, #ARGV - 1, 2 do
   local m = tonumber(ARGV[i])
   if not job.watermark or m > job.watermark then
-    insert_missed(ARGV[i + 1], m, now)
-    count, newest = count + 1, m
+    if insert_missed(ARGV[i + 1], m, now) then recorded[#recorded + 1] = s(m) end
+    newest = m
   end
 end
 if newest then redis.call('HSET', K_JOB, 'watermark', s(newest)) end
 trim(now, tonumber(ARGV[4]), tonumber(ARGV[5]))
-return count
+return recorded
 `,
 );

@@ -13,6 +13,7 @@ import { createHash } from "node:crypto";
  * ARGV[1] is the key base and ARGV[2] the job id. Store-wide scripts touch only keys tagged
  * `{<prefix>}`. `index_score(id, now)` is the score the store-wide lease index should hold for
  * a run: its lease expiry while active, its blocker's while queued, '-1' when terminal or gone.
+ * `insert_missed` returns whether it wrote the row (false when the occurrence already has one).
  */
 
 /** A Lua script and its SHA1, run with EVALSHA (falling back to EVAL on NOSCRIPT). */
@@ -90,9 +91,10 @@ local function trim(now, limit, retention)
   end
 end
 local function insert_missed(id, at, now)
-  if redis.call('HEXISTS', K_OCC, s(at) .. ':schedule') == 1 then return end
+  if redis.call('HEXISTS', K_OCC, s(at) .. ':schedule') == 1 then return false end
   insert_run(id, at, 'schedule', { 'state', 'missed', 'attempt', '1', 'token', '0', 'finished_at', s(now) })
   mark_done(id, s(at))
+  return true
 end
 local function owned(k, token, now, ...)
   local f = redis.call('HMGET', k, 'token', 'state', 'lease_expires_at', ...)

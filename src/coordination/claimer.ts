@@ -274,7 +274,10 @@ function applyOne(
       advance(request.scheduledAt);
       return null;
     case "paused":
+      // This replica's claim recorded the paused occurrence's `skipped` row: one event per row
+      // (the replicas that lost it hear `lost`), so metrics count what the audit counts.
       advance(request.scheduledAt);
+      deps.hub.emit("run:skipped", { ...base, reason: "paused" });
       return null;
     case "notDue":
       // Our estimate of the store clock ran ahead: look again when the store says it is due.

@@ -26,8 +26,14 @@ export interface SchedulerEvents {
   "run:succeeded": OwnedRunEvent & { readonly durationMs: number };
   /** An attempt failed; `willRetry` says whether another attempt follows. */
   "run:failed": OwnedRunEvent & { readonly error: unknown; readonly willRetry: boolean };
-  /** The occurrence was not run: overlap policy, a `beforeRun` listener, or a full queue. */
-  "run:skipped": RunEventBase & { readonly reason: "overlap" | "beforeRun" | "queued" };
+  /**
+   * The occurrence was not run: overlap policy, a `beforeRun` listener, a full queue, or the job
+   * is paused. For `paused`, only the replica whose claim recorded the `skipped` row emits it
+   * (once per row; replicas that lost the claim do not).
+   */
+  "run:skipped": RunEventBase & {
+    readonly reason: "overlap" | "beforeRun" | "queued" | "paused";
+  };
   /** The occurrence was recorded as missed (nobody ran it in time). */
   "run:missed": RunEventBase;
   /** Another replica won the claim (normal in a cluster). */

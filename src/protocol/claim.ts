@@ -28,6 +28,11 @@ export interface ClaimWrite {
   readonly missed: readonly number[];
   /** Whether the job's `runCount` grows by one. */
   readonly countsAsRun: boolean;
+  /**
+   * Why the `skipped` row was written when it is not the overlap policy: `paused` (the job is
+   * paused), kept in the row's `error` column and answered as a `paused` result.
+   */
+  readonly reason?: "paused";
 }
 
 /** Either a refusal to return as is, or the write to perform. */
@@ -36,21 +41,24 @@ export type ClaimDecision =
   | { readonly kind: "write"; readonly write: ClaimWrite };
 
 /**
- * Applies the claim rules in order: unknown job, definition changed, paused, not due, at or
- * below the watermark (`lost` when equal, `stale` when below), `maxRuns` reached, late (store
- * now past `lateAfter`: recorded `missed`), then the overlap policy.
+ * Applies the claim rules in order: unknown job, definition changed, not due, at or below the
+ * watermark (`lost` when equal, `stale` when below), `maxRuns` reached, paused (recorded
+ * `skipped` with reason `paused`), late (store now past `lateAfter`: recorded `missed`), then
+ * the overlap policy.
  *
- * Late comes after the refusals so that a late claim writes only what a won claim would have
- * written (an occurrence a peer took stays `lost`/`stale`, a paused or exhausted job records
- * nothing), and before the overlap policy because an occurrence that will not run is missed
- * whatever other run is active.
+ * Paused and late come after the refusals so that they write only what a won claim would have
+ * written: an occurrence a peer took stays `lost`/`stale` (so one paused occurrence gets one
+ * row, however many replicas claim it), one not yet due is looked at again when it is due (a
+ * job resumed by then runs it), and an exhausted job records nothing. Paused comes before late
+ * because a paused job's occurrence would not have run in time or not: the pause is the reason
+ * to record. Late comes before the overlap policy because an occurrence that will not run is
+ * missed whatever other run is active.
  */
 export function decideClaim(request: ClaimRequest, snapshot: ClaimSnapshot): ClaimDecision {
   const { job, now } = snapshot;
   const refuse = (result: ClaimResult): ClaimDecision => ({ kind: "refuse", result });
   if (!job) return refuse({ status: "unknownJob" });
   if (job.hash !== request.hash) return refuse({ status: "definitionChanged", hash: job.hash });
-  if (job.paused) return refuse({ status: "paused" });
   const dueAt = request.scheduledAt - (request.toleranceMs ?? 0);
   if (dueAt > now) return refuse({ status: "notDue", retryAfterMs: dueAt - now });
   if (job.watermark !== null && request.scheduledAt <= job.watermark) {
@@ -59,6 +67,9 @@ export function decideClaim(request: ClaimRequest, snapshot: ClaimSnapshot): Cla
   }
   if (job.maxRuns !== null && job.runCount >= job.maxRuns) return refuse({ status: "exhausted" });
   const missed = missedToRecord(request, job.watermark);
+  if (job.paused) {
+    return { kind: "write", write: { state: "skipped", missed, countsAsRun: false, reason: "paused" } };
+  }
   if (request.lateAfter !== undefined && now > request.lateAfter) {
     return { kind: "write", write: { state: "missed", missed, countsAsRun: false } };
   }

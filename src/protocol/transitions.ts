@@ -43,8 +43,9 @@ export function missedRow(
 
 /**
  * The rows a permitted claim writes: its `missed` rows and the occurrence's row (`claimed` with
- * token 1 and a lease, a `skipped` / `queued` record without one, or a `missed` row when the
- * step ran past the request's `lateAfter`).
+ * token 1 and a lease, a `skipped` / `queued` record without one — a `skipped` row of a paused
+ * job with error `paused`, answered `paused` — or a `missed` row when the step ran past the
+ * request's `lateAfter`).
  */
 export function claimRows(
   request: ClaimRequest,
@@ -74,10 +75,11 @@ export function claimRows(
     claimedAt: claimed ? now : null,
     finishedAt: write.state === "skipped" ? now : null,
     leaseExpiresAt: claimed ? now + request.leaseMs : null,
+    error: write.reason ?? null,
   });
   const result: ClaimResult = claimed
     ? { status: "won", run: toClaimedRun(row), recordedMissed }
-    : { status: write.state, runId: row.runId, recordedMissed };
+    : { status: write.reason ?? write.state, runId: row.runId, recordedMissed };
   return { rows: [...missed, row], result };
 }
 

@@ -151,7 +151,7 @@ export interface RecordedMisses {
 
 /**
  * Outcome of one claim. Only `won` lets the replica run the occurrence. The checks apply in this
- * order: `unknownJob`, `definitionChanged`, `paused`, `notDue`, `lost`/`stale`, `exhausted`,
+ * order: `unknownJob`, `definitionChanged`, `notDue`, `lost`/`stale`, `exhausted`, `paused`,
  * `missed` (store now past `lateAfter`), then the overlap policy (`skipped`/`queued`) or `won`.
  */
 export type ClaimResult =
@@ -172,7 +172,12 @@ export type ClaimResult =
    * over it, so nobody runs it.
    */
   | ({ readonly status: "missed"; readonly runId: string } & RecordedMisses)
-  | { readonly status: "paused" }
+  /**
+   * The job is paused: the occurrence is recorded as the `skipped` row `runId` (token 0, error
+   * `paused`) and the watermark moved over it, so nobody runs it and a claim of it after resume
+   * is `lost`/`stale`. Only a due occurrence above the watermark gets this answer.
+   */
+  | ({ readonly status: "paused"; readonly runId: string } & RecordedMisses)
   /** The stored definition has another hash: this replica runs an old (or newer) version. */
   | { readonly status: "definitionChanged"; readonly hash: string }
   /** `maxRuns` reached. */
@@ -375,13 +380,22 @@ export interface Store
   setPaused(jobId: string, paused: boolean): Promise<boolean>;
 
   /**
-   * Claims occurrences, each in one atomic step: refuses unless the job exists, is not paused,
-   * has the same hash, `scheduledAt ≤ now + tolerance`, `scheduledAt > watermark`, `maxRuns` is
+   * Claims occurrences, each in one atomic step: refuses unless the job exists, has the same
+   * hash, `scheduledAt ≤ now + tolerance`, `scheduledAt > watermark`, `maxRuns` is
    * not reached and the overlap policy allows it; then records the `missed` occurrences,
    * advances the watermark, inserts the run row (`claimed`, token 1, attempt 1) and returns it.
    * Past the request's `lateAfter` (store now) the occurrence's row is `missed` instead (see
    * {@link ClaimRequest.lateAfter}). Every result that wrote rows names the `missed` ones
    * (`recordedMissed`).
+   *
+   * A paused job's claim is not a bare refusal: once the occurrence is due, above the watermark
+   * and within `maxRuns`, it is recorded as a `skipped` row with error `paused` (token 0, the
+   * claiming replica's id), the request's `missed` instants are recorded as `missed` rows as a
+   * won claim would (they must not vanish either), the watermark advances (the run count does
+   * not) and the answer is `paused` with the row's id. So no occurrence vanishes without a row
+   * while a job is paused, and after `setPaused(jobId, false)` the next occurrence is claimed as
+   * usual.
+   *
    * Results are in request order. Many requests share one round trip where the backend allows.
    *
    * A request whose job row (or one of its run rows read for the decision) is corrupt gets an

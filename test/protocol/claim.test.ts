@@ -42,6 +42,11 @@ function snapshot(patch: Partial<ClaimSnapshot> = {}): ClaimSnapshot {
   return { job: job(), now: NOW, hasActiveRun: false, hasQueuedRun: false, ...patch };
 }
 
+const pausedSkip = (missed: number[] = []): ClaimDecision => ({
+  kind: "write",
+  write: { state: "skipped", missed, countsAsRun: false, reason: "paused" },
+});
+
 const claimed = (missed: number[] = []): ClaimDecision => ({
   kind: "write",
   write: { state: "claimed", missed, countsAsRun: true },
@@ -68,15 +73,10 @@ const refusals: Case[] = [
     expected: refuse({ status: "definitionChanged", hash: "h1" }),
   },
   {
-    name: "paused",
-    snapshot: { job: job({ paused: true }) },
-    expected: refuse({ status: "paused" }),
-  },
-  {
-    name: "paused comes before not due",
+    name: "not due comes before paused (a job resumed by then runs it)",
     request: { scheduledAt: NOW + 500 },
     snapshot: { job: job({ paused: true }) },
-    expected: refuse({ status: "paused" }),
+    expected: refuse({ status: "notDue", retryAfterMs: 500 }),
   },
   {
     name: "not due: retry after the gap to store now",
@@ -121,12 +121,6 @@ const refusals: Case[] = [
     expected: refuse({ status: "exhausted" }),
   },
   {
-    name: "paused comes before late",
-    request: { lateAfter: NOW - 1 },
-    snapshot: { job: job({ paused: true }) },
-    expected: refuse({ status: "paused" }),
-  },
-  {
     name: "the watermark comes before late (lost)",
     request: { scheduledAt: 1_000, lateAfter: NOW - 1 },
     expected: refuse({ status: "lost", watermark: 1_000 }),
@@ -140,6 +134,23 @@ const refusals: Case[] = [
     name: "maxRuns comes before late",
     request: { lateAfter: NOW - 1 },
     snapshot: { job: job({ maxRuns: 3, runCount: 3 }) },
+    expected: refuse({ status: "exhausted" }),
+  },
+  {
+    name: "the watermark comes before paused (lost: a peer recorded it)",
+    request: { scheduledAt: 1_000 },
+    snapshot: { job: job({ paused: true }) },
+    expected: refuse({ status: "lost", watermark: 1_000 }),
+  },
+  {
+    name: "the watermark comes before paused (stale)",
+    request: { scheduledAt: 999 },
+    snapshot: { job: job({ paused: true }) },
+    expected: refuse({ status: "stale", watermark: 1_000 }),
+  },
+  {
+    name: "maxRuns comes before paused",
+    snapshot: { job: job({ paused: true, maxRuns: 3, runCount: 3 }) },
     expected: refuse({ status: "exhausted" }),
   },
 ];
@@ -219,6 +230,33 @@ const writes: Case[] = [
     name: "a late claim records its missed list too",
     request: { lateAfter: 5_000, missed: [500, 2_000] },
     expected: { kind: "write", write: { state: "missed", missed: [2_000], countsAsRun: false } },
+  },
+  {
+    name: "paused: recorded skipped with reason paused, not counted",
+    snapshot: { job: job({ paused: true }) },
+    expected: pausedSkip(),
+  },
+  {
+    name: "paused records its missed list too",
+    request: { missed: [500, 2_000, 4_000] },
+    snapshot: { job: job({ paused: true }) },
+    expected: pausedSkip([2_000, 4_000]),
+  },
+  {
+    name: "paused with no watermark yet",
+    snapshot: { job: job({ paused: true, watermark: null }) },
+    expected: pausedSkip(),
+  },
+  {
+    name: "paused comes before late",
+    request: { lateAfter: NOW - 1 },
+    snapshot: { job: job({ paused: true }) },
+    expected: pausedSkip(),
+  },
+  {
+    name: "paused comes before overlap",
+    snapshot: { job: job({ paused: true, overlap: "queueOne" }), hasActiveRun: true },
+    expected: pausedSkip(),
   },
   {
     name: "late comes before overlap",

@@ -98,6 +98,25 @@ describe("claimRows", () => {
     ]);
     expect(built.result).toEqual(result);
   });
+
+  it("paused: a skipped row with error paused (token 0, the claimer's replica) answered paused", () => {
+    const write: ClaimWrite = {
+      state: "skipped",
+      missed: [2_000],
+      countsAsRun: false,
+      reason: "paused",
+    };
+    const built = claimRows(request, write, NOW, ids());
+    expect(built.rows.map((row) => row.state)).toEqual(["missed", "skipped"]);
+    expect(built.rows[1]).toEqual({
+      ...run({ runId: "run-2", replicaId: "r1" }),
+      ...unowned,
+      state: "skipped",
+      finishedAt: NOW,
+      error: "paused",
+    });
+    expect(built.result).toEqual({ status: "paused", runId: "run-2", recordedMissed: [2_000] });
+  });
 });
 
 describe("newMissedInstants", () => {

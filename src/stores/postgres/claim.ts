@@ -84,11 +84,11 @@ dec AS MATERIALIZED (
       WHEN l.job_id IS NULL THEN 'unknownJob'
       WHEN NOT (${VALID_JOB}) THEN 'corrupt'
       WHEN l.hash <> q.hash THEN 'definitionChanged'
-      WHEN l.paused THEN 'paused'
       WHEN q.scheduled_at - q.tolerance_ms > c.now_ms THEN 'notDue'
       WHEN l.watermark = q.scheduled_at THEN 'lost'
       WHEN l.watermark > q.scheduled_at THEN 'stale'
       WHEN l.max_runs IS NOT NULL AND l.run_count >= l.max_runs THEN 'exhausted'
+      WHEN l.paused THEN 'paused'
       WHEN q.late_after IS NOT NULL AND c.now_ms > q.late_after THEN 'missed'
       WHEN l.overlap <> 'allow' AND s.row_version IS DISTINCT FROM l.row_version THEN 'recheck'
       WHEN coalesce(b.active, false) AND l.overlap = 'skip' THEN 'skipped'
@@ -106,18 +106,20 @@ upd AS (
   SET watermark = d.scheduled_at,
       run_count = j.run_count + CASE WHEN d.status IN ('claimed', 'queued') THEN 1 ELSE 0 END
   FROM dec d
-  WHERE j.job_id = d.job_id AND d.status IN ('claimed', 'skipped', 'queued', 'missed')
+  WHERE j.job_id = d.job_id AND d.status IN ('claimed', 'skipped', 'queued', 'missed', 'paused')
     AND (j.watermark IS NULL OR j.watermark < d.scheduled_at)
   RETURNING j.job_id
 ),
 ins AS (
   INSERT INTO ${t.runs} (${RUN_COLUMNS})
-  SELECT d.run_id, d.job_id, d.scheduled_at, 'schedule', d.status, 1,
+  SELECT d.run_id, d.job_id, d.scheduled_at, 'schedule',
+         CASE WHEN d.status = 'paused' THEN 'skipped' ELSE d.status END, 1,
          CASE WHEN d.status = 'claimed' THEN 1 ELSE 0 END,
          CASE WHEN d.status <> 'missed' THEN d.replica_id END,
          CASE WHEN d.status = 'claimed' THEN d.now_ms END, NULL,
-         CASE WHEN d.status IN ('skipped', 'missed') THEN d.now_ms END,
-         CASE WHEN d.status = 'claimed' THEN d.now_ms + d.lease_ms END, NULL
+         CASE WHEN d.status IN ('skipped', 'missed', 'paused') THEN d.now_ms END,
+         CASE WHEN d.status = 'claimed' THEN d.now_ms + d.lease_ms END,
+         CASE WHEN d.status = 'paused' THEN 'paused' END
   FROM dec d JOIN upd u ON u.job_id = d.job_id
   ON CONFLICT (job_id, scheduled_at, trigger_kind) DO NOTHING
   RETURNING run_id, job_id
@@ -302,7 +304,8 @@ function toResult(row: RawRow, jobs: string): ClaimResult | null {
     case "claimed":
     case "skipped":
     case "queued":
-    case "missed": {
+    case "missed":
+    case "paused": {
       const runId = row.inserted;
       if (typeof runId !== "string") return { status: "lost", watermark: num("scheduled_at") };
       const recordedMissed = ((row.recorded_missed ?? []) as unknown[]).map(Number);
@@ -329,7 +332,6 @@ function toResult(row: RawRow, jobs: string): ClaimResult | null {
       };
     case "definitionChanged":
       return { status, hash: String(row.stored_hash) };
-    case "paused":
     case "exhausted":
     case "unknownJob":
       return { status };

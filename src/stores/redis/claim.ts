@@ -108,10 +108,10 @@ export function parseClaimReply(reply: unknown[], request: ClaimRequest): ClaimR
     case "skipped":
     case "queued":
     case "missed":
+    case "paused":
       return { status, runId: String(a), recordedMissed: recordedMissed() };
     case "definitionChanged":
       return { status, hash: String(a) };
-    case "paused":
     case "exhausted":
     case "unknownJob":
       return { status };

@@ -5,7 +5,8 @@ import { jobScript } from "./prelude.js";
 /**
  * The claim: the rules of `protocol/claim.ts#decideClaim`, in the same order, then the writes.
  * Replies {'won', runId, lease, recorded}, {'queued', runId, lease-index score, recorded},
- * {'skipped', runId, recorded}, {'missed', runId, recorded} or a refusal; `recorded` lists the
+ * {'skipped', runId, recorded}, {'paused', runId, recorded} (a `skipped` row with error
+ * 'paused'), {'missed', runId, recorded} or a refusal; `recorded` lists the
  * instants written as `missed` rows, ascending (for 'missed' the occurrence itself is last).
  * ARGV: base, jobId, scheduledAt, hash, replicaId, leaseMs, toleranceMs, runId, historyLimit,
  * retentionMs, lateAfter ('' for none), then (instant, runId) pairs of missed occurrences,
@@ -17,7 +18,6 @@ export const CLAIM = jobScript(
 local job = read_job()
 if not job then return { 'unknownJob' } end
 if job.hash ~= ARGV[4] then return { 'definitionChanged', job.hash } end
-if job.paused then return { 'paused' } end
 local now = now_ms()
 local at = tonumber(ARGV[3])
 local due = at - tonumber(ARGV[7])
@@ -30,7 +30,9 @@ if redis.call('HEXISTS', K_OCC, s(at) .. ':schedule') == 1 then return { 'lost',
 local late = ARGV[11] ~= '' and now > tonumber(ARGV[11])
 local busy = redis.call('ZCOUNT', K_ACTIVE, '(' .. s(now), '+inf') > 0
 local state, counts = 'claimed', true
-if late then
+if job.paused then
+  state, counts = 'paused', false
+elseif late then
   state, counts = 'missed', false
 elseif busy and job.overlap == 'skip' then
   state, counts = 'skipped', false
@@ -63,10 +65,14 @@ elseif state == 'missed' then
   recorded[#recorded + 1] = s(at)
   reply = { 'missed', id, recorded }
 else
-  insert_run(id, at, 'schedule', { 'state', 'skipped', 'attempt', '1', 'token', '0',
-    'replica_id', replica, 'finished_at', s(now) })
+  local fields = { 'state', 'skipped', 'attempt', '1', 'token', '0', 'replica_id', replica,
+    'finished_at', s(now) }
+  if state == 'paused' then
+    fields[#fields + 1], fields[#fields + 2] = 'error', 'paused'
+  end
+  insert_run(id, at, 'schedule', fields)
   mark_done(id, s(at))
-  reply = { 'skipped', id, recorded }
+  reply = { state, id, recorded }
 end
 trim(now, tonumber(ARGV[9]), tonumber(ARGV[10]))
 return reply

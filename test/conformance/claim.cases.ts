@@ -71,13 +71,81 @@ export function claimCases(h: Harness): void {
     await claimWon(h.store, request(reg, now + 60_000, { toleranceMs: 120_000 }));
   });
 
-  it("a paused job refuses claims with paused", async () => {
+  it("a paused job's due occurrence is recorded skipped (paused) with its missed list and moves the watermark", async () => {
+    const [a, b] = await h.replicas(2);
+    const reg = job();
+    await a!.registerJob(reg);
+    await a!.setPaused(reg.jobId, true);
+    const t = await pastBase(a!);
+    const claim = request(reg, t, { replicaId: "r1", missed: [t - 2000, t - 1000] });
+    const result = await claimOne(a!, claim);
+    expect(result).toEqual({
+      status: "paused",
+      runId: expect.any(String),
+      recordedMissed: [t - 2000, t - 1000],
+    });
+    if (result.status !== "paused") throw new Error("unreachable");
+    expect(await runRow(a!, reg.jobId, result.runId)).toMatchObject({
+      scheduledAt: t,
+      trigger: "schedule",
+      state: "skipped",
+      token: 0,
+      replicaId: "r1",
+      error: "paused",
+      leaseExpiresAt: null,
+    });
+    expect(await a!.getJob(reg.jobId)).toMatchObject({ watermark: t, runCount: 0, paused: true });
+    // Another replica claiming the same instant finds it decided and writes nothing.
+    expect(await claimOne(b!, request(reg, t, { replicaId: "r2" }))).toEqual({
+      status: "lost",
+      watermark: t,
+    });
+    expect(await claimOne(b!, request(reg, t - 500, { replicaId: "r2" }))).toEqual({
+      status: "stale",
+      watermark: t,
+    });
+    const rows = await a!.history({ jobId: reg.jobId });
+    expect(rows.map((r) => [r.scheduledAt, r.state])).toEqual([
+      [t, "skipped"],
+      [t - 1000, "missed"],
+      [t - 2000, "missed"],
+    ]);
+    // After resume the next occurrence is claimed as usual.
+    expect(await b!.setPaused(reg.jobId, false)).toBe(true);
+    await claimWon(b!, request(reg, t + 1000));
+    expect(await a!.getJob(reg.jobId)).toMatchObject({ watermark: t + 1000, runCount: 1 });
+  });
+
+  it("a paused job's occurrence not yet due is notDue and writes nothing", async () => {
     const reg = job();
     await h.store.registerJob(reg);
     await h.store.setPaused(reg.jobId, true);
+    const now = await h.store.now();
+    const result = await claimOne(h.store, request(reg, now + 60_000));
+    expect(result.status).toBe("notDue");
+    expect(await h.store.getJob(reg.jobId)).toMatchObject({ watermark: null, runCount: 0 });
+    expect(await h.store.history({ jobId: reg.jobId })).toEqual([]);
+  });
+
+  it("a batch of a paused job's occurrences records one skipped row each, in request order", async () => {
+    const reg = job({ overlap: "skip" });
+    const other = job();
+    for (const r of [reg, other]) await h.store.registerJob(r);
+    await h.store.setPaused(reg.jobId, true);
     const t = await pastBase(h.store);
-    expect(await claimOne(h.store, request(reg, t))).toEqual({ status: "paused" });
-    expect((await h.store.getJob(reg.jobId))?.watermark).toBeNull();
+    const results = await h.store.claim([
+      request(reg, t),
+      request(other, t),
+      request(reg, t + 1000),
+      request(reg, t + 1000),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(["paused", "won", "paused", "lost"]);
+    const rows = await h.store.history({ jobId: reg.jobId });
+    expect(rows.map((r) => [r.scheduledAt, r.state, r.error])).toEqual([
+      [t + 1000, "skipped", "paused"],
+      [t, "skipped", "paused"],
+    ]);
+    expect(await h.store.getJob(reg.jobId)).toMatchObject({ watermark: t + 1000, runCount: 0 });
   });
 
   it("a hash mismatch refuses with definitionChanged and the stored hash", async () => {
@@ -193,7 +261,7 @@ export function claimCases(h: Harness): void {
     expect(rows.map((r) => r.scheduledAt)).toEqual([t + 9000, t + 8000, t + 7000, t + 3000]);
   });
 
-  it("a late claim is refused as lost, stale, paused or exhausted first, and missed before overlap", async () => {
+  it("a late claim is refused as lost, stale or exhausted first, recorded paused, and missed before overlap", async () => {
     const reg = job({ overlap: "skip" });
     const once = job({ maxRuns: 1 });
     for (const r of [reg, once]) await h.store.registerJob(r);
@@ -204,9 +272,13 @@ export function claimCases(h: Harness): void {
     expect(await claimOne(h.store, lateAt(reg, t))).toMatchObject({ status: "stale" });
     // The run at t + 1000 is active under overlap `skip`: late is decided before overlap.
     expect(await claimOne(h.store, lateAt(reg, t + 2000))).toMatchObject({ status: "missed" });
+    // A paused job's late occurrence is recorded for the pause (skipped), not as missed.
     await h.store.setPaused(reg.jobId, true);
-    expect(await claimOne(h.store, lateAt(reg, t + 3000))).toEqual({ status: "paused" });
-    expect((await h.store.getJob(reg.jobId))?.watermark).toBe(t + 2000);
+    expect(await claimOne(h.store, lateAt(reg, t + 3000))).toMatchObject({
+      status: "paused",
+      recordedMissed: [],
+    });
+    expect((await h.store.getJob(reg.jobId))?.watermark).toBe(t + 3000);
     await claimWon(h.store, request(once, t));
     expect(await claimOne(h.store, lateAt(once, t + 1000))).toEqual({ status: "exhausted" });
     expect((await h.store.getJob(once.jobId))?.watermark).toBe(t);

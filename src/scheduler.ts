@@ -212,7 +212,10 @@ export class Scheduler {
     return await this.coordinator.runNow(entry.state);
   }
 
-  /** Pauses the job on every replica (claims are refused until `resume`). */
+  /**
+   * Pauses the job on every replica: until `resume`, each occurrence that falls due is recorded
+   * as a `skipped` row (error `paused`) instead of running.
+   */
   pause(id: string): Promise<void> {
     return this.setPaused(id, true, "pause");
   }

@@ -96,7 +96,10 @@ export interface AuditReport {
   readonly unexplainedMisses: AuditList<Occurrence>;
   /** `missed` rows: occurrences the job's missed policy recorded instead of running. */
   readonly missed: AuditList<RunRecord>;
-  /** `skipped` rows: the overlap policy or a `beforeRun` listener skipped them. */
+  /**
+   * `skipped` rows: the overlap policy or a `beforeRun` listener skipped them, or the job was
+   * paused when they fell due (error `paused`).
+   */
   readonly skipped: AuditList<RunRecord>;
   readonly lateStarts: LagStats;
   readonly failures: AuditList<RunRecord>;

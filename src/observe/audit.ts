@@ -51,9 +51,9 @@ const WARNINGS_READ = 10_000;
  * not `allow`, clock-skew warnings and the replicas seen. `ok` is true when nothing ran twice and
  * nothing owed is unaccounted for.
  *
- * Limits: pausing leaves no row, so occurrences a job skipped while paused (and resumed since)
- * count as unexplained misses; a job paused now owes nothing past its watermark. Ids starting
- * with `belfry:` are internal and only checked for duplicates.
+ * Occurrences that fell due while a job was paused have `skipped` rows (error `paused`), written
+ * by the claim step, so they count as skipped; a job paused now owes nothing past its watermark.
+ * Ids starting with `belfry:` are internal and only checked for duplicates.
  *
  * @example
  * ```ts

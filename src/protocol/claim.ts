@@ -68,7 +68,10 @@ export function decideClaim(request: ClaimRequest, snapshot: ClaimSnapshot): Cla
   if (job.maxRuns !== null && job.runCount >= job.maxRuns) return refuse({ status: "exhausted" });
   const missed = missedToRecord(request, job.watermark);
   if (job.paused) {
-    return { kind: "write", write: { state: "skipped", missed, countsAsRun: false, reason: "paused" } };
+    return {
+      kind: "write",
+      write: { state: "skipped", missed, countsAsRun: false, reason: "paused" },
+    };
   }
   if (request.lateAfter !== undefined && now > request.lateAfter) {
     return { kind: "write", write: { state: "missed", missed, countsAsRun: false } };

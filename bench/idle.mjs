@@ -59,6 +59,13 @@ export async function run({
   return results;
 }
 
+/** A belfry run's store calls per second by method, most frequent first ("–" for peers). */
+function byMethod(r) {
+  const entries = Object.entries(r.callsByMethod ?? {}).sort(([, a], [, b]) => b - a);
+  if (entries.length === 0) return "–";
+  return entries.map(([method, n]) => `${method} ${fmt(n / r.seconds, 2)}`).join(", ");
+}
+
 /** The Markdown table for the results of {@link run}. */
 export function markdown(results) {
   const seconds = results[0]?.seconds;
@@ -77,10 +84,11 @@ export function markdown(results) {
         "peak RSS MiB",
         "store calls/s",
         "wire queries/s",
+        "store calls/s by method",
       ],
       results.map((r) =>
         r.error
-          ? [r.system, r.n, `error: ${r.error}`, "", "", "", "", ""]
+          ? [r.system, r.n, `error: ${r.error}`, "", "", "", "", "", ""]
           : [
               r.system,
               r.n,
@@ -90,6 +98,7 @@ export function markdown(results) {
               r.peakRssMiB.map((x) => fmt(x, 0)).join(" · "),
               r.system.startsWith("belfry-") ? fmt(r.callsPerS, 1) : "–",
               fmt(r.queriesPerS, 1),
+              byMethod(r),
             ],
       ),
     ),

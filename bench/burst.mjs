@@ -35,7 +35,9 @@ function targetFor(name, leadMs) {
 /** One burst of `n` jobs on `name`; `leadMs` is the boot time allowed before the instant. */
 async function burstOnce(name, n, leadMs) {
   const at = targetFor(name, leadMs);
-  const cluster = await startCluster(name, { jobs: n, pattern: patternAt(at) });
+  // 3 BullMQ replicas upserting 100,000 schedulers each took over 2 minutes (startup bench).
+  const bootTimeoutMs = Math.max(600_000, n * 10);
+  const cluster = await startCluster(name, { jobs: n, pattern: patternAt(at) }, bootTimeoutMs);
   if (cluster.readyAt > at - 300) {
     await stopCluster(cluster);
     return { late: true, bootMs: cluster.bootMs };

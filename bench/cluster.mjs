@@ -19,6 +19,7 @@ import {
 
 export const REPLICAS = 3;
 const CHILD = fileURLToPath(new URL("./load-replica.mjs", import.meta.url));
+const SKEW_CLOCK = fileURLToPath(new URL("./skew-clock.mjs", import.meta.url));
 
 /** Replica configuration and clean-up for a system name (`belfry-postgres`, `bullmq`, …). */
 function setup(name, tag) {
@@ -41,9 +42,24 @@ function setup(name, tag) {
   return { cfg, drop: drops[name] };
 }
 
+/**
+ * Node flags for a replica process: a peer whose clock the skew bench moves (`cfg.skewMs`) gets
+ * the Date preload (belfry is given a skewed Clock instead, in load-replica.mjs), and with
+ * `BENCH_CPU_PROF=<dir>` every replica writes a CPU profile there when it exits.
+ */
+function nodeFlags(cfg) {
+  const dir = process.env.BENCH_CPU_PROF;
+  const skewed = cfg.skewMs && cfg.system !== "belfry";
+  return [
+    ...(skewed ? ["--import", SKEW_CLOCK] : []),
+    ...(dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : []),
+  ];
+}
+
 function spawnReplica(cfg) {
-  const child = spawn(process.execPath, [CHILD, JSON.stringify(cfg)], {
+  const child = spawn(process.execPath, [...nodeFlags(cfg), CHILD, JSON.stringify(cfg)], {
     stdio: ["pipe", "pipe", "pipe"],
+    env: { ...process.env, BENCH_SKEW_MS: String(cfg.skewMs ?? 0) },
   });
   const replica = { child, runs: [], stats: [], stderr: "" };
   let onReady;
@@ -73,9 +89,15 @@ function spawnReplica(cfg) {
 /**
  * Starts REPLICAS processes of `name` at once, each registering `options.jobs` jobs with
  * `options.pattern` or `options.every`; resolves once all are ready (or rejects after
- * `bootTimeoutMs`, having stopped them and dropped their data).
+ * `bootTimeoutMs`, having stopped them and dropped their data). `perReplica(i)` adds to replica
+ * `i`'s configuration (the skew bench gives each replica its clock offset, `skewMs`).
  */
-export async function startCluster(name, options, bootTimeoutMs = 600_000) {
+export async function startCluster(
+  name,
+  options,
+  bootTimeoutMs = 600_000,
+  perReplica = () => ({}),
+) {
   const tag = runTag();
   const { cfg, drop } = setup(name, tag);
   const replicas = [];
@@ -86,7 +108,9 @@ export async function startCluster(name, options, bootTimeoutMs = 600_000) {
   });
   const spawnedAt = Date.now();
   for (let i = 0; i < REPLICAS; i++) {
-    replicas.push(spawnReplica({ ...cfg, ...options, tag, replica: `replica-${i + 1}` }));
+    replicas.push(
+      spawnReplica({ ...cfg, ...options, ...perReplica(i), tag, replica: `replica-${i + 1}` }),
+    );
   }
   const timeout = sleep(bootTimeoutMs, null, { ref: false }).then(() => {
     throw new Error(`${name}: replicas not ready after ${bootTimeoutMs / 1000} s`);
@@ -137,7 +161,14 @@ export function summarizeStats(stats) {
   const ok = stats.filter(Boolean);
   const sum = (key) => ok.reduce((n, s) => n + s[key], 0);
   const range = (key) => ok.map((s) => s[key]);
+  const byMethod = {};
+  for (const s of ok) {
+    for (const [method, n] of Object.entries(s.callsByMethod ?? {})) {
+      byMethod[method] = (byMethod[method] ?? 0) + n;
+    }
+  }
   return {
+    callsByMethod: byMethod,
     cpuS: range("cpuS"),
     rssMiB: range("rssMiB"),
     peakRssMiB: range("peakRssMiB"),

@@ -1,5 +1,5 @@
 // Idle: N jobs registered on a cron far in the future (`0 0 1 1 *`, New Year), 3 replica
-// processes, `seconds` (default 60) after every replica is ready → CPU seconds and RSS per
+// processes, `seconds` (default 60) from 10 s after every replica is ready → CPU seconds and RSS per
 // replica, store calls and wire queries per second (all replicas).
 //
 // Run after `npm run build`:  node bench/run.mjs idle [--peers] [--jobs 10000] [--seconds 20]
@@ -7,10 +7,15 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { mark, readStats, startCluster, stopCluster, summarizeStats } from "./cluster.mjs";
 import { fmt, log, markdownTable, ratio } from "./report.mjs";
 
+/** Time between every replica being ready and the start of the measurement. */
+const SETTLE_MS = 10_000;
+
 /** One system holding `n` idle jobs for `seconds`. */
 async function idleOnce(name, n, seconds) {
   const cluster = await startCluster(name, { jobs: n, pattern: "0 0 1 1 *" });
-  await sleep(2_000);
+  // The first dispatch pass after start() computes every job's next instant (100,000 jobs: a
+  // few seconds on a busy machine); idle is what follows it.
+  await sleep(SETTLE_MS);
   mark(cluster);
   await sleep(seconds * 1_000);
   const stats = summarizeStats(await readStats(cluster));
@@ -59,6 +64,13 @@ export async function run({
   return results;
 }
 
+/** A belfry run's store calls per second by method, most frequent first ("–" for peers). */
+function byMethod(r) {
+  const entries = Object.entries(r.callsByMethod ?? {}).sort(([, a], [, b]) => b - a);
+  if (entries.length === 0) return "–";
+  return entries.map(([method, n]) => `${method} ${fmt(n / r.seconds, 2)}`).join(", ");
+}
+
 /** The Markdown table for the results of {@link run}. */
 export function markdown(results) {
   const seconds = results[0]?.seconds;
@@ -77,10 +89,11 @@ export function markdown(results) {
         "peak RSS MiB",
         "store calls/s",
         "wire queries/s",
+        "store calls/s by method",
       ],
       results.map((r) =>
         r.error
-          ? [r.system, r.n, `error: ${r.error}`, "", "", "", "", ""]
+          ? [r.system, r.n, `error: ${r.error}`, "", "", "", "", "", ""]
           : [
               r.system,
               r.n,
@@ -90,6 +103,7 @@ export function markdown(results) {
               r.peakRssMiB.map((x) => fmt(x, 0)).join(" · "),
               r.system.startsWith("belfry-") ? fmt(r.callsPerS, 1) : "–",
               fmt(r.queriesPerS, 1),
+              byMethod(r),
             ],
       ),
     ),

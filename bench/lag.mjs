@@ -8,11 +8,17 @@ import { mark, readStats, startCluster, stopCluster, summarizeStats } from "./cl
 import { percentile } from "./lib.mjs";
 import { fmt, log, markdownTable, ratio } from "./report.mjs";
 
-const JOBS = 100;
+/** Jobs in the lag workload, each due every second. */
+export const JOBS = 100;
 
-/** One system for one window. */
-async function lagOnce(name, seconds) {
-  const cluster = await startCluster(name, { jobs: JOBS, every: "1s" });
+/**
+ * One system for one window: lag of the first start of each occurrence (start − nominal instant,
+ * both on this process's clock), early starts (a run that started before its nominal instant),
+ * duplicates and misses. `perReplica(i)` adds to replica `i`'s configuration (the skew bench
+ * moves replicas' clocks), and `early` counts early starts per replica.
+ */
+export async function lagOnce(name, seconds, perReplica) {
+  const cluster = await startCluster(name, { jobs: JOBS, every: "1s" }, undefined, perReplica);
   const from = Math.ceil((cluster.readyAt + 2_000) / 1_000) * 1_000;
   const to = from + seconds * 1_000;
   await sleep(from - 300 - Date.now());
@@ -27,9 +33,13 @@ async function lagOnce(name, seconds) {
   }
   const lags = [...first].map(([key, start]) => start - Number(key.split("@")[1]));
   const due = JOBS * seconds;
+  const early = cluster.replicas.map(
+    (_, i) => runs.filter((r) => r.r === `replica-${i + 1}` && r.start < r.at).length,
+  );
   return {
     due,
     runs: runs.length,
+    early,
     duplicates: runs.length - first.size,
     misses: due - first.size,
     p50Ms: percentile(lags, 0.5),

@@ -1,7 +1,8 @@
 // One replica of one scheduler holding many jobs, as a separate process, for the burst, lag and
 // idle benchmarks (bench/cluster.mjs starts three of these per system). Argument: one JSON object
 //   { system: belfry | bullmq | graphile, store?, sqlitePath?, tag, replica, jobs,
-//     pattern?: cron expression (burst, idle) | every?: "1s" (lag) }
+//     pattern?: cron expression (burst, idle) | every?: "1s" (lag),
+//     skewMs?: this replica's clock offset (skew bench; peers get it through bench/skew-clock.mjs) }
 // stdout, JSON lines:
 //   {"t":"ready"}                                   once every job is registered and started
 //   {"t":"run","job":…,"at":nominal ms,"start":ms}  first thing in every handler call
@@ -17,9 +18,14 @@ import { URLS } from "./lib.mjs";
 const cfg = JSON.parse(process.argv[2]);
 const jobIds = Array.from({ length: cfg.jobs }, (_, j) => `job-${j}`);
 const counts = { calls: 0, queries: 0 };
+/** Store calls by method name (belfry), for finding what an idle replica keeps asking. */
+const byMethod = new Map();
+
+// The real time, also in a replica whose clock the skew bench moved (bench/skew-clock.mjs).
+const realNow = globalThis[Symbol.for("belfry.bench.realNow")] ?? Date.now;
 
 function report(job, at) {
-  const start = Date.now(); // stamped before anything else the handler does
+  const start = realNow(); // stamped before anything else the handler does
   process.stdout.write(`{"t":"run","job":"${job}","at":${at},"start":${start}}\n`);
 }
 
@@ -47,6 +53,7 @@ function counted(store) {
       if (typeof value !== "function") return value;
       return (...args) => {
         counts.calls++;
+        byMethod.set(property, (byMethod.get(property) ?? 0) + 1);
         return value.apply(target, args);
       };
     },
@@ -56,7 +63,7 @@ function counted(store) {
 const systems = {
   async belfry() {
     const dist = (file) => new URL(`../dist/${file}`, import.meta.url).href;
-    const { Scheduler, every, cron } = await import(dist("index.js"));
+    const { Scheduler, every, cron, systemClock } = await import(dist("index.js"));
     const opened = {
       sqlite: async () =>
         new (await import(dist("stores/sqlite/index.js"))).SqliteStore({ path: cfg.sqlitePath }),
@@ -77,7 +84,12 @@ const systems = {
         }),
     };
     const store = await opened[cfg.store]();
-    const scheduler = new Scheduler({ store: counted(store), replicaId: cfg.replica });
+    // The skew bench: this replica's own clock reads `skewMs` off (belfry's store time is measured
+    // against it, as on a host whose clock is off).
+    const clock = cfg.skewMs
+      ? { ...systemClock, now: () => systemClock.now() + cfg.skewMs }
+      : systemClock;
+    const scheduler = new Scheduler({ store: counted(store), replicaId: cfg.replica, clock });
     const schedule = cfg.every ? every(cfg.every) : cron(cfg.pattern, { timezone: "UTC" });
     for (const id of jobIds) {
       scheduler.job(id, schedule, (run) => report(id, run.scheduledAt.getTime()));
@@ -130,7 +142,7 @@ const systems = {
   },
 };
 
-let mark = { cpu: process.cpuUsage(), calls: 0, queries: 0 };
+let mark = { cpu: process.cpuUsage(), calls: 0, queries: 0, byMethod: new Map() };
 let peakRss = 0;
 const sampler = setInterval(() => {
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
@@ -138,7 +150,12 @@ const sampler = setInterval(() => {
 
 createInterface({ input: process.stdin }).on("line", (line) => {
   if (line === "mark") {
-    mark = { cpu: process.cpuUsage(), calls: counts.calls, queries: counts.queries };
+    mark = {
+      cpu: process.cpuUsage(),
+      calls: counts.calls,
+      queries: counts.queries,
+      byMethod: new Map(byMethod),
+    };
     peakRss = process.memoryUsage().rss;
   } else if (line === "stats") {
     const cpu = process.cpuUsage(mark.cpu);
@@ -150,6 +167,9 @@ createInterface({ input: process.stdin }).on("line", (line) => {
       peakRssMiB: Math.max(peakRss, rss) / 2 ** 20,
       calls: counts.calls - mark.calls,
       queries: counts.queries - mark.queries,
+      callsByMethod: Object.fromEntries(
+        [...byMethod].map(([m, n]) => [m, n - (mark.byMethod.get(m) ?? 0)]).filter(([, n]) => n),
+      ),
     };
     process.stdout.write(`${JSON.stringify(stats)}\n`);
   }

@@ -1,11 +1,15 @@
 // Schedule maths: next-occurrence computations per second for each schedule kind (each call
 // chained from the previous answer, as a replica walks a series), and belfry's cron path against
 // asking croner directly for the same series. Also schedules built per second (the cost of
-// `cron(…)` and friends when registering a job). One process, no store.
+// `cron(…)` and friends when registering a job), and what defining cron jobs costs: CPU µs per
+// `scheduler.job(id, cron(…), handler)` and the RSS and heap of a process holding 10,000 and
+// 100,000 of them (a child process per size, no store, not started). No store.
 //
 // Run after `npm run build`:  node bench/run.mjs math
+import { execFileSync } from "node:child_process";
 import { performance } from "node:perf_hooks";
-import { URL } from "node:url";
+import { URL, fileURLToPath } from "node:url";
+import { getHeapStatistics } from "node:v8";
 import { Cron } from "croner";
 import { fmt, markdownTable, ratio } from "./report.mjs";
 
@@ -25,8 +29,51 @@ function rate(step) {
   return calls / ((performance.now() - t0) / 1000);
 }
 
+const DIST = new URL("../dist/index.js", import.meta.url).href;
+const DEFINE_SIZES = [10_000, 100_000];
+
+/**
+ * In a child process (`node --expose-gc math.mjs define <n>`): defines `n` cron jobs on one
+ * scheduler and prints CPU µs per job() and the process's RSS and heap after a GC.
+ */
+async function defineJobs(n) {
+  const { Scheduler, cron } = await import(DIST);
+  const scheduler = new Scheduler({ replicaId: "bench" });
+  const before = process.cpuUsage();
+  for (let i = 0; i < n; i++) {
+    scheduler.job(`job-${i}`, cron("0 0 1 1 *", { timezone: "UTC" }), () => {});
+  }
+  const cpu = process.cpuUsage(before);
+  globalThis.gc?.();
+  const { rss, heapUsed } = process.memoryUsage();
+  const result = {
+    jobs: scheduler.jobs().length,
+    cpuUsPerJob: (cpu.user + cpu.system) / n,
+    rssMiB: rss / 2 ** 20,
+    heapMiB: heapUsed / 2 ** 20,
+    heapLimitMiB: getHeapStatistics().heap_size_limit / 2 ** 20,
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+/** {@link defineJobs} for each size, each in a fresh process with the default heap limit. */
+function definitionCosts() {
+  const self = fileURLToPath(import.meta.url);
+  return DEFINE_SIZES.map((n) => {
+    try {
+      const out = execFileSync(process.execPath, ["--expose-gc", self, "define", String(n)], {
+        encoding: "utf8",
+        timeout: 300_000,
+      });
+      return { n, ...JSON.parse(out) };
+    } catch (error) {
+      return { n, error: String(error.message).split("\n")[0] };
+    }
+  });
+}
+
 export async function run() {
-  const b = await import(new URL("../dist/index.js", import.meta.url).href);
+  const b = await import(DIST);
   const ctx = { jobId: "bench", anchor: 0, timezone: "UTC" };
   const berlin = { ...ctx, timezone: "Europe/Berlin" };
   const onceTimes = Array.from({ length: 1_000 }, (_, i) => START + (i + 1) * 60_000);
@@ -50,7 +97,7 @@ export async function run() {
       { pattern: "0 9 * * 1-5", timezone: "Europe/Berlin" },
     ],
   ];
-  return kinds.map(([kind, make, context, croner]) => {
+  const schedules = kinds.map(([kind, make, context, croner]) => {
     const schedule = make();
     const result = {
       kind,
@@ -65,6 +112,7 @@ export async function run() {
     }
     return result;
   });
+  return { schedules, definitions: definitionCosts() };
 }
 
 /** The Markdown table for the results of {@link run}. */
@@ -81,7 +129,7 @@ export function markdown(results) {
         "built/s (belfry)",
         "built/s (new Cron)",
       ],
-      results.map((r) => [
+      results.schedules.map((r) => [
         r.kind,
         fmt(r.nextPerS, 0),
         fmt(r.cronerNextPerS, 0),
@@ -90,5 +138,23 @@ export function markdown(results) {
         fmt(r.cronerBuildPerS, 0),
       ]),
     ),
+    "### Defining cron jobs: `scheduler.job(id, cron(…), handler)`, one process per size, not started",
+    "",
+    ...markdownTable(
+      ["jobs", "CPU µs per job()", "RSS MiB", "heap used MiB (after GC)", "default heap limit MiB"],
+      results.definitions.map((r) =>
+        r.error
+          ? [r.n, `error: ${r.error}`, "", "", ""]
+          : [
+              r.n,
+              fmt(r.cpuUsPerJob, 1),
+              fmt(r.rssMiB, 0),
+              fmt(r.heapMiB, 0),
+              fmt(r.heapLimitMiB, 0),
+            ],
+      ),
+    ),
   ];
 }
+
+if (process.argv[2] === "define") await defineJobs(Number(process.argv[3]));

@@ -1,7 +1,10 @@
 // The benchmark runner: `npm run build && npm run bench` (or `node bench/run.mjs [parts…]`).
 // Parts: claims (store-level claim step, ~1 min), second (1-second schedule, ~2.5 min),
-// minute (minute cron with pg-boss and graphile-worker, ~2–3.5 min), startup (register and start
-// 1k/10k/100k jobs with the peers, see bench/startup.mjs; long). Default: all four.
+// minute (minute cron with pg-boss and graphile-worker, ~2–3.5 min), the load parts burst, lag,
+// skew, idle and math (bench/load.mjs), startup (register and start 1k/10k/100k jobs with the
+// peers, see bench/startup.mjs; long). Default: claims, second, minute. Any parts run in one
+// invocation, e.g. `node bench/run.mjs burst lag skew idle startup math --peers --reps 3`
+// (--reps, --sizes and --systems also apply to startup).
 // Prints the environment and one Markdown table per part (what bench/RESULTS.md records);
 // `--json <file>` also writes the raw numbers.
 import { URL } from "node:url";
@@ -208,9 +211,13 @@ for (const part of load.PARTS) {
 }
 
 if (want("startup")) {
-  raw.startup = await startup.run();
+  raw.startup = await startup.run({
+    systems: loadOptions.systems?.filter((s) => s in startup.SYSTEMS),
+    sizes: loadOptions.sizes,
+    reps: loadOptions.reps || undefined,
+  });
   out(
-    `## Start-up: register and start N jobs (slowest replica; min / median of ${process.env.BENCH_STARTUP_REPS ?? 3})`,
+    `## Start-up: register and start N jobs (slowest replica; min / median of ${loadOptions.reps || (process.env.BENCH_STARTUP_REPS ?? 3)})`,
   );
   out();
   const phase = (r) => (r.errors.length > 0 && r.ok === 0 ? `${r.errors.join("; ")}` : null);

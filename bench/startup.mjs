@@ -112,10 +112,16 @@ async function measure(system, jobs, replicas, timeoutMs) {
   }
 }
 
-/** The whole matrix, interleaved: for each repetition, size and system, 1 then 3 replicas. */
-export async function run(systems = Object.keys(SYSTEMS)) {
-  const sizes = (env.BENCH_STARTUP_SIZES ?? "1000,10000,100000").split(",").map(Number);
-  const reps = Number(env.BENCH_STARTUP_REPS ?? 3);
+/**
+ * The whole matrix, interleaved: for each repetition, size and system, 1 then 3 replicas.
+ * `sizes` and `reps` default to BENCH_STARTUP_SIZES and BENCH_STARTUP_REPS (run.mjs passes its
+ * `--sizes` and `--reps`).
+ */
+export async function run({
+  systems = Object.keys(SYSTEMS),
+  sizes = (env.BENCH_STARTUP_SIZES ?? "1000,10000,100000").split(",").map(Number),
+  reps = Number(env.BENCH_STARTUP_REPS ?? 3),
+} = {}) {
   const timeoutMs = Number(env.BENCH_STARTUP_TIMEOUT_S ?? 120) * 1000;
   const results = [];
   const timedOut = new Map();
@@ -183,6 +189,6 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const wanted = process.argv.slice(2);
   const unknown = wanted.filter((s) => !(s in SYSTEMS));
   if (unknown.length > 0) throw new Error(`unknown system(s) ${unknown.join(", ")}`);
-  const summary = await run(wanted.length > 0 ? wanted : undefined);
+  const summary = await run(wanted.length > 0 ? { systems: wanted } : {});
   process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
 }

@@ -342,12 +342,21 @@ export class Scheduler {
 
   private infoOf(id: string): JobInfo {
     const { state } = this.entryOf(id);
-    const next = state.nextAt ?? state.series.next(state.cursor ?? this.clock.now());
+    const clock = this.clock;
+    let nextRun: Date | null | undefined;
     return {
       id,
       schedule: state.series.config.schedule.spec,
       tags: state.series.config.tags,
-      nextRun: next === null ? null : new Date(next),
+      // Computed on first read: job() returns this for every job defined, and a schedule's next
+      // instant (cron, calendar maths) was most of the cost of defining one.
+      get nextRun(): Date | null {
+        if (nextRun === undefined) {
+          const next = state.nextAt ?? state.series.next(state.cursor ?? clock.now());
+          nextRun = next === null ? null : new Date(next);
+        }
+        return nextRun;
+      },
     };
   }
 

@@ -10,6 +10,21 @@ const MIN_MISSED_AFTER_MS = 1_000;
 const RECENT_NEXT = 8;
 const MAX_MISSED_AFTER_MS = 60_000;
 
+/** Most definition hashes kept (jobs defined in bulk mostly share a few definitions). */
+const MAX_HASHES = 1_000;
+const hashes = new Map<string, string>();
+
+/** The hash of a job definition, computed once per distinct definition among the recent ones. */
+function definitionHash(definition: string): string {
+  let hash = hashes.get(definition);
+  if (hash === undefined) {
+    hash = createHash("sha256").update(definition).digest("hex").slice(0, 32);
+    if (hashes.size >= MAX_HASHES) hashes.delete(hashes.keys().next().value!);
+    hashes.set(definition, hash);
+  }
+  return hash;
+}
+
 /**
  * A job's series of occurrences as every replica computes it: the schedule bounded by
  * `startAt`/`stopAt`, plus the `startImmediately` occurrence at the job's start.
@@ -119,7 +134,7 @@ export class JobSeries {
     });
     return {
       jobId: config.id,
-      hash: createHash("sha256").update(definition).digest("hex").slice(0, 32),
+      hash: definitionHash(definition),
       definition,
       anchor: this.context.anchor,
       overlap: config.overlap,

@@ -2,6 +2,8 @@ import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { RedisStore, type RedisStoreOptions } from "../../src/stores/redis/index.js";
+import { RedisKeys } from "../../src/stores/redis/keys.js";
+import { jobsWithLiveRuns } from "../../src/stores/redis/live-jobs.js";
 import { describeStore } from "../conformance/describe-store.js";
 import type { ClaimedRun, ClaimRequest, ClaimResult } from "../../src/stores/store.js";
 import {
@@ -250,6 +252,31 @@ describe("RedisStore", () => {
     expect([...first, ...second]).toEqual([
       { action: "abandoned", runId: run!.runId, jobId: reg.jobId, scheduledAt: t },
     ]);
+  });
+
+  it("finds the jobs to reconcile by their active and queued keys, not one command per job", async () => {
+    const keyPrefix = `rt_${randomBytes(4).toString("hex")}`;
+    const store = await openStore({ keyPrefix });
+    const context = {
+      client: admin,
+      keys: new RedisKeys(keyPrefix),
+      historyLimit: 0,
+      retentionMs: 0,
+    };
+    // An idle job, a job with a claimed run whose id ends like a live key, and a queueing job
+    // with a run queued behind an active one.
+    const idle = job();
+    const tricky = job({ jobId: "x}:active" });
+    const queueing = job({ overlap: "queueOne" });
+    for (const reg of [idle, tricky, queueing]) await store.registerJob(reg);
+    expect(await jobsWithLiveRuns(context)).toEqual([]);
+    const t = await pastBase(store);
+    await claimWon(store, request(tricky, t));
+    await claimWon(store, request(queueing, t));
+    expect((await store.claim([request(queueing, t + 1000)]))[0]?.status).toBe("queued");
+    const active = `${keyPrefix}:{${keyPrefix}:${queueing.jobId}}:active`;
+    await admin.del(active); // only the queued run is left: its key alone must name the job
+    expect((await jobsWithLiveRuns(context)).sort()).toEqual([queueing.jobId, tricky.jobId].sort());
   });
 
   it("keeps lease-index entries only for active and queued runs: none is left after many cycles", async () => {

@@ -28,6 +28,8 @@ export interface RedisClientLike {
   pipeline(): RedisPipelineLike;
   /** True on an ioredis `Cluster`: commands of different slots are then never pipelined. */
   readonly isCluster?: boolean;
+  /** A `Cluster`'s nodes of one role (a key-space SCAN runs on every master). */
+  nodes?(role: "master"): RedisClientLike[];
 }
 
 /** Connection and layout shared by the Redis store's modules. */

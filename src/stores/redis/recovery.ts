@@ -1,7 +1,7 @@
 import { BelfryError } from "../../errors.js";
 import { list, runGroups, runSteps, text, type RedisContext, type Step } from "./connection.js";
-import { listJobIds } from "./jobs.js";
 import { jobOfRun } from "./keys.js";
+import { jobsWithLiveRuns } from "./live-jobs.js";
 import { indexStep, unindexStep, type LeaseEntry } from "./leases.js";
 import { RECOVER, SWEEP } from "./scripts/recovery.js";
 import { parseClaimedTuple } from "./claim.js";
@@ -33,7 +33,8 @@ interface IndexWrites {
  *    atomically on the job's slot, and reports where each candidate stands;
  * 3. one pipeline on the store-wide keys indexes the runs taken over, re-scores live runs,
  *    removes abandoned, terminal or unknown ones, and (when reconciling) re-indexes every active
- *    and queued run of every job.
+ *    and queued run of the jobs that hold one (found by a key-space SCAN, `live-jobs.ts`: an
+ *    idle job costs no command).
  *
  * The index is only a hint of which jobs to look at (see `leases.ts`): recovery never removes
  * a run that is still active, and the reconcile pass repairs the index if a process stopped
@@ -61,7 +62,7 @@ export async function recoverExpiredRuns(
   }
   const reconcile = text(sweep[1]) === "1";
   if (reconcile) {
-    for (const jobId of await listJobIds(context))
+    for (const jobId of await jobsWithLiveRuns(context))
       candidates.set(jobId, candidates.get(jobId) ?? []);
   }
   let remaining = limit;

@@ -42,7 +42,10 @@ function setup(name, tag) {
 }
 
 function spawnReplica(cfg) {
-  const child = spawn(process.execPath, [CHILD, JSON.stringify(cfg)], {
+  // BENCH_CPU_PROF_DIR: write a V8 CPU profile per replica there (node --cpu-prof).
+  const prof = process.env.BENCH_CPU_PROF_DIR;
+  const flags = prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : [];
+  const child = spawn(process.execPath, [...flags, CHILD, JSON.stringify(cfg)], {
     stdio: ["pipe", "pipe", "pipe"],
   });
   const replica = { child, runs: [], stats: [], stderr: "" };

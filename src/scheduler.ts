@@ -2,6 +2,7 @@ import { OffsetClock, type Clock } from "./clock.js";
 import { coordinatorFor, type Coordinator, type ManualRun } from "./coordination/coordinator.js";
 import { newJobState, type JobState } from "./coordination/job-state.js";
 import { Runner } from "./coordination/runner.js";
+import { hash32, ringRank } from "./coordination/spread.js";
 import { toPositiveMs, type Duration } from "./duration.js";
 import { toSchedulerConfig, type SchedulerOptions } from "./scheduler-options.js";
 import { BelfryError } from "./errors.js";
@@ -92,10 +93,12 @@ export class Scheduler {
     this.timezone = config.timezone;
     this.concurrency = config.concurrency;
     this.stopTimeoutMs = config.stopTimeoutMs;
+    const point = hash32(this.replicaId);
     this.due = new DueTimer(
       this.clock,
       (ids) => this.dispatch(ids),
-      () => this.room() > 0,
+      () => this.room(),
+      (id) => ringRank(id, point),
     );
     this.hooks = new ProcessHooks({
       keepAlive: !config.unref,

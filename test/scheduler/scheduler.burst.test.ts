@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { once, type Scheduler } from "../../src/index.js";
-import { MAX_CLAIMS_PER_ROUND_TRIP, spreadOrder } from "../../src/coordination/claimer.js";
-import { newJobState } from "../../src/coordination/job-state.js";
-import { toJobConfig } from "../../src/options.js";
+import { MAX_CLAIMS_PER_ROUND_TRIP } from "../../src/coordination/claimer.js";
+import { hash32, ringRank } from "../../src/coordination/spread.js";
 import { cluster, deferred, recordEvents, T0 } from "./harness.js";
 
 /** Defines `count` jobs `burst-0000`… all due once at T0 + 1 s. */
@@ -98,26 +97,41 @@ describe("Scheduler bursts: many jobs due at one instant", () => {
     expect(await c.stopAll()).toBe(0);
   });
 
-  it("walks the due jobs in id order from an offset each replica id hashes to", () => {
-    const states = Array.from({ length: 100 }, (_, i) =>
-      newJobState(
-        toJobConfig(`job-${String(i).padStart(3, "0")}`, once(T0), () => {}, {}, "UTC"),
-        "UTC",
-        null,
-      ),
-    );
-    const ids = (replicaId: string) =>
-      spreadOrder(states, replicaId).map((state) => state.series.config.id);
-    const sorted = [...ids("a")].sort();
+  it("walks the hash ring of the due jobs clockwise from a point each replica id hashes to", () => {
+    const ids = Array.from({ length: 100 }, (_, i) => `job-${String(i).padStart(3, "0")}`);
+    const ring = [...ids].sort((a, b) => hash32(a) - hash32(b));
+    const order = (replicaId: string) => {
+      const point = hash32(replicaId);
+      return [...ids].sort((a, b) => ringRank(a, point) - ringRank(b, point));
+    };
     for (const replica of ["a", "b", "c"]) {
-      const order = ids(replica);
-      expect([...order].sort()).toEqual(sorted);
-      const start = sorted.indexOf(order[0] as string);
-      expect(order).toEqual([...sorted.slice(start), ...sorted.slice(0, start)]);
+      const walk = order(replica);
+      const start = ring.indexOf(walk[0] as string);
+      expect(walk).toEqual([...ring.slice(start), ...ring.slice(0, start)]);
     }
-    expect(new Set(["a", "b", "c"].map((r) => ids(r)[0])).size).toBe(3);
-    expect(ids("a")).toEqual(
-      spreadOrder([...states].reverse(), "a").map((s) => s.series.config.id),
-    );
+    expect(new Set(["a", "b", "c"].map((r) => order(r)[0])).size).toBe(3);
+  });
+
+  it("passes a replica at most as many due jobs as it has free slots, in ring order", async () => {
+    const c = cluster();
+    const passed: string[][] = [];
+    const scheduler = c.replica({ replicaId: "a", concurrency: 7 });
+    const claim = c.store.claim.bind(c.store);
+    c.store.claim = (requests) => {
+      passed.push(requests.map((request) => request.jobId));
+      return claim(requests);
+    };
+    const hold = deferred();
+    burst(scheduler, 30, () => hold.promise);
+    await scheduler.start();
+    await c.clock.advance(1_000);
+    const point = hash32("a");
+    const all = Array.from({ length: 30 }, (_, i) => `burst-${String(i).padStart(4, "0")}`);
+    const ring = all.sort((x, y) => ringRank(x, point) - ringRank(y, point));
+    expect(passed).toEqual([ring.slice(0, 7)]);
+    hold.resolve();
+    await c.clock.advance(1_000);
+    expect(passed.flat().sort()).toEqual([...ring].sort());
+    expect(await c.stopAll()).toBe(0);
   });
 });

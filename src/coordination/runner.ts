@@ -8,6 +8,7 @@ import type { ClaimedRun, RunOutcome, Store } from "../stores/store.js";
 import { AttemptErrors, describeError, previousError } from "./attempt-errors.js";
 import { Lease, type RunLedger } from "./lease.js";
 import { noTransaction, RunTransaction } from "./run-transaction.js";
+import { coalescedLedger } from "./run-writes.js";
 
 /** What a {@link Runner} needs from its scheduler. */
 export interface RunnerDeps {
@@ -39,8 +40,12 @@ const FINISH_RETRY_MS = 1_000;
 export class Runner {
   private readonly active = new Map<string, { lease: Lease; done: Promise<void> }>();
   private stopping = false;
+  /** The store's run writes, coalesced: a burst's starts and outcomes go in few store calls. */
+  private readonly ledger: RunLedger;
 
-  constructor(private readonly deps: RunnerDeps) {}
+  constructor(private readonly deps: RunnerDeps) {
+    this.ledger = coalescedLedger(deps.store);
+  }
 
   /** Runs executing on this replica. */
   get activeCount(): number {
@@ -55,7 +60,7 @@ export class Runner {
     config: JobConfig,
     run: ClaimedRun,
     origin: "claimed" | "recovered" = "claimed",
-    ledger: RunLedger = this.deps.store,
+    ledger: RunLedger = this.ledger,
   ): Promise<void> {
     const { clock, hub, replicaId, leaseMs } = this.deps;
     hub.emit(origin === "claimed" ? "run:claimed" : "run:recovered", ownedRunEvent(run, replicaId));

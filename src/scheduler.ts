@@ -361,9 +361,9 @@ export class Scheduler {
     await this.coordinator.setPaused(entry.state, paused);
   }
 
-  /** Runs this replica can start now (`concurrency` minus the runs executing here). */
+  /** Runs this replica can start now (`concurrency` minus the run slots in use here). */
   private room(): number {
-    return Math.max(0, this.concurrency - this.runner.activeCount);
+    return Math.max(0, this.concurrency - this.runner.slotsInUse(this.concurrency));
   }
 
   /** One pass over the jobs that are due: the coordinator runs them, the queue learns when next. */

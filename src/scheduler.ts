@@ -2,7 +2,7 @@ import { OffsetClock, type Clock } from "./clock.js";
 import { coordinatorFor, type Coordinator, type ManualRun } from "./coordination/coordinator.js";
 import { newJobState, type JobState } from "./coordination/job-state.js";
 import { Runner } from "./coordination/runner.js";
-import { hash32, ringRank } from "./coordination/spread.js";
+import { replicaPoints, ringRank } from "./coordination/spread.js";
 import { toPositiveMs, type Duration } from "./duration.js";
 import { toSchedulerConfig, type SchedulerOptions } from "./scheduler-options.js";
 import { BelfryError } from "./errors.js";
@@ -93,12 +93,12 @@ export class Scheduler {
     this.timezone = config.timezone;
     this.concurrency = config.concurrency;
     this.stopTimeoutMs = config.stopTimeoutMs;
-    const point = hash32(this.replicaId);
+    const points = replicaPoints(this.replicaId);
     this.due = new DueTimer(
       this.clock,
       (ids) => this.dispatch(ids),
       () => this.room(),
-      (id) => ringRank(id, point),
+      (id) => ringRank(id, points),
     );
     this.hooks = new ProcessHooks({
       keepAlive: !config.unref,

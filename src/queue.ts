@@ -22,6 +22,13 @@ class DueQueue {
     this.current.delete(key);
   }
 
+  /** Ranks every queued key again with `rankOf` (the order of keys due at one time changed). */
+  rerank(rankOf: (key: string) => number): void {
+    const live = this.heap.filter((entry) => this.current.get(entry.key) === entry.seq);
+    this.heap = live.map((entry) => ({ ...entry, rank: rankOf(entry.key) }));
+    for (let i = (this.heap.length >> 1) - 1; i >= 0; i--) this.down(i);
+  }
+
   /** Earliest due time, or null when empty. */
   peek(): number | null {
     this.dropStale();
@@ -126,6 +133,11 @@ export class DueTimer {
   /** Forgets `key`. */
   delete(key: string): void {
     this.queue.delete(key);
+  }
+
+  /** Ranks the queued keys again (`rankOf` answers differently now). */
+  rerank(): void {
+    this.queue.rerank(this.rankOf);
   }
 
   /** Arms the timer and keeps re-arming it until {@link stop}. */

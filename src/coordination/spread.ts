@@ -45,3 +45,48 @@ export function ringRank(jobId: string, points: readonly number[]): number {
   }
   return nearest;
 }
+
+/**
+ * The order in which this replica claims jobs due at the same instant, given the replicas it
+ * knows of (rows seen recently in the store). With peers, each job has one owner (the replica
+ * whose `hash32(replica, job)` is highest: rendezvous hashing, even shares); a replica claims its
+ * own jobs first, nearest its points first, then helps with the others' from the far end of
+ * their owners' walks, so an owner and its helpers meet in the middle and lose few claims.
+ * Alone (or before it has seen a peer) it walks its own points. The order only spreads work:
+ * the store's claim decides who runs what, so replicas that disagree on who is there lose
+ * claims, never run one twice.
+ */
+export class BurstOrder {
+  private readonly points = new Map<string, number[]>();
+  private replicas: readonly string[] = [];
+
+  constructor(private readonly self: string) {}
+
+  /** Takes the replicas seen; true when the set changed (ranks change with it). */
+  setReplicas(replicaIds: readonly string[]): boolean {
+    const next = [...new Set([...replicaIds, this.self])].sort();
+    if (next.join("\n") === this.replicas.join("\n")) return false;
+    this.replicas = next;
+    return true;
+  }
+
+  /** The job's rank: jobs due at the same instant are claimed in ascending rank. */
+  rank(jobId: string): number {
+    const own = ringRank(jobId, this.pointsOf(this.self));
+    if (this.replicas.length < 2) return own;
+    let owner = this.self;
+    let best = -1;
+    for (const replica of this.replicas) {
+      const score = hash32(`${replica}\n${jobId}`);
+      if (score > best || (score === best && replica < owner)) [owner, best] = [replica, score];
+    }
+    if (owner === this.self) return own;
+    return 2 ** 32 + (2 ** 32 - ringRank(jobId, this.pointsOf(owner)));
+  }
+
+  private pointsOf(replicaId: string): number[] {
+    let points = this.points.get(replicaId);
+    if (!points) this.points.set(replicaId, (points = replicaPoints(replicaId)));
+    return points;
+  }
+}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { once, type Scheduler } from "../../src/index.js";
 import { MAX_CLAIMS_PER_ROUND_TRIP } from "../../src/coordination/claimer.js";
-import { replicaPoints, ringRank } from "../../src/coordination/spread.js";
+import { BurstOrder, replicaPoints, ringRank } from "../../src/coordination/spread.js";
 import { cluster, deferred, recordEvents, T0 } from "./harness.js";
 
 /** Defines `count` jobs `burst-0000`… all due once at T0 + 1 s. */
@@ -97,27 +97,27 @@ describe("Scheduler bursts: many jobs due at one instant", () => {
     expect(await c.stopAll()).toBe(0);
   });
 
-  it("spreads a burst on the ring: replicas racing through their own orders each take 20–50 %", () => {
+  /**
+   * Three replicas racing at equal speed through their own orders of 10,000 jobs: in turn each
+   * claims up to 100 jobs (its free slots) with at most 200 requests (a chunk), a job another
+   * replica already took being a lost request. Returns each replica's share and the rounds.
+   */
+  function race(known: readonly string[]): { shares: number[]; rounds: number } {
     const ids = Array.from({ length: 10_000 }, (_, i) => `job-${i}`);
     const replicas = ["replica-1", "replica-2", "replica-3"].map((replicaId) => {
-      const points = replicaPoints(replicaId);
-      const order = [...ids].sort((x, y) => ringRank(x, points) - ringRank(y, points));
-      return { order, next: 0, won: 0 };
+      const order = new BurstOrder(replicaId);
+      order.setReplicas(known);
+      const ranked = ids.map((id) => ({ id, rank: order.rank(id) }));
+      ranked.sort((x, y) => x.rank - y.rank);
+      return { order: ranked.map((r) => r.id), next: 0, won: 0 };
     });
-    expect(new Set(replicas.map((r) => r.order[0])).size).toBe(3);
-    // Equal speeds: in turn each replica claims up to 100 jobs (its free slots) with at most
-    // 200 requests (a chunk); a job another replica already took is a lost request.
     const taken = new Set<string>();
     let rounds = 0;
     while (taken.size < ids.length) {
       rounds++;
       for (const replica of replicas) {
         let won = 0;
-        for (
-          let requests = 0;
-          requests < 200 && won < 100 && replica.next < ids.length;
-          requests++
-        ) {
+        for (let asked = 0; asked < 200 && won < 100 && replica.next < ids.length; asked++) {
           const id = replica.order[replica.next++] as string;
           if (!taken.has(id)) {
             taken.add(id);
@@ -127,12 +127,22 @@ describe("Scheduler bursts: many jobs due at one instant", () => {
         replica.won += won;
       }
     }
-    for (const { won } of replicas) {
-      expect(won / ids.length).toBeGreaterThanOrEqual(0.2);
-      expect(won / ids.length).toBeLessThanOrEqual(0.5);
-    }
+    return { shares: replicas.map((r) => r.won / ids.length), rounds };
+  }
+
+  it("spreads a burst on the hash ring while a replica knows no peer: 20–50 % each", () => {
+    const { shares, rounds } = race([]);
+    for (const share of shares) expect(share).toBeGreaterThanOrEqual(0.2);
+    for (const share of shares) expect(share).toBeLessThanOrEqual(0.5);
     // Collisions cost rounds only where windows meet: well under twice the ideal 34 rounds.
     expect(rounds).toBeLessThan(60);
+  });
+
+  it("splits a burst by owner once the replicas know each other: even shares, almost no lost round", () => {
+    const { shares, rounds } = race(["replica-1", "replica-2", "replica-3"]);
+    for (const share of shares) expect(share).toBeGreaterThanOrEqual(0.3);
+    for (const share of shares) expect(share).toBeLessThanOrEqual(0.37);
+    expect(rounds).toBeLessThanOrEqual(37);
   });
 
   it("passes a replica at most as many due jobs as it has free slots, in ring order", async () => {

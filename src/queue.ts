@@ -1,24 +1,32 @@
 import type { Clock, Timer } from "./clock.js";
 
 /**
- * A min-heap of keys by due time: the scheduler's one queue of next instants. Re-adding a key
- * replaces its previous entry (stale entries are skipped lazily when they surface).
+ * A min-heap of keys by due time, keys due at the same time by rank: the scheduler's one queue
+ * of next instants. Re-adding a key replaces its previous entry (stale entries are skipped
+ * lazily when they surface).
  */
 class DueQueue {
-  private heap: { at: number; key: string; seq: number }[] = [];
+  private heap: { at: number; rank: number; key: string; seq: number }[] = [];
   private readonly current = new Map<string, number>();
   private seq = 0;
 
-  /** Schedules `key` at `at`, replacing any earlier entry for it. */
-  set(key: string, at: number): void {
+  /** Schedules `key` at `at` (before keys of a higher `rank` due then), replacing its entry. */
+  set(key: string, at: number, rank: number): void {
     const seq = ++this.seq;
     this.current.set(key, seq);
-    this.heap.push({ at, key, seq });
+    this.heap.push({ at, rank, key, seq });
     this.up(this.heap.length - 1);
   }
 
   delete(key: string): void {
     this.current.delete(key);
+  }
+
+  /** Ranks every queued key again with `rankOf` (the order of keys due at one time changed). */
+  rerank(rankOf: (key: string) => number): void {
+    const live = this.heap.filter((entry) => this.current.get(entry.key) === entry.seq);
+    this.heap = live.map((entry) => ({ ...entry, rank: rankOf(entry.key) }));
+    for (let i = (this.heap.length >> 1) - 1; i >= 0; i--) this.down(i);
   }
 
   /** Earliest due time, or null when empty. */
@@ -27,10 +35,10 @@ class DueQueue {
     return this.heap[0]?.at ?? null;
   }
 
-  /** Removes and returns every key due at or before `now`. */
-  popDue(now: number): string[] {
+  /** Removes and returns the first `limit` keys due at or before `now`, earliest first. */
+  popDue(now: number, limit: number): string[] {
     const due: string[] = [];
-    for (;;) {
+    while (due.length < limit) {
       this.dropStale();
       const top = this.heap[0];
       if (!top || top.at > now) return due;
@@ -38,6 +46,7 @@ class DueQueue {
       this.current.delete(top.key);
       due.push(top.key);
     }
+    return due;
   }
 
   private dropStale(): void {
@@ -57,7 +66,8 @@ class DueQueue {
   private less(i: number, j: number): boolean {
     const a = this.heap[i]!;
     const b = this.heap[j]!;
-    return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+    if (a.at !== b.at) return a.at < b.at;
+    return a.rank !== b.rank ? a.rank < b.rank : a.seq < b.seq;
   }
 
   private swap(i: number, j: number): void {
@@ -92,12 +102,15 @@ const MAX_TIMER_WAIT_MS = 30_000;
 
 /**
  * The dispatch loop's one timer over a {@link DueQueue}: it fires at the earliest due time and
- * hands the keys due by then to `pass`; the next timer is armed once the pass settled, so two
- * passes never overlap. Only job ids go in: maintenance keeps timers of its own.
+ * hands the keys due by then to `pass`, at most `room()` of them (keys due at the same time in
+ * ascending `rankOf`); the next timer is armed once the pass settled, so two passes never
+ * overlap, and keys left due are passed at once. Only job ids go in: maintenance keeps timers of
+ * its own.
  *
- * While `hasRoom()` is false (every run slot of the replica busy) a due time passes nothing: the
- * keys stay queued, other replicas can take their work, and the owner calls {@link wake} when a
- * slot frees up. So a replica at its limit neither spins nor claims runs it cannot start.
+ * While `room()` is 0 (every run slot of the replica busy) a due time passes nothing: the keys
+ * stay queued, other replicas can take their work, and the owner calls {@link wake} when a slot
+ * frees up. So a replica at its limit neither spins nor claims runs it cannot start, and a burst
+ * of thousands costs each pass only the keys it can start (not a walk over all of them).
  */
 export class DueTimer {
   private readonly queue = new DueQueue();
@@ -108,17 +121,23 @@ export class DueTimer {
   constructor(
     private readonly clock: Clock,
     private readonly pass: (due: string[]) => Promise<void>,
-    private readonly hasRoom: () => boolean = () => true,
+    private readonly room: () => number = () => Number.POSITIVE_INFINITY,
+    private readonly rankOf: (key: string) => number = () => 0,
   ) {}
 
   /** Schedules `key` at `at` (replacing an earlier entry); call {@link wake} to re-arm. */
   set(key: string, at: number): void {
-    this.queue.set(key, at);
+    this.queue.set(key, at, this.rankOf(key));
   }
 
   /** Forgets `key`. */
   delete(key: string): void {
     this.queue.delete(key);
+  }
+
+  /** Ranks the queued keys again (`rankOf` answers differently now). */
+  rerank(): void {
+    this.queue.rerank(this.rankOf);
   }
 
   /** Arms the timer and keeps re-arming it until {@link stop}. */
@@ -147,8 +166,9 @@ export class DueTimer {
     const delay = Math.min(Math.max(0, next - this.clock.now()), MAX_TIMER_WAIT_MS);
     this.timer = this.clock.setTimer(delay, () => {
       this.timer = null;
-      if (!this.hasRoom()) return;
-      const due = this.queue.popDue(this.clock.now());
+      const room = this.room();
+      if (room <= 0) return;
+      const due = this.queue.popDue(this.clock.now(), room);
       this.passing = (due.length > 0 ? this.pass(due) : Promise.resolve()).finally(() => {
         this.passing = null;
         this.wake();

@@ -36,8 +36,9 @@ export interface SchedulerOptions {
   /** pino-compatible logger (default: silent). */
   readonly logger?: Logger;
   /**
-   * Most runs executing at once on this replica (default {@link DEFAULT_CONCURRENCY}, 100;
-   * `Infinity` for no limit). A replica claims only occurrences it can start now, so when many
+   * Most handlers running at once on this replica (default {@link DEFAULT_CONCURRENCY}, 100;
+   * `Infinity` for no limit); runs whose handler returned and that wait for their outcome write
+   * count only beyond this many of them. A replica claims only occurrences it can start now, so when many
    * jobs fall due at once a replica at its limit leaves the rest to the other replicas (or takes
    * them as its runs end), and no run it claimed waits locally while its lease runs down.
    */

@@ -2,6 +2,7 @@ import { OffsetClock, type Clock } from "./clock.js";
 import { coordinatorFor, type Coordinator, type ManualRun } from "./coordination/coordinator.js";
 import { newJobState, type JobState } from "./coordination/job-state.js";
 import { Runner } from "./coordination/runner.js";
+import { BurstOrder } from "./coordination/spread.js";
 import { toPositiveMs, type Duration } from "./duration.js";
 import { toSchedulerConfig, type SchedulerOptions } from "./scheduler-options.js";
 import { BelfryError } from "./errors.js";
@@ -32,6 +33,13 @@ interface Entry {
   readonly options: JobOptions;
   readonly state: JobState;
 }
+
+/** A pass of at least this many due jobs (or of a full `concurrency`) is a burst. */
+const BURST_JOBS = 50;
+/** Least time between two listings of the replicas sharing the store. */
+const REPLICAS_LIST_MS = 10_000;
+/** A replica seen this recently is taken to be up (replica rows are touched every 30 s). */
+const REPLICAS_SEEN_MS = 75_000;
 
 /**
  * The scheduler: define jobs, `start()`, and every occurrence of every job runs exactly once
@@ -65,6 +73,10 @@ export class Scheduler {
   private readonly stopTimeoutMs: number;
   private readonly hooks: ProcessHooks;
   private readonly passes: PassTracker;
+  /** The order of jobs due at one instant (see `spread.ts`). */
+  private readonly order: BurstOrder;
+  /** When the replicas sharing the store were last listed (store time). */
+  private replicasListedAt = Number.NEGATIVE_INFINITY;
   private started = false;
   private stopping: Promise<void> | null = null;
 
@@ -92,10 +104,12 @@ export class Scheduler {
     this.timezone = config.timezone;
     this.concurrency = config.concurrency;
     this.stopTimeoutMs = config.stopTimeoutMs;
+    this.order = new BurstOrder(this.replicaId);
     this.due = new DueTimer(
       this.clock,
       (ids) => this.dispatch(ids),
-      () => this.room() > 0,
+      () => this.room(),
+      (id) => this.order.rank(id),
     );
     this.hooks = new ProcessHooks({
       keepAlive: !config.unref,
@@ -370,15 +384,34 @@ export class Scheduler {
     await this.coordinator.setPaused(entry.state, paused);
   }
 
-  /** Runs this replica can start now (`concurrency` minus the runs executing here). */
+  /**
+   * On a burst, learns which replicas share the store (at most once per
+   * {@link REPLICAS_LIST_MS}), so that the jobs still queued split by owner (`BurstOrder`). A
+   * failure only leaves the order as it was.
+   */
+  private async listReplicas(): Promise<void> {
+    const records = capabilities(this.store).replicas;
+    const now = this.clock.now();
+    if (!records || now - this.replicasListedAt < REPLICAS_LIST_MS) return;
+    this.replicasListedAt = now;
+    try {
+      const seen = await records.listReplicas(now - REPLICAS_SEEN_MS);
+      if (this.order.setReplicas(seen.map((replica) => replica.replicaId))) this.due.rerank();
+    } catch (error) {
+      this.hub.emit("store:error", { replicaId: this.replicaId, operation: "listReplicas", error });
+    }
+  }
+
+  /** Runs this replica can start now (`concurrency` minus the run slots in use here). */
   private room(): number {
-    return Math.max(0, this.concurrency - this.runner.activeCount);
+    return Math.max(0, this.concurrency - this.runner.slotsInUse(this.concurrency));
   }
 
   /** One pass over the jobs that are due: the coordinator runs them, the queue learns when next. */
   private async dispatch(ids: readonly string[]): Promise<void> {
     const jobs = ids.flatMap((id) => this.entries.get(id)?.state ?? []);
     if (jobs.length === 0) return;
+    if (jobs.length >= Math.min(BURST_JOBS, this.concurrency)) await this.listReplicas();
     const wakes = await this.passes.pass(() => this.coordinator.pass(jobs, () => this.room()));
     for (const { job, at } of wakes) {
       if (!job.retired && at !== null) this.due.set(job.series.config.id, at);

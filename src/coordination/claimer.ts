@@ -53,9 +53,9 @@ export interface PassSlots {
  * One dispatch pass over the jobs that are due: applies each job's missed policy, records
  * missed-only jobs and claims the due occurrences in chunks of at most
  * {@link MAX_CLAIMS_PER_ROUND_TRIP} and of the replica's free run slots, starting each won run as
- * its chunk returns. Jobs are visited in job id order from an offset that depends on the replica
- * id ({@link spreadOrder}), so replicas racing for one burst start on different jobs. Jobs left
- * when no slot is free are left to other replicas and looked at again at `now`.
+ * its chunk returns. Jobs are visited in the order given (the dispatch queue's: see `spread.ts`,
+ * so replicas racing for one burst start on different jobs). Jobs left when no slot is free are
+ * left to other replicas and looked at again at `now`.
  */
 export async function claimDue(
   deps: ClaimDeps,
@@ -63,16 +63,15 @@ export async function claimDue(
   now: number,
   slots: PassSlots,
 ): Promise<PassResult[]> {
-  const order = spreadOrder(states, deps.replicaId);
   const passes: PassResult[] = [];
   let next = 0;
-  while (next < order.length) {
+  while (next < states.length) {
     const budget = Math.min(MAX_CLAIMS_PER_ROUND_TRIP, slots.room());
     if (budget <= 0) break;
     const chunk: Planned[] = [];
     let size = 0;
-    while (next < order.length && size < budget) {
-      const p = plan(deps, order[next++] as JobState, now);
+    while (next < states.length && size < budget) {
+      const p = plan(deps, states[next++] as JobState, now);
       p.deferred = p.requests.length > budget - size;
       p.requests.splice(budget - size);
       size += p.requests.length;
@@ -80,38 +79,8 @@ export async function claimDue(
     }
     passes.push(...(await claimChunk(deps, chunk, now, slots)));
   }
-  for (const state of order.slice(next)) passes.push({ state, won: [], wakeAt: now });
+  for (const state of states.slice(next)) passes.push({ state, won: [], wakeAt: now });
   return passes;
-}
-
-/**
- * `states` in job id order, rotated to start at a point that hashes from `replicaId`: every
- * replica walks the same ring, each from its own place, so their first chunks claim different
- * jobs and a replica reaching work another already took loses it cheaply (one refusal per job).
- */
-export function spreadOrder(states: readonly JobState[], replicaId: string): JobState[] {
-  const sorted = [...states].sort((a, b) => compare(a.series.config.id, b.series.config.id));
-  const start = Math.floor((hash32(replicaId) / 2 ** 32) * sorted.length);
-  return [...sorted.slice(start), ...sorted.slice(0, start)];
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/**
- * FNV-1a with murmur3's final mix, 32 bits: a stable spread of replica ids (not a secret); the
- * mix makes ids that differ in one character (`r1`, `r2`) land far apart.
- */
-function hash32(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
-  hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
-  return (hash ^ (hash >>> 16)) >>> 0;
 }
 
 /**

@@ -3,7 +3,7 @@ import type { RunContext } from "../options.js";
 import { capabilities, TRANSACTIONAL_STORES } from "../stores/capabilities.js";
 import type { ClaimedRun, Store, Transactions } from "../stores/store.js";
 import type { AttemptErrors } from "./attempt-errors.js";
-import type { Lease, RunLedger } from "./lease.js";
+import { unrecordedLedger, type Lease, type RunLedger } from "./lease.js";
 
 /** What one attempt's {@link RunTransaction} needs from the runner. */
 export interface RunTransactionDeps {
@@ -107,7 +107,7 @@ function transactionsFor(store: Store, ledger: RunLedger): Transactions {
       `run.transaction needs a store that commits the run with the handler's writes (${TRANSACTIONAL_STORES}); the ${store.kind} store does not`,
     );
   }
-  if (ledger !== store) {
+  if (ledger === unrecordedLedger) {
     throw new BelfryError(
       "UNSUPPORTED",
       "run.transaction needs the `occurrence` coordination mode: in `leader` and `lock` modes runs are not recorded, so there is no outcome to commit with",

@@ -8,6 +8,7 @@ import type { ClaimedRun, RunOutcome, Store } from "../stores/store.js";
 import { AttemptErrors, describeError, previousError } from "./attempt-errors.js";
 import { Lease, type RunLedger } from "./lease.js";
 import { noTransaction, RunTransaction } from "./run-transaction.js";
+import { coalescedLedger } from "./run-writes.js";
 
 /** What a {@link Runner} needs from its scheduler. */
 export interface RunnerDeps {
@@ -38,13 +39,30 @@ const FINISH_RETRY_MS = 1_000;
  */
 export class Runner {
   private readonly active = new Map<string, { lease: Lease; done: Promise<void> }>();
+  /** Runs whose handler returned, waiting for their outcome write (see {@link slotsInUse}). */
+  private readonly writing = new Set<string>();
   private stopping = false;
+  /** The store's run writes, coalesced: a burst's starts and outcomes go in few store calls. */
+  private readonly ledger: RunLedger;
 
-  constructor(private readonly deps: RunnerDeps) {}
+  constructor(private readonly deps: RunnerDeps) {
+    this.ledger = coalescedLedger(deps.store);
+  }
 
   /** Runs executing on this replica. */
   get activeCount(): number {
     return this.active.size;
+  }
+
+  /**
+   * Run slots in use under a limit of `limit`: every run here but those whose handler returned
+   * and that only wait for their outcome write, which count only beyond `limit` of them. So the
+   * next claim of a burst goes out as soon as handlers return, not a store round trip later,
+   * while the writes waiting stay bounded.
+   */
+  slotsInUse(limit: number): number {
+    const writing = this.writing.size;
+    return this.active.size - writing + Math.max(0, writing - limit);
   }
 
   /**
@@ -55,7 +73,7 @@ export class Runner {
     config: JobConfig,
     run: ClaimedRun,
     origin: "claimed" | "recovered" = "claimed",
-    ledger: RunLedger = this.deps.store,
+    ledger: RunLedger = this.ledger,
   ): Promise<void> {
     const { clock, hub, replicaId, leaseMs } = this.deps;
     hub.emit(origin === "claimed" ? "run:claimed" : "run:recovered", ownedRunEvent(run, replicaId));
@@ -74,6 +92,7 @@ export class Runner {
       .finally(() => {
         lease.stop();
         this.active.delete(run.runId);
+        this.writing.delete(run.runId);
         this.deps.onSettled();
       });
     this.active.set(run.runId, { lease, done });
@@ -228,8 +247,10 @@ export class Runner {
     const span = this.deps.tracer.start({ ...run, attempt, replicaId });
     let outcome: SpanOutcome = "leaseLost";
     let failure: unknown;
+    this.writing.delete(run.runId);
     try {
       const result = await span.run(() => this.callHandler(config, context, controller, lease));
+      this.handlerReturned(run);
       const durationMs = clock.now() - startedAt;
       // Unless run.transaction committed the outcome with the handler's writes, write it now.
       if (!(await transaction.settle())) {
@@ -260,6 +281,8 @@ export class Runner {
       errors.add(attempt, error);
       this.logFailure(run, attempt, error, willRetry);
       if (!stopped && !willRetry) {
+        // A run that retries keeps its slot through its backoff; a failed one only writes now.
+        this.handlerReturned(run);
         const failed = { state: "failed", error: errors.text() } as const;
         if (!(await this.finish(config, lease, failed))) return "done";
       }
@@ -270,6 +293,13 @@ export class Runner {
     } finally {
       span.end(outcome, failure);
     }
+  }
+
+  /** The run's handler returned: its slot is free for the next claim (see {@link slotsInUse}). */
+  private handlerReturned(run: ClaimedRun): void {
+    if (this.writing.has(run.runId)) return;
+    this.writing.add(run.runId);
+    this.deps.onSettled();
   }
 
   /** A failed attempt, at warn level, with what an operator needs to find the run. */

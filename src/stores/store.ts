@@ -196,6 +196,21 @@ export interface RunOutcome {
   readonly error?: string | null;
 }
 
+/** One item of {@link Store.startRuns}: the arguments of one {@link Store.startRun}. */
+export interface StartRequest {
+  readonly runId: string;
+  readonly token: number;
+  readonly attempt: number;
+}
+
+/** One item of {@link Store.finishRuns}: the arguments of one {@link Store.finishRun}. */
+export interface FinishRequest {
+  readonly runId: string;
+  readonly token: number;
+  readonly outcome: RunOutcome;
+  readonly leaseMs: number;
+}
+
 /** Result of {@link Store.finishRun}. */
 export interface FinishResult {
   /** False when the write was refused (token not current, run not active, lease expired). */
@@ -437,6 +452,19 @@ export interface Store
     outcome: RunOutcome,
     leaseMs: number,
   ): Promise<FinishResult>;
+  /**
+   * {@link startRun} for many runs in one store round trip (one statement, transaction or
+   * pipeline): results in request order, each item fenced on its own (a stale token refuses
+   * that item only). The run ids of one call are distinct.
+   */
+  startRuns(requests: readonly StartRequest[]): Promise<boolean[]>;
+  /**
+   * {@link finishRun} for many runs in one store round trip: results in request order, each item
+   * fenced on its own and each with the hand-over of its job's queued run (a job holds at most
+   * one queued run, handed to the first item of that job the store accepted). The run ids of
+   * one call are distinct.
+   */
+  finishRuns(requests: readonly FinishRequest[]): Promise<FinishResult[]>;
   /** Sets `leaseExpiresAt` to store now (fenced): expired at once, recovered by any replica. */
   releaseRun(runId: string, token: number): Promise<boolean>;
   /**

@@ -1,5 +1,5 @@
 import { expect, it } from "vitest";
-import type { Recovered } from "../../src/stores/store.js";
+import type { ClaimedRun, Recovered } from "../../src/stores/store.js";
 import {
   claimOne,
   claimWon,
@@ -47,6 +47,50 @@ export function leaseCases(h: Harness): void {
     const row = await runRow(h.store, reg.jobId, run.runId);
     expect(row).toMatchObject({ state: "failed", error: "boom" });
     expect(row.finishedAt).not.toBeNull();
+  });
+
+  it("startRuns and finishRuns fence each item on its own: a stale token is refused, the others land", async () => {
+    const regs = [job(), job(), job()];
+    const base = await pastBase(h.store);
+    const claimed = [];
+    for (const reg of regs) {
+      await h.store.registerJob(reg);
+      claimed.push(await claimWon(h.store, request(reg, base)));
+    }
+    const [a, b, c] = claimed as [ClaimedRun, ClaimedRun, ClaimedRun];
+    expect(
+      await h.store.startRuns([
+        { runId: a.runId, token: a.token, attempt: 1 },
+        { runId: b.runId, token: b.token + 1, attempt: 1 },
+        { runId: c.runId, token: c.token, attempt: 2 },
+      ]),
+    ).toEqual([true, false, true]);
+    expect(await runRow(h.store, regs[0]!.jobId, a.runId)).toMatchObject({ state: "running" });
+    expect(await runRow(h.store, regs[1]!.jobId, b.runId)).toMatchObject({ state: "claimed" });
+    expect(await runRow(h.store, regs[2]!.jobId, c.runId)).toMatchObject({
+      state: "running",
+      attempt: 2,
+    });
+    const results = await h.store.finishRuns([
+      { runId: c.runId, token: c.token, outcome: { state: "failed", error: "boom" }, leaseMs: 1 },
+      { runId: b.runId, token: b.token + 1, outcome: { state: "succeeded" }, leaseMs: 1 },
+      { runId: "no-such-run", token: 1, outcome: { state: "succeeded" }, leaseMs: 1 },
+      { runId: a.runId, token: a.token, outcome: { state: "succeeded" }, leaseMs: 1 },
+    ]);
+    expect(results).toEqual([
+      { ok: true, next: null },
+      { ok: false, next: null },
+      { ok: false, next: null },
+      { ok: true, next: null },
+    ]);
+    expect(await runRow(h.store, regs[0]!.jobId, a.runId)).toMatchObject({ state: "succeeded" });
+    expect(await runRow(h.store, regs[1]!.jobId, b.runId)).toMatchObject({ state: "claimed" });
+    expect(await runRow(h.store, regs[2]!.jobId, c.runId)).toMatchObject({
+      state: "failed",
+      error: "boom",
+    });
+    expect(await h.store.startRuns([])).toEqual([]);
+    expect(await h.store.finishRuns([])).toEqual([]);
   });
 
   it("a finished run refuses further writes with its own token", async () => {

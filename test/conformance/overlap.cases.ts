@@ -88,6 +88,30 @@ export function overlapCases(h: Harness): void {
     expect((await b!.finishRun(next.runId, next.token, { state: "failed" }, 1000)).next).toBe(null);
   });
 
+  it("finishRuns hands each job's queued run to that job's finished item", async () => {
+    const [a, b] = await h.replicas(2);
+    const queuing = job({ overlap: "queueOne" });
+    const plain = job();
+    await a!.registerJobs([queuing, plain]);
+    const t = await pastBase(a!);
+    const first = await claimWon(a!, request(queuing, t, { replicaId: "ra" }));
+    const other = await claimWon(a!, request(plain, t, { replicaId: "ra" }));
+    const queued = await claimOne(b!, request(queuing, t + 1000, { replicaId: "rb" }));
+    if (queued.status !== "queued") throw new Error(`expected queued, got ${queued.status}`);
+    const [plainDone, queuingDone] = await a!.finishRuns([
+      { runId: other.runId, token: other.token, outcome: { state: "succeeded" }, leaseMs: 1000 },
+      { runId: first.runId, token: first.token, outcome: { state: "succeeded" }, leaseMs: 20_000 },
+    ]);
+    expect(plainDone).toEqual({ ok: true, next: null });
+    expect(queuingDone?.ok).toBe(true);
+    expect(queuingDone?.next).toMatchObject({ runId: queued.runId, token: 1, attempt: 1 });
+    expect(await runRow(a!, queuing.jobId, queued.runId)).toMatchObject({
+      state: "claimed",
+      replicaId: "ra",
+      token: 1,
+    });
+  });
+
   it("finishRun without a queued run returns next null", async () => {
     const reg = job({ overlap: "queueOne" });
     await h.store.registerJob(reg);

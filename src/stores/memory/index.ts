@@ -14,6 +14,8 @@ import type {
   ReplicaInfo,
   ReplicaRecord,
   RunOutcome,
+  StartRequest,
+  FinishRequest,
   RunRecord,
   Store,
   WarningRecord,
@@ -141,6 +143,13 @@ export class MemoryStore implements Store {
     leaseMs: number,
   ): Promise<FinishResult> {
     return runs.finishRun(this.db, runId, token, outcome, leaseMs);
+  }
+  async startRuns(requests: readonly StartRequest[]): Promise<boolean[]> {
+    return runs.startRuns(this.db, requests);
+  }
+
+  async finishRuns(requests: readonly FinishRequest[]): Promise<FinishResult[]> {
+    return runs.finishRuns(this.db, requests);
   }
 
   async recoverExpired(replicaId: string, leaseMs: number, limit: number): Promise<Recovered[]> {

@@ -1,5 +1,5 @@
 import * as writes from "../../protocol/transitions.js";
-import type { FinishResult, RunOutcome, RunRecord } from "../store.js";
+import type { FinishRequest, FinishResult, RunOutcome, RunRecord, StartRequest } from "../store.js";
 import type { MemoryDb } from "./connection.js";
 
 /**
@@ -39,6 +39,16 @@ export function finishRun(
   const next = writes.takenOverRow(queued, run.replicaId ?? "", leaseMs, now, false);
   db.runs.put(next);
   return { ok: true, next: writes.toClaimedRun(next) };
+}
+
+/** `Store.startRuns`: {@link startRun} for each request, in order. */
+export function startRuns(db: MemoryDb, requests: readonly StartRequest[]): boolean[] {
+  return requests.map((r) => startRun(db, r.runId, r.token, r.attempt));
+}
+
+/** `Store.finishRuns`: {@link finishRun} for each request, in order. */
+export function finishRuns(db: MemoryDb, requests: readonly FinishRequest[]): FinishResult[] {
+  return requests.map((r) => finishRun(db, r.runId, r.token, r.outcome, r.leaseMs));
 }
 
 /** Rewrites a run the caller owns (token current, lease not expired); false when fenced. */

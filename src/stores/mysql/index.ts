@@ -37,6 +37,8 @@ import {
   type ReplicaInfo,
   type ReplicaRecord,
   type RunOutcome,
+  type StartRequest,
+  type FinishRequest,
   type RunRecord,
   type Store,
   type TransactionResult,
@@ -209,6 +211,13 @@ export class MysqlStore implements Store {
     leaseMs: number,
   ): Promise<FinishResult> {
     return runs.finishRun(this.conn, runId, token, outcome, leaseMs);
+  }
+  async startRuns(requests: readonly StartRequest[]): Promise<boolean[]> {
+    return runs.startRuns(this.conn, requests);
+  }
+
+  async finishRuns(requests: readonly FinishRequest[]): Promise<FinishResult[]> {
+    return runs.finishRuns(this.conn, requests);
   }
 
   async releaseRun(runId: string, token: number): Promise<boolean> {

@@ -4,7 +4,7 @@ import { lockJob } from "./jobs.js";
 import { parseEpochOrNull, parseRunRow, type RawRow } from "../shared/rows.js";
 import * as writes from "../../protocol/transitions.js";
 import { runUpdateSql, runUpdateValues } from "../sql/shared.js";
-import type { FinishResult, RunOutcome, RunRecord } from "../store.js";
+import type { FinishRequest, FinishResult, RunOutcome, RunRecord, StartRequest } from "../store.js";
 
 /**
  * Every write `MysqlStore` makes about a run its owner holds: start, heartbeat, finish (with
@@ -151,4 +151,20 @@ export async function finishLocked(
   const next = writes.takenOverRow(waiting, run.replicaId ?? "", leaseMs, now, false);
   await saveRun(db, query, next, waiting.token);
   return { ok: true, next: writes.toClaimedRun(next) };
+}
+
+/**
+ * `Store.startRuns`: each request as {@link startRun}, sent together over the pool (MySQL has no
+ * `RETURNING` on `UPDATE` to tell per row which fence held in one statement).
+ */
+export function startRuns(db: MysqlDb, requests: readonly StartRequest[]): Promise<boolean[]> {
+  return Promise.all(requests.map((r) => startRun(db, r.runId, r.token, r.attempt)));
+}
+
+/** `Store.finishRuns`: each request as {@link finishRun}, sent together over the pool. */
+export function finishRuns(
+  db: MysqlDb,
+  requests: readonly FinishRequest[],
+): Promise<FinishResult[]> {
+  return Promise.all(requests.map((r) => finishRun(db, r.runId, r.token, r.outcome, r.leaseMs)));
 }

@@ -2,7 +2,13 @@ import { ACTIVE_STATES_SQL } from "../../protocol/vocabulary.js";
 import { toClaimedRun } from "../../protocol/transitions.js";
 import { PG_NOW, type PgDb, type PgQuery } from "./connection.js";
 import { parseRunRow, type RawRow } from "../shared/rows.js";
-import type { ClaimedRun, FinishResult, RunOutcome } from "../store.js";
+import type {
+  ClaimedRun,
+  FinishRequest,
+  FinishResult,
+  RunOutcome,
+  StartRequest,
+} from "../store.js";
 
 /**
  * Every write of `PostgresStore` to a claimed run: start, heartbeat, finish (with hand-over of
@@ -22,6 +28,25 @@ export async function startRun(
 ): Promise<boolean> {
   const set = `state = 'running', attempt = $3, started_at = ${PG_NOW}`;
   return fenced(db, "startRun", set, [runId, token, attempt]);
+}
+
+/** `Store.startRuns`: one statement over the requests (`unnest`), each fenced on its own. */
+export async function startRuns(db: PgDb, requests: readonly StartRequest[]): Promise<boolean[]> {
+  if (requests.length === 0) return [];
+  const rows = await db.rows(
+    "startRuns",
+    `WITH clock AS MATERIALIZED (SELECT ${PG_NOW} AS now_ms),
+b AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::int[]) WITH ORDINALITY
+        AS b(run_id, token, attempt, item))
+UPDATE ${db.tables.runs} r SET state = 'running', attempt = b.attempt, started_at = c.now_ms
+FROM b CROSS JOIN clock c
+WHERE r.run_id = b.run_id AND r.token = b.token AND r.state IN ${ACTIVE}
+  AND r.lease_expires_at > c.now_ms
+RETURNING b.item`,
+    [requests.map((r) => r.runId), requests.map((r) => r.token), requests.map((r) => r.attempt)],
+  );
+  const started = new Set(rows.map((row) => Number(row.item)));
+  return requests.map((_, i) => started.has(i + 1));
 }
 
 /** Extends the run's lease to `leaseMs` from store now; false when the fence fails. */
@@ -102,6 +127,63 @@ FROM (SELECT 1) AS one LEFT JOIN prom p ON true`;
   const [row] = await query(sql, values);
   if (!row || Number(row.finished) === 0) return { ok: false, next: null };
   return { ok: true, next: row.run_id ? toClaimed(db, row) : null };
+}
+
+/**
+ * `Store.finishRuns`: one statement over the requests (`unnest`), each fenced on its own; the
+ * oldest queued run of each job with a finished item goes to the first such item.
+ */
+export async function finishRuns(
+  db: PgDb,
+  requests: readonly FinishRequest[],
+): Promise<FinishResult[]> {
+  if (requests.length === 0) return [];
+  const { jobs, runs } = db.tables;
+  const sql = `
+WITH clock AS MATERIALIZED (SELECT ${PG_NOW} AS now_ms),
+b AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[])
+        WITH ORDINALITY AS b(run_id, token, state, error, lease_ms, item)),
+fin AS (
+  UPDATE ${runs} r SET state = b.state, error = b.error, finished_at = c.now_ms,
+    lease_expires_at = NULL
+  FROM b CROSS JOIN clock c
+  WHERE r.run_id = b.run_id AND r.token = b.token AND r.state IN ${ACTIVE}
+    AND r.lease_expires_at > c.now_ms
+  RETURNING b.item, r.job_id, r.replica_id, b.lease_ms
+),
+first AS (SELECT DISTINCT ON (job_id) * FROM fin ORDER BY job_id, item),
+next AS MATERIALIZED (
+  SELECT n.run_id, f.item, f.replica_id, f.lease_ms FROM first f
+  CROSS JOIN LATERAL (
+    SELECT q.run_id FROM ${runs} q WHERE q.job_id = f.job_id AND q.state = 'queued'
+    ORDER BY q.scheduled_at LIMIT 1 FOR UPDATE SKIP LOCKED
+  ) n
+),
+prom AS (
+  UPDATE ${runs} r SET state = 'claimed', token = r.token + 1,
+    replica_id = coalesce(n.replica_id, ''), claimed_at = c.now_ms, started_at = NULL,
+    lease_expires_at = c.now_ms + n.lease_ms
+  FROM next n CROSS JOIN clock c
+  WHERE r.run_id = n.run_id
+  RETURNING n.item AS handed_to, r.*
+),
+bump AS (
+  UPDATE ${jobs} j SET run_count = j.run_count FROM prom p WHERE j.job_id = p.job_id
+)
+SELECT fin.item AS finished_item, p.* FROM fin LEFT JOIN prom p ON p.handed_to = fin.item`;
+  const rows = await db.rows("finishRuns", sql, [
+    requests.map((r) => r.runId),
+    requests.map((r) => r.token),
+    requests.map((r) => r.outcome.state),
+    requests.map((r) => r.outcome.error ?? null),
+    requests.map((r) => r.leaseMs),
+  ]);
+  const results: FinishResult[] = requests.map(() => ({ ok: false, next: null }));
+  for (const row of rows) {
+    const next = row.run_id ? toClaimed(db, row) : null;
+    results[Number(row.finished_item) - 1] = { ok: true, next };
+  }
+  return results;
 }
 
 /** The claimed run in a `runs` row. @throws `CORRUPT_ROW`. */

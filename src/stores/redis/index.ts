@@ -25,6 +25,8 @@ import type {
   ReplicaInfo,
   ReplicaRecord,
   RunOutcome,
+  StartRequest,
+  FinishRequest,
   RunRecord,
   Store,
   WarningRecord,
@@ -184,6 +186,13 @@ export class RedisStore implements Store {
     return this.guard("finishRun", () =>
       runs.finishRun(this.context, runId, token, outcome, leaseMs),
     );
+  }
+  async startRuns(requests: readonly StartRequest[]): Promise<boolean[]> {
+    return this.guard("startRuns", () => runs.startRuns(this.context, requests));
+  }
+
+  async finishRuns(requests: readonly FinishRequest[]): Promise<FinishResult[]> {
+    return this.guard("finishRuns", () => runs.finishRuns(this.context, requests));
   }
 
   async recoverExpired(replicaId: string, leaseMs: number, limit: number): Promise<Recovered[]> {

@@ -2,9 +2,9 @@ import { list, runGroups, runSteps, settledValue, text } from "./connection.js";
 import type { RedisContext, Step } from "./connection.js";
 import { parseClaimedTuple } from "./claim.js";
 import { jobOfRun } from "./keys.js";
-import { indexRuns, indexStep, unindexStep } from "./leases.js";
+import { indexRuns, indexStep, unindexStep, type LeaseEntry } from "./leases.js";
 import { FENCED_WRITE, FINISH } from "./scripts/runs.js";
-import type { FinishResult, RunOutcome } from "../store.js";
+import type { FinishRequest, FinishResult, RunOutcome, StartRequest } from "../store.js";
 
 /**
  * Every write about a run its owner holds: `startRun`, `heartbeat`, `releaseRun` (one fenced
@@ -20,6 +20,38 @@ export async function startRun(
   attempt: number,
 ): Promise<boolean> {
   return fencedWrite(context, runId, token, "start", attempt);
+}
+
+/** `Store.startRuns`: the fenced write script of each run's job, all in one pipeline. */
+export async function startRuns(
+  context: RedisContext,
+  requests: readonly StartRequest[],
+): Promise<boolean[]> {
+  const jobIds = requests.map((r) => jobOfRun(r.runId));
+  const asked = requests.flatMap((r, i) => {
+    const jobId = jobIds[i];
+    if (jobId === null || jobId === undefined) return [];
+    const { base, keys } = context.keys.job(jobId);
+    return [
+      {
+        i,
+        jobId,
+        step: {
+          script: FENCED_WRITE,
+          keys,
+          args: [base, jobId, r.runId, r.token, "start", r.attempt],
+        },
+      },
+    ];
+  });
+  const settled = await runGroups(
+    context.client,
+    asked.map((a) => [a.step]),
+    asked.map((a) => a.jobId),
+  );
+  const results = requests.map(() => false);
+  asked.forEach((a, k) => (results[a.i] = Number(text(settledValue(settled[k]?.[0]))) === 1));
+  return results;
 }
 
 /** `Store.heartbeat`. */
@@ -63,11 +95,7 @@ async function fencedWrite(
   return Number(text(reply)) === 1;
 }
 
-/**
- * `Store.finishRun`: the finish script and the removal of the run's lease-index entry, in one
- * round trip. A refused finish puts the entry back where the script says the run stands (a
- * retry keeps its run id, so the run may be another replica's now, or still wait for recovery).
- */
+/** `Store.finishRun`: {@link finishRuns} of one run. */
 export async function finishRun(
   context: RedisContext,
   runId: string,
@@ -75,25 +103,60 @@ export async function finishRun(
   outcome: RunOutcome,
   leaseMs: number,
 ): Promise<FinishResult> {
-  const jobId = jobOfRun(runId);
-  if (jobId === null) return { ok: false, next: null };
-  const { base, keys } = context.keys.job(jobId);
-  const error = outcome.error ?? null;
-  const args = [base, jobId, runId, token, outcome.state, error === null ? "0" : "1", error ?? ""];
-  args.push(leaseMs, context.historyLimit, context.retentionMs);
-  const steps = [{ script: FINISH, keys, args }, unindexStep(context, [runId])];
-  const [[finish] = []] = await runGroups(context.client, [steps]);
-  if (!finish || finish.error) {
-    // Whether the script ran is unknown: index the run at 0 so that the next sweep looks at it.
+  const [result] = await finishRuns(context, [{ runId, token, outcome, leaseMs }]);
+  return result ?? { ok: false, next: null };
+}
+
+/**
+ * `Store.finishRuns`: per run, the finish script and the removal of the run's lease-index entry,
+ * all in one pipeline. A refused finish puts the entry back where the script says the run stands
+ * (a retry keeps its run id, so the run may be another replica's now, or still wait for
+ * recovery); a failed script is reported as the call's error once the entries are fixed.
+ */
+export async function finishRuns(
+  context: RedisContext,
+  requests: readonly FinishRequest[],
+): Promise<FinishResult[]> {
+  const asked = requests.flatMap(({ runId, token, outcome, leaseMs }, i) => {
+    const jobId = jobOfRun(runId);
+    if (jobId === null) return [];
+    const { base, keys } = context.keys.job(jobId);
+    const error = outcome.error ?? null;
+    const args = [base, jobId, runId, token, outcome.state, error === null ? "0" : "1"];
+    args.push(error ?? "", leaseMs, context.historyLimit, context.retentionMs);
+    const steps: Step[] = [{ script: FINISH, keys, args }, unindexStep(context, [runId])];
+    return [{ i, jobId, runId, steps }];
+  });
+  const settled = await runGroups(
+    context.client,
+    asked.map((a) => a.steps),
+    asked.map((a) => a.jobId),
+  );
+  const results: FinishResult[] = requests.map(() => ({ ok: false, next: null }));
+  const reindex: LeaseEntry[] = [];
+  let failure: unknown = null;
+  asked.forEach(({ i, jobId, runId }, k) => {
+    const [finish] = settled[k] ?? [];
+    if (!finish || finish.error) {
+      // Whether the script ran is unknown: index the run at 0 so that the next sweep looks at it.
+      reindex.push([0, runId]);
+      failure ??= finish?.error ?? new Error("missing reply");
+      return;
+    }
+    const [ok, next] = list(finish.value);
+    if (Number(text(ok)) !== 1) {
+      const score = text(next);
+      if (score !== "-1") reindex.push([score, runId]);
+      return;
+    }
+    const tuple = list(next).map(text);
+    results[i] = { ok: true, next: tuple.length === 0 ? null : parseClaimedTuple(jobId, tuple) };
+  });
+  if (failure !== null) {
     // The script's error is the one reported, so a failure of this write is not.
-    await indexRuns(context, [[0, runId]]).catch(() => undefined);
+    await indexRuns(context, reindex).catch(() => undefined);
+    throw failure;
   }
-  const [ok, next] = list(settledValue(finish));
-  if (Number(text(ok)) !== 1) {
-    const score = text(next);
-    if (score !== "-1") await indexRuns(context, [[score, runId]]);
-    return { ok: false, next: null };
-  }
-  const tuple = list(next).map(text);
-  return { ok: true, next: tuple.length === 0 ? null : parseClaimedTuple(jobId, tuple) };
+  await indexRuns(context, reindex);
+  return results;
 }

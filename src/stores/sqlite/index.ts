@@ -19,6 +19,8 @@ import type {
   ReplicaInfo,
   ReplicaRecord,
   RunOutcome,
+  StartRequest,
+  FinishRequest,
   RunRecord,
   Store,
   TransactionResult,
@@ -190,6 +192,13 @@ export class SqliteStore implements Store {
     leaseMs: number,
   ): Promise<FinishResult> {
     return runs.finishRun(this.conn, runId, token, outcome, leaseMs);
+  }
+  async startRuns(requests: readonly StartRequest[]): Promise<boolean[]> {
+    return runs.startRuns(this.conn, requests);
+  }
+
+  async finishRuns(requests: readonly FinishRequest[]): Promise<FinishResult[]> {
+    return runs.finishRuns(this.conn, requests);
   }
 
   async recoverExpired(replicaId: string, leaseMs: number, limit: number): Promise<Recovered[]> {

@@ -1,7 +1,14 @@
 import { BelfryError } from "../../errors.js";
 import * as writes from "../../protocol/transitions.js";
 import { runUpdateValues } from "../sql/shared.js";
-import type { ClaimedRun, FinishResult, RunOutcome, RunRecord } from "../store.js";
+import type {
+  ClaimedRun,
+  FinishRequest,
+  FinishResult,
+  RunOutcome,
+  RunRecord,
+  StartRequest,
+} from "../store.js";
 import type { SqliteConnection } from "./connection.js";
 
 /**
@@ -19,6 +26,28 @@ export function startRun(
 ): Promise<boolean> {
   return updateOwned(c, "startRun", runId, token, (run, now) =>
     writes.startedRow(run, attempt, now),
+  );
+}
+
+/** `Store.startRuns`: {@link startRun} for each request, all in one transaction. */
+export function startRuns(
+  c: SqliteConnection,
+  requests: readonly StartRequest[],
+): Promise<boolean[]> {
+  return c.write("startRuns", (now) =>
+    requests.map(({ runId, token, attempt }) =>
+      ownedAt(c, runId, token, now, (run) => writes.startedRow(run, attempt, now)),
+    ),
+  );
+}
+
+/** `Store.finishRuns`: {@link finishRun} for each request, all in one transaction. */
+export function finishRuns(
+  c: SqliteConnection,
+  requests: readonly FinishRequest[],
+): Promise<FinishResult[]> {
+  return c.write("finishRuns", (now) =>
+    requests.map((r) => finishLocked(c, r.runId, r.token, r.outcome, r.leaseMs, now)),
   );
 }
 
@@ -102,10 +131,19 @@ function updateOwned(
   token: number,
   change: (run: RunRecord, now: number) => RunRecord,
 ): Promise<boolean> {
-  return c.write(operation, (now) => {
-    const run = c.readRun(runId);
-    if (!writes.isOwned(run, token, now)) return false;
-    saveRun(c, change(run, now), token);
-    return true;
-  });
+  return c.write(operation, (now) => ownedAt(c, runId, token, now, (run) => change(run, now)));
+}
+
+/** Rewrites a run the caller owns at store time `now` (inside a transaction); false when fenced. */
+function ownedAt(
+  c: SqliteConnection,
+  runId: string,
+  token: number,
+  now: number,
+  change: (run: RunRecord) => RunRecord,
+): boolean {
+  const run = c.readRun(runId);
+  if (!writes.isOwned(run, token, now)) return false;
+  saveRun(c, change(run), token);
+  return true;
 }

@@ -19,8 +19,10 @@ export interface PrivateServer {
   restart(downMs: number): Promise<void>;
   /** kill -9 of the server process, down `downMs`, start. */
   kill9(downMs: number): Promise<void>;
-  /** Stops it for good and removes its folder. */
-  destroy(): Promise<void>;
+  /** Stops it for good and removes its folder, unless `keep` (evidence of a failed run). */
+  destroy(keep?: boolean): Promise<void>;
+  /** Its data folder (and log). */
+  readonly folder: string;
 }
 
 /** How one kind of server is started, stopped and killed. */
@@ -95,9 +97,10 @@ function privateServer(
       await sleep(systemClock, downMs);
       await control.start();
     },
-    destroy: async () => {
+    folder,
+    destroy: async (keep = false) => {
       await control.stop();
-      rmSync(folder, { recursive: true, force: true });
+      if (!keep) rmSync(folder, { recursive: true, force: true });
     },
   };
 }
@@ -243,6 +246,8 @@ async function startRedis(): Promise<PrivateServer> {
         folder,
         "--maxmemory-policy",
         "noeviction",
+        "--logfile",
+        join(folder, "redis.log"),
       ],
       { stdio: "ignore" },
     );
@@ -262,7 +267,10 @@ function sqliteFile(): PrivateServer {
     hasServer: false,
     restart: noServer,
     kill9: noServer,
-    destroy: async () => rmSync(folder, { recursive: true, force: true }),
+    folder,
+    destroy: async (keep = false) => {
+      if (!keep) rmSync(folder, { recursive: true, force: true });
+    },
   };
 }
 

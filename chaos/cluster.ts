@@ -19,6 +19,18 @@ export interface FaultRecord {
   readonly detail: string;
 }
 
+/** A replica process that exited when nobody killed it; the harness starts it again. */
+export interface CrashRecord {
+  readonly replica: string;
+  readonly at: number;
+  readonly exitCode: number | null;
+  /** The first error line it printed. */
+  readonly reason: string;
+}
+
+/** How long the harness waits before it restarts a crashed replica (a process supervisor's delay). */
+const RESTART_DELAY_MS = 1_000;
+
 const REPLICA = runSources(fileURLToPath(new URL("./replica.ts", import.meta.url)));
 
 /**
@@ -31,6 +43,11 @@ export class ChaosCluster {
   /** Every process ever started, restarts included. */
   readonly processes: ReplicaProcess[] = [];
   private window: ReplicaWindow | undefined;
+  /** Processes this harness killed or stopped on purpose. */
+  private readonly intended = new Set<ReplicaProcess>();
+  private stopping = false;
+  /** Replica processes that died on their own. */
+  readonly crashes: CrashRecord[] = [];
 
   constructor(
     private readonly args: readonly ChaosReplicaArgs[],
@@ -63,11 +80,11 @@ export class ChaosCluster {
     switch (fault.kind) {
       case "replica kill -9": {
         const victim = this.live.get(id)!;
+        this.intended.add(victim);
         victim.child.kill("SIGKILL");
         await victim.exited;
         await sleep(systemClock, fault.durationMs);
-        this.spawn(args);
-        this.send(this.live.get(id)!, this.window!);
+        this.send(this.spawn(args), this.window!);
         return done(id, `down ${fault.durationMs} ms, then restarted`);
       }
       case "replica SIGSTOP": {
@@ -105,6 +122,7 @@ export class ChaosCluster {
 
   /** SIGTERM to every live replica (drain), and waits for all to exit. */
   async stop(): Promise<void> {
+    this.stopping = true;
     const replicas = [...this.live.values()];
     for (const replica of replicas) {
       replica.child.stdin!.end();
@@ -122,10 +140,33 @@ export class ChaosCluster {
     return counts;
   }
 
-  private spawn(args: ChaosReplicaArgs): void {
+  /**
+   * Starts a replica process; one that dies on its own (an unhandled error, a failed start
+   * while the store is down) is recorded and started again, as a process supervisor would.
+   */
+  private spawn(args: ChaosReplicaArgs): ReplicaProcess {
     const replica = spawnReplica(REPLICA, args);
     this.live.set(args.replicaId, replica);
     this.processes.push(replica);
+    let stderr = "";
+    replica.child.stderr!.on(
+      "data",
+      (chunk: Buffer) => (stderr = (stderr + String(chunk)).slice(-4_000)),
+    );
+    void replica.exited.then(async (exitCode) => {
+      if (this.stopping || this.intended.has(replica)) return;
+      const reason = stderr.split("\n").find((line) => /error/i.test(line)) ?? `exit ${exitCode}`;
+      this.crashes.push({
+        replica: args.replicaId,
+        at: systemClock.now(),
+        exitCode,
+        reason: reason.trim(),
+      });
+      await sleep(systemClock, RESTART_DELAY_MS);
+      if (this.stopping || this.live.get(args.replicaId) !== replica) return;
+      this.send(this.spawn(args), this.window!);
+    });
+    return replica;
   }
 
   private send(replica: ReplicaProcess, line: object): void {

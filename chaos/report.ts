@@ -1,6 +1,6 @@
 import { percentile } from "../src/observe/stats.js";
 import type { RunRecord } from "../src/stores/store.js";
-import type { FaultRecord } from "./cluster.js";
+import type { CrashRecord, FaultRecord } from "./cluster.js";
 import { FAULT_KINDS, type FaultKind } from "./faults.js";
 import { occurrenceKey, type Execution } from "./ledger.js";
 
@@ -22,6 +22,8 @@ export interface ChaosEvidence {
   /** The ledger table (run.transaction); null on Redis, which has none. */
   readonly tableLedger: readonly Execution[] | null;
   readonly faults: readonly FaultRecord[];
+  /** Replica processes that died on their own (the harness restarted them). */
+  readonly crashes: readonly CrashRecord[];
 }
 
 /** Recovery after one fault class: ms from the fault's end to the next ledger execution. */
@@ -54,6 +56,8 @@ export interface ChaosReport {
   /** Disagreements between the store's history and the ledgers (see {@link historyMismatches}). */
   readonly historyMismatches: readonly string[];
   readonly recovery: Readonly<Partial<Record<FaultKind, Recovery>>>;
+  /** Replica crashes by reason (first error line). */
+  readonly crashes: Readonly<Record<string, number>>;
   /** Samples of what broke an invariant, for the record. */
   readonly evidence: readonly string[];
 }
@@ -168,6 +172,8 @@ function neighbours(runs: readonly RunRecord[], at: { job: string; scheduledAt: 
 /** Checks one chaos run's evidence against the invariants. */
 export function analyse(evidence: ChaosEvidence): ChaosReport {
   const { due, runs, fileLedger, tableLedger, faults } = evidence;
+  const crashes: Record<string, number> = {};
+  for (const crash of evidence.crashes) crashes[crash.reason] = (crashes[crash.reason] ?? 0) + 1;
   const file = group(fileLedger, byOccurrence);
   const rows = new Set(runs.map(byOccurrence));
   const samples: string[] = [];
@@ -213,6 +219,7 @@ export function analyse(evidence: ChaosEvidence): ChaosReport {
     runStates,
     historyMismatches: mismatches,
     recovery: recoveries(faults, fileLedger),
+    crashes,
     evidence: [...samples.slice(0, 10), ...mismatches.slice(0, 10)],
   };
 }
@@ -263,6 +270,12 @@ export function reportRows(report: ChaosReport, skipped: string | null): string[
         .join(", "),
     ],
     ["recovery time (fault end → next execution)", recovery || "none"],
+    [
+      "replica crashes (restarted by the harness)",
+      Object.entries(report.crashes)
+        .map(([reason, n]) => `${n}× ${reason.replace(/\|/g, "/")}`)
+        .join("; ") || "0",
+    ],
     [
       "history agrees with ledger",
       report.historyMismatches.length === 0

@@ -163,6 +163,7 @@ async function runStore(spec: RunSpec): Promise<StoreResult> {
       tableLedger:
         kind === "redis" ? null : await readLedgerTable(kind, parseStoreUrl(storeUrl).url, table),
       faults,
+      crashes: cluster.crashes,
     });
     ok = passed(report);
     if (ok) rmSync(folder, { recursive: true, force: true });

@@ -45,6 +45,7 @@ function evidence(overrides: Partial<ChaosEvidence>): ChaosEvidence {
     fileLedger: [execution({})],
     tableLedger: [execution({})],
     faults: [],
+    crashes: [],
     ...overrides,
   };
 }

@@ -28,6 +28,15 @@ export interface CrashRecord {
   readonly reason: string;
 }
 
+/** The message line of a Node crash report (`BelfryError: …`, `error: …`), without the stack. */
+function crashReason(stderr: string): string | undefined {
+  const lines = stderr.split("\n");
+  return (
+    lines.find((line) => /^\w*(Error|error)(\s\[\w+\])?: /.test(line)) ??
+    lines.find((l) => /error/i.test(l))
+  );
+}
+
 /** How long the harness waits before it restarts a crashed replica (a process supervisor's delay). */
 const RESTART_DELAY_MS = 1_000;
 
@@ -155,7 +164,7 @@ export class ChaosCluster {
     );
     void replica.exited.then(async (exitCode) => {
       if (this.stopping || this.intended.has(replica)) return;
-      const reason = stderr.split("\n").find((line) => /error/i.test(line)) ?? `exit ${exitCode}`;
+      const reason = crashReason(stderr) ?? `exit ${exitCode}`;
       this.crashes.push({
         replica: args.replicaId,
         at: systemClock.now(),

@@ -273,7 +273,7 @@ export function reportRows(report: ChaosReport, skipped: string | null): string[
     [
       "replica crashes (restarted by the harness)",
       Object.entries(report.crashes)
-        .map(([reason, n]) => `${n}× ${reason.replace(/\|/g, "/")}`)
+        .map(([reason, n]) => `${n}× ${reason.slice(0, 140).replace(/\|/g, "/")}`)
         .join("; ") || "0",
     ],
     [

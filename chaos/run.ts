@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import type { ReplicaWindow } from "../src/cli/replica.js";
 import { dueInWindow } from "../src/cli/summary.js";
 import { keepAlive, sleep, systemClock } from "../src/clock.js";
 import { openStore } from "../src/stores/open.js";
@@ -63,6 +64,31 @@ async function readHistory(url: string, jobs: readonly string[], from: number, t
     for (const jobId of jobs)
       rows.push(...(await store.history({ jobId, from, to, limit: 1_000_000 })));
     return rows;
+  } finally {
+    await store.close();
+  }
+}
+
+/** How long past the window the run waits for every due occurrence to have a row. */
+const SETTLE_TIMEOUT_MS = 60_000;
+
+/**
+ * Polls the store's history until it holds `due` rows in the window (each occurrence has at
+ * most one); returns how long that took, or null after {@link SETTLE_TIMEOUT_MS}.
+ */
+async function settle(url: string, window: ReplicaWindow, due: number): Promise<number | null> {
+  const started = systemClock.now();
+  const store = await openStore(url);
+  try {
+    await store.init();
+    while (systemClock.now() - started < SETTLE_TIMEOUT_MS) {
+      const rows = await store
+        .history({ from: window.startAt, to: window.stopAt + 1, limit: due + 1 })
+        .catch(() => []);
+      if (rows.length >= due) return systemClock.now() - started;
+      await sleep(systemClock, 1_000);
+    }
+    return null;
   } finally {
     await store.close();
   }
@@ -143,14 +169,22 @@ async function runStore(spec: RunSpec): Promise<StoreResult> {
       faults.push(record);
       log(`${kind}: ${record.kind}${record.replica ? ` ${record.replica}` : ""}: ${record.detail}`);
     }
-    // Past the window: let recovery finish what the last faults left (a lease and a margin).
+    // Past the window: let recovery finish what the last faults left (a lease and a margin),
+    // then until every due occurrence has a row (a replica back from a fault records what
+    // nobody ran as missed), so that a fault at the window's end is not counted as a silent miss.
     await sleep(systemClock, window.stopAt + spec.leaseMs + 2_000 - systemClock.now());
-    await cluster.stop();
     const jobs = chaosJobs(window, () => Promise.resolve());
     const due = new Map<string, { job: string; scheduledAt: number }>();
     for (const [job, instants] of dueInWindow(jobs, window))
       for (const scheduledAt of instants)
         due.set(occurrenceKey(job, scheduledAt), { job, scheduledAt });
+    const settledMs = await settle(storeUrl, window, due.size);
+    log(
+      settledMs === null
+        ? `${kind}: some due occurrences still had no row ${SETTLE_TIMEOUT_MS} ms after the window`
+        : `${kind}: every due occurrence had a row ${settledMs} ms after the recovery margin`,
+    );
+    await cluster.stop();
     const report = analyse({
       due,
       runs: await readHistory(

@@ -57,7 +57,7 @@ export interface PgPoolSettings {
 /** Opens a `pg.Pool`, loading `pg` (a peer dependency) only now. */
 export async function openPool(settings: PgPoolSettings): Promise<PgPoolLike> {
   const pg = await importPeer("pg", () => import("pg"));
-  return new pg.default.Pool({
+  const pool = new pg.default.Pool({
     connectionString: withDefaultUser(settings.connectionString),
     max: settings.maxConnections ?? 10,
     connectionTimeoutMillis: settings.connectTimeoutMs ?? 10_000,
@@ -66,8 +66,17 @@ export async function openPool(settings: PgPoolSettings): Promise<PgPoolLike> {
     // connection pays the connection setup on the critical path (pg's default is 10 s).
     idleTimeoutMillis: 5 * 60_000,
     allowExitOnIdle: true,
-  }) as unknown as PgPoolLike;
+  });
+  // A server that terminates its connections (restart, kill -9, failover) sends an error to every
+  // client; one that arrives on a client no listener watches at that moment (checked out, or
+  // being discarded after a failed query) would be an uncaught `error` event that kills the
+  // process. Every client of our own pool gets a permanent listener; the failure surfaces through
+  // the next query instead. Idle clients still report through the pool's `error` event.
+  pool.on("connect", (client) => client.on("error", ignoreClientError));
+  return pool as unknown as PgPoolLike;
 }
+
+function ignoreClientError(): void {}
 
 /**
  * The connection string with libpq's default user filled in when it names none: `PGUSER`, else

@@ -166,8 +166,9 @@ export class PostgresStore implements Store {
     const db = this.db;
     this.db = null;
     if (!db) return;
-    db.pool.removeListener("error", this.onPoolError);
+    // The listener stays until the pool has ended: ending can still report a client's error.
     if (this.ownPool) await db.pool.end();
+    db.pool.removeListener("error", this.onPoolError);
   }
 
   private get conn(): PgDb {

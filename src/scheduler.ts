@@ -138,6 +138,7 @@ export class Scheduler {
       clockSyncMs: config.clockSyncMs,
       skewThresholdMs: config.skewThresholdMs,
       retention: config.retention,
+      onClockStep: () => this.due.wake(),
       job: (jobId) => this.entries.get(jobId)?.state,
     });
   }

@@ -69,6 +69,8 @@ export interface CoordinatorDeps {
   readonly skewThresholdMs: number;
   /** `historyRetention`: the periodic prune of old run records, or null for none. */
   readonly retention: RetentionConfig | null;
+  /** Called after the store offset was re-measured because the local wall clock stepped. */
+  readonly onClockStep?: () => void;
   /** The job this replica defines under `jobId`, for runs taken over by recovery. */
   readonly job: (jobId: string) => JobState | undefined;
 }

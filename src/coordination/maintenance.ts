@@ -1,4 +1,5 @@
 import { hostname } from "node:os";
+import { monotonicNow, type Timer } from "../clock.js";
 import type { ClaimedRun } from "../stores/store.js";
 import { capabilities, type Capabilities } from "../stores/capabilities.js";
 import { measureOffset } from "./clock-sync.js";
@@ -15,6 +16,10 @@ export interface MaintenanceDeps extends Omit<CoordinatorDeps, "runner" | "job">
 
 const RECOVER_BATCH = 100;
 const REPLICA_TOUCH_MS = 30_000;
+/** How often the local wall clock is compared with the monotonic clock. */
+const STEP_CHECK_MS = 1_000;
+/** A wall-clock step larger than this re-measures the store offset at once. */
+const STEP_THRESHOLD_MS = 1_000;
 
 /**
  * The periodic tasks: recovering runs whose lease expired, keeping the offset to the store
@@ -26,6 +31,9 @@ export class Maintenance {
   private readonly startedAt: number;
   private readonly capabilities: Capabilities;
   private timers: Periodic[] = [];
+  private stepTimer: Timer | null = null;
+  private stepCheck: Promise<void> | null = null;
+  private stopped = false;
 
   constructor(private readonly deps: MaintenanceDeps) {
     this.startedAt = deps.localClock.now();
@@ -44,6 +52,7 @@ export class Maintenance {
     if (occurrence) {
       every(recoveryMs, 0, () => this.recover());
       every(clockSyncMs, clockSyncMs, () => this.syncClock());
+      this.watchClockSteps(this.wallAhead());
     }
     if (this.capabilities.replicas) every(REPLICA_TOUCH_MS, 0, () => this.touchReplica());
     const { retention } = this.deps;
@@ -56,7 +65,39 @@ export class Maintenance {
   async stop(): Promise<void> {
     const timers = this.timers;
     this.timers = [];
-    await Promise.all(timers.map((timer) => timer.stop()));
+    this.stopped = true;
+    this.stepTimer?.cancel();
+    this.stepTimer = null;
+    await Promise.all([...timers.map((timer) => timer.stop()), this.stepCheck]);
+  }
+
+  /** Local wall time minus monotonic time: constant until the wall clock is stepped. */
+  private wallAhead(): number {
+    const { localClock } = this.deps;
+    return localClock.now() - monotonicNow(localClock);
+  }
+
+  /**
+   * Every second, compares the wall clock with the monotonic clock. When the wall clock was
+   * stepped (NTP step, an operator's `date -s`, a VM restored from a snapshot), the offset to the
+   * store clock is stale by the size of the step: re-measure it at once and wake the dispatch,
+   * instead of running on the wrong time until the next clock sync (minutes). The check runs on a
+   * relative timer, so a backward step does not delay it.
+   */
+  private watchClockSteps(before: number): void {
+    this.stepTimer = this.deps.localClock.setTimer(STEP_CHECK_MS, () => {
+      const now = this.wallAhead();
+      if (Math.abs(now - before) <= STEP_THRESHOLD_MS) return this.watchClockSteps(now);
+      this.deps.logger.warn(
+        { stepMs: now - before },
+        "belfry: the local wall clock was stepped; measuring the store clock again",
+      );
+      this.stepCheck = this.syncClock().then(() => {
+        this.stepCheck = null;
+        this.deps.onClockStep?.();
+        if (!this.stopped) this.watchClockSteps(this.wallAhead());
+      });
+    });
   }
 
   /** Takes over expired runs (exactly one replica wins each) per the job's `onAbandoned`. */

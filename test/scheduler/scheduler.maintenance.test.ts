@@ -62,6 +62,24 @@ describe("Scheduler maintenance on its own timers", () => {
     expect(await c.stopAll()).toBe(0);
   });
 
+  it("a step of the local wall clock re-measures the store offset at once: runs go on on time", async () => {
+    const c = cluster();
+    const local = new OffsetClock(c.clock);
+    const scheduler = new Scheduler({ store: c.store, clock: local, replicaId: "stepped" });
+    c.track(scheduler);
+    const skew = recordEvents(scheduler, "clock:skew");
+    const ran: number[] = [];
+    scheduler.job("tick", every("1s"), (run) => void ran.push(run.scheduledAt.getTime()));
+    await scheduler.start();
+    await c.clock.advance(2_000);
+    // The host's wall clock jumps 30 s back; its monotonic clock does not (as after an NTP step).
+    local.offset = -30_000;
+    await c.clock.advance(4_000);
+    expect(ran).toEqual([1, 2, 3, 4, 5, 6].map((s) => T0 + s * 1_000));
+    expect(skew.map((event) => event.offsetMs)).toEqual([30_000]);
+    expect(await c.stopAll()).toBe(0);
+  });
+
   it("audit() lists the jobs, this replica's row and the persisted skew warning", async () => {
     const c = cluster();
     const fast = new OffsetClock(c.clock);

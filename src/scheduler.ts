@@ -138,7 +138,11 @@ export class Scheduler {
       clockSyncMs: config.clockSyncMs,
       skewThresholdMs: config.skewThresholdMs,
       retention: config.retention,
-      onClockStep: () => this.due.wake(),
+      // Wake-ups planned on the stepped clock are off by the step: plan every job again.
+      onClockStep: () => {
+        this.lookAtEveryJobNow();
+        this.due.wake();
+      },
       job: (jobId) => this.entries.get(jobId)?.state,
     });
   }
@@ -306,8 +310,7 @@ export class Scheduler {
     this.hooks.attach();
     this.runner.resume();
     await this.coordinator.start([...this.entries.values()].map((entry) => entry.state));
-    const now = this.clock.now();
-    for (const id of this.entries.keys()) this.due.set(id, now);
+    this.lookAtEveryJobNow();
     this.logger.info(
       { store: this.store.kind, jobs: this.entries.size },
       "belfry: scheduler started",
@@ -401,6 +404,12 @@ export class Scheduler {
     } catch (error) {
       this.hub.emit("store:error", { replicaId: this.replicaId, operation: "listReplicas", error });
     }
+  }
+
+  /** Queues every job for a pass at store now (each pass then says when to look again). */
+  private lookAtEveryJobNow(): void {
+    const now = this.clock.now();
+    for (const id of this.entries.keys()) this.due.set(id, now);
   }
 
   /** Runs this replica can start now (`concurrency` minus the run slots in use here). */

@@ -105,10 +105,18 @@ export function manualRow(
   });
 }
 
-/** The `missed` instants strictly above `watermark`, deduplicated, oldest first. */
-export function newMissedInstants(watermark: number | null, instants: readonly number[]): number[] {
+/**
+ * The `missed` instants strictly above `watermark` and not after store `now`, deduplicated,
+ * oldest first. An instant still in the future by the store's clock cannot be missed: a replica
+ * whose clock runs ahead must not record an occurrence before it was due.
+ */
+export function newMissedInstants(
+  watermark: number | null,
+  instants: readonly number[],
+  now: number,
+): number[] {
   const floor = watermark ?? Number.NEGATIVE_INFINITY;
-  return [...new Set(instants)].filter((at) => at > floor).sort((a, b) => a - b);
+  return [...new Set(instants)].filter((at) => at > floor && at <= now).sort((a, b) => a - b);
 }
 
 /** True when `run` is `claimed`/`running` with a lease that has not expired at `now`. */

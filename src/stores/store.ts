@@ -428,8 +428,10 @@ export interface Store
   claimManual(jobId: string, replicaId: string, leaseMs: number): Promise<ClaimedRun | null>;
   /**
    * Records occurrences that will not run (the missed policy decided so, with no run to claim):
-   * inserts `missed` rows for those above the watermark and advances the watermark to the
-   * newest. Returns the instants recorded, oldest first (none for an unknown job or hash).
+   * inserts `missed` rows for those above the watermark and not after store now (an instant
+   * still in the future cannot be missed: a replica whose clock runs ahead must not record it)
+   * and advances the watermark to the newest recorded. Returns the instants recorded, oldest
+   * first (none for an unknown job or hash).
    */
   recordMissed(jobId: string, hash: string, instants: readonly number[]): Promise<number[]>;
 

@@ -28,6 +28,20 @@ export function recordCases(h: Harness): void {
     expect(await claimOne(h.store, request(reg, t + 1000))).toMatchObject({ status: "stale" });
   });
 
+  it("recordMissed never records an instant still in the future by the store's clock", async () => {
+    const reg = job();
+    await h.store.registerJob(reg);
+    const now = await h.store.now();
+    const future = now + 60_000;
+    expect(await h.store.recordMissed(reg.jobId, reg.hash, [now - 1000, future])).toEqual([
+      now - 1000,
+    ]);
+    expect((await h.store.getJob(reg.jobId))?.watermark).toBe(now - 1000);
+    expect(await h.store.recordMissed(reg.jobId, reg.hash, [future])).toEqual([]);
+    const rows = await h.store.history({ jobId: reg.jobId });
+    expect(rows.map((r) => r.scheduledAt)).toEqual([now - 1000]);
+  });
+
   it("recordMissed records nothing for an unknown job, a wrong hash or nothing new", async () => {
     const reg = job();
     await h.store.registerJob(reg);

@@ -124,8 +124,9 @@ describe("newMissedInstants", () => {
     { watermark: 1_000, instants: [3_000, 1_000, 2_000, 3_000, 500], expected: [2_000, 3_000] },
     { watermark: null, instants: [3_000, -1, 3_000], expected: [-1, 3_000] },
     { watermark: 9_000, instants: [3_000], expected: [] },
-  ])("above $watermark from $instants: $expected", ({ watermark, instants, expected }) => {
-    expect(newMissedInstants(watermark, instants)).toEqual(expected);
+    { watermark: 1_000, instants: [2_000, 5_000, 6_000], expected: [2_000, 5_000] },
+  ])("above $watermark from $instants, now 5000: $expected", ({ watermark, instants, expected }) => {
+    expect(newMissedInstants(watermark, instants, 5_000)).toEqual(expected);
   });
 });
 

@@ -57,7 +57,7 @@ export function recordMissed(
   const job = db.readJob(jobId);
   if (!job || job.hash !== hash) return [];
   const now = db.now();
-  const fresh = writes.newMissedInstants(job.watermark, instants);
+  const fresh = writes.newMissedInstants(job.watermark, instants, now);
   for (const at of fresh) db.runs.insert(writes.missedRow(jobId, at, now, randomUUID()));
   const newest = fresh[fresh.length - 1];
   if (newest !== undefined) db.setJob({ ...job, watermark: newest });

@@ -196,10 +196,10 @@ export async function recordMissed(
   return db.transaction("recordMissed", async (query) => {
     const job = await lockJob(db, query, jobId);
     if (!job || job.hash !== hash) return [];
-    const fresh = writes.newMissedInstants(job.watermark, instants);
+    const now = await readNow(db, query);
+    const fresh = writes.newMissedInstants(job.watermark, instants, now);
     const newest = fresh[fresh.length - 1];
     if (newest === undefined) return [];
-    const now = await readNow(db, query);
     const rows = fresh.map((at) => runValues(writes.missedRow(jobId, at, now, newRunId())));
     await query(
       `INSERT INTO ${db.tables.runs} (${COLUMNS}) VALUES ? ON DUPLICATE KEY UPDATE job_id = job_id`,

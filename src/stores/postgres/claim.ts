@@ -230,8 +230,8 @@ WITH job AS MATERIALIZED (
 ),
 clock AS MATERIALIZED (SELECT ${PG_NOW} AS now_ms FROM (SELECT count(*) FROM job) AS after_lock),
 fresh AS MATERIALIZED (
-  SELECT DISTINCT m.at FROM unnest($3::bigint[]) AS m(at) CROSS JOIN job j
-  WHERE j.watermark IS NULL OR m.at > j.watermark
+  SELECT DISTINCT m.at FROM unnest($3::bigint[]) AS m(at) CROSS JOIN job j CROSS JOIN clock c
+  WHERE (j.watermark IS NULL OR m.at > j.watermark) AND m.at <= c.now_ms
 ),
 upd AS (
   UPDATE ${jobs} SET watermark = (SELECT max(at) FROM fresh)

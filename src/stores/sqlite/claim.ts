@@ -67,7 +67,7 @@ export function recordMissed(
   return c.write("recordMissed", (now) => {
     const job = c.readJob(jobId);
     if (!job || job.hash !== hash) return [];
-    const fresh = writes.newMissedInstants(job.watermark, instants);
+    const fresh = writes.newMissedInstants(job.watermark, instants, now);
     for (const at of fresh) {
       c.sql.runInsertIgnore.run(...runValues(writes.missedRow(jobId, at, now, newRunId())));
     }

@@ -115,7 +115,7 @@ local now = now_ms()
 local recorded, newest = {}, nil
 for i = 6, #ARGV - 1, 2 do
   local m = tonumber(ARGV[i])
-  if not job.watermark or m > job.watermark then
+  if (not job.watermark or m > job.watermark) and m <= now then
     if insert_missed(ARGV[i + 1], m, now) then recorded[#recorded + 1] = s(m) end
     newest = m
   end

@@ -125,9 +125,12 @@ describe("newMissedInstants", () => {
     { watermark: null, instants: [3_000, -1, 3_000], expected: [-1, 3_000] },
     { watermark: 9_000, instants: [3_000], expected: [] },
     { watermark: 1_000, instants: [2_000, 5_000, 6_000], expected: [2_000, 5_000] },
-  ])("above $watermark from $instants, now 5000: $expected", ({ watermark, instants, expected }) => {
-    expect(newMissedInstants(watermark, instants, 5_000)).toEqual(expected);
-  });
+  ])(
+    "above $watermark from $instants, now 5000: $expected",
+    ({ watermark, instants, expected }) => {
+      expect(newMissedInstants(watermark, instants, 5_000)).toEqual(expected);
+    },
+  );
 });
 
 describe("isActive and isOwned", () => {

@@ -15,7 +15,7 @@ import { toJobConfig, type Handler, type JobConfig, type JobOptions } from "./op
 import { ProcessHooks } from "./process-hooks.js";
 import { DueTimer } from "./queue.js";
 import type { Schedule, ScheduleSpec } from "./schedules/schedule.js";
-import { capabilities } from "./stores/capabilities.js";
+import { capabilities } from "./stores/shared/capabilities.js";
 import { MemoryStore } from "./stores/memory/index.js";
 import type { HistoryQuery, RunRecord, Store } from "./stores/store.js";
 import { auditStore, type AuditOptions, type AuditReport } from "./observe/audit.js";

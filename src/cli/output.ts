@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { BelfryError } from "../errors.js";
-import { capabilities, type Capabilities } from "../stores/capabilities.js";
+import { capabilities, type Capabilities } from "../stores/shared/capabilities.js";
 import { openStore } from "../stores/open.js";
 import type { Store } from "../stores/store.js";
 

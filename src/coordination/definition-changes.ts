@@ -1,7 +1,7 @@
 import type { EventHub } from "../observe/events.js";
 import type { Logger } from "../observe/logger.js";
 import type { Store } from "../stores/store.js";
-import { capabilities } from "../stores/capabilities.js";
+import { capabilities } from "../stores/shared/capabilities.js";
 
 /** How long a replica whose definition was replaced waits before registering its own again. */
 export function supersededBackoffMs(leaseMs: number): number {

@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import { monotonicNow, type Timer } from "../clock.js";
 import type { ClaimedRun } from "../stores/store.js";
-import { capabilities, type Capabilities } from "../stores/capabilities.js";
+import { capabilities, type Capabilities } from "../stores/shared/capabilities.js";
 import { measureOffset } from "./clock-sync.js";
 import type { CoordinatorDeps } from "./coordinator.js";
 import { Periodic } from "./periodic.js";

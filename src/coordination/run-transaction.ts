@@ -1,6 +1,6 @@
 import { BelfryError } from "../errors.js";
 import type { RunContext } from "../options.js";
-import { capabilities, TRANSACTIONAL_STORES } from "../stores/capabilities.js";
+import { capabilities, TRANSACTIONAL_STORES } from "../stores/shared/capabilities.js";
 import type { ClaimedRun, Store, Transactions } from "../stores/store.js";
 import type { AttemptErrors } from "./attempt-errors.js";
 import { unrecordedLedger, type Lease, type RunLedger } from "./lease.js";

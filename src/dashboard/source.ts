@@ -1,6 +1,6 @@
 import { BelfryError, isBelfryError } from "../errors.js";
 import type { Scheduler } from "../scheduler.js";
-import { capabilities } from "../stores/capabilities.js";
+import { capabilities } from "../stores/shared/capabilities.js";
 import { redactUrlsIn } from "../stores/shared/url.js";
 import type {
   HistoryQuery,

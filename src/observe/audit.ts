@@ -10,7 +10,7 @@ import type {
 import type { AuditReport, JobAudit, Occurrence, ReplicaSeen } from "./audit-report.js";
 import { Capped, RunTally } from "./audit-tally.js";
 import { runPages } from "./run-pages.js";
-import { capabilities } from "../stores/capabilities.js";
+import { capabilities } from "../stores/shared/capabilities.js";
 import { INTERNAL_JOB_PREFIX, readStoredJob, type StoredJob } from "./stored-job.js";
 
 export type * from "./audit-report.js";

@@ -32,7 +32,7 @@ export type { AbandonPolicy, OverlapPolicy, RunState, RunTrigger };
  * capabilities, each a small interface of
  * its own (gocron's `Elector` and `Locker` are the model), so a new backend can start with the
  * core and add them later. The scheduler checks for them in one place
- * (`capabilities(store)` in `src/stores/capabilities.ts`) and does without the ones a
+ * (`capabilities(store)` in `src/stores/shared/capabilities.ts`) and does without the ones a
  * store lacks: no replica rows or warnings in `audit()`, no persisted skew warning. The five
  * bundled stores implement all of them ({@link CompleteStore}) but {@link Transactions}, which
  * only the SQL stores (PostgreSQL, MySQL/MariaDB, SQLite) have.

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import mysql from "mysql2/promise";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
-import { capabilities } from "../../src/stores/capabilities.js";
+import { capabilities } from "../../src/stores/shared/capabilities.js";
 import { MemoryStore } from "../../src/stores/memory/index.js";
 import { MysqlStore, type MysqlTransaction } from "../../src/stores/mysql/index.js";
 import { PostgresStore, type PgTransaction } from "../../src/stores/postgres/index.js";

@@ -1,4 +1,4 @@
-import type { ReplicaRecords, Retention, Store, Transactions, WarningRecords } from "./store.js";
+import type { ReplicaRecords, Retention, Store, Transactions, WarningRecords } from "../store.js";
 
 /** The optional capabilities of a store, each null when the store lacks it. */
 export interface Capabilities {

@@ -139,6 +139,26 @@ describe("the scheduler loop: regressions found by the property tests", () => {
     expect(ran).toEqual(Array.from({ length: 20 }, (_, i) => T0 + (i + 1) * 1_000));
   });
 
+  // Property seed 1759710955 (a CI run). The memory claim decided on the checked row but wrote
+  // the new run count from the raw one: a stored bigint runCount threw "Cannot mix BigInt" and
+  // rejected every claim pass that held the victim, so the good job stopped too.
+  it("a victim row with a bigint runCount (12n) does not stop a good job", async () => {
+    const T0 = Date.UTC(2026, 0, 1);
+    const clock = new FakeClock(T0);
+    const store = new MemoryStore({ clock });
+    const scheduler = new Scheduler({ store, clock, replicaId: "a", leaseDuration: "10s" });
+    const ran: number[] = [];
+    scheduler.job("good", every("1s"), (run) => void ran.push(run.scheduledAt.getTime()));
+    scheduler.job("victim", every("1s"), () => {});
+    await scheduler.start();
+    const row = { jobId: "victim", hash: "corrupt", definition: "{}", anchor: 0 };
+    const base = { ...row, overlap: "allow", onAbandoned: "retry", maxAttempts: 2, maxRuns: null };
+    await store.registerJob({ ...base, runCount: 12n } as unknown as JobRegistration);
+    for (let i = 0; i < 20; i++) await clock.advance(1_000);
+    await scheduler.stop();
+    expect(ran).toEqual(Array.from({ length: 20 }, (_, i) => T0 + (i + 1) * 1_000));
+  });
+
   // Same root cause: after a foreign registration (hash "garbage") the victim backs off, its row
   // then gets watermark "garbage"; when it re-registered, the raw row made its cursor NaN and it
   // never claimed again, silently. The read-back now refuses the row (CORRUPT_ROW), reported.

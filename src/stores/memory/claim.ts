@@ -14,16 +14,22 @@ export function claim(db: MemoryDb, requests: readonly ClaimRequest[]): ClaimRes
 
 function claimOne(db: MemoryDb, request: ClaimRequest, now: number): ClaimResult {
   const jobId = request.jobId;
-  const decision = decideOrRefuse(request, () => ({
-    job: db.readJob(jobId),
-    now,
-    hasActiveRun: db.hasActiveRun(jobId, now),
-    hasQueuedRun: db.runs.open(jobId).some((run) => run.state === "queued"),
-  }));
+  // The row as checked and normalised by `readJob` (a stored bigint becomes a number), kept so
+  // that the write below starts from the values the decision saw, not the raw stored ones.
+  const read = { job: null as JobRecord | null };
+  const decision = decideOrRefuse(request, () => {
+    read.job = db.readJob(jobId);
+    return {
+      job: read.job,
+      now,
+      hasActiveRun: db.hasActiveRun(jobId, now),
+      hasQueuedRun: db.runs.open(jobId).some((run) => run.state === "queued"),
+    };
+  });
   if (decision.kind === "refuse") return decision.result;
+  const job = read.job as JobRecord;
   const { rows, result } = writes.claimRows(request, decision.write, now, randomUUID);
   for (const row of rows) db.runs.insert(row);
-  const job = db.jobs.get(jobId) as JobRecord;
   const runCount = job.runCount + (decision.write.countsAsRun ? 1 : 0);
   db.setJob({ ...job, watermark: request.scheduledAt, runCount });
   return result;

@@ -125,6 +125,13 @@ export interface ClaimRequest {
    * the store's clock, never by the replica that planned the pass.
    */
   readonly lateAfter?: number;
+  /**
+   * For a runtime schedule ({@link ScheduleRecords}): the occurrence after this one (null: none).
+   * Whenever the step advances the watermark (every result that writes a row) it also moves the
+   * row's `nextAt` forward to this, never back, and `dueAt` to the earlier of `nextAt` and a
+   * pending `triggeredAt`. Absent: `nextAt` is left alone.
+   */
+  readonly nextAt?: number | null;
 }
 
 /** A run this replica now owns. Every later write about it carries `token`. */
@@ -352,6 +359,158 @@ export interface WarningRecords {
 }
 
 /**
+ * A runtime schedule as its writer sends it (`scheduler.schedules.create`): a job row (the
+ * claim protocol treats it as any job: watermark, hash, overlap, leases, history) plus what the
+ * due query needs. Its `jobId` is `scheduleJobId(task, key)` (`stores/shared/schedules.ts`).
+ */
+export interface ScheduleWrite extends JobRegistration {
+  /** The task (a handler defined by name in code) that runs it. */
+  readonly task: string;
+  /** Unique per task. */
+  readonly key: string;
+  /** JSON text handed to the handler as `run.data`; null for none. */
+  readonly data: string | null;
+  /** The first occurrence to claim, computed by the writer; null when the series has none. */
+  readonly nextAt: number | null;
+}
+
+/** A stored runtime schedule: its job row plus the schedule columns. */
+export interface ScheduleRecord extends JobRecord {
+  readonly task: string;
+  readonly key: string;
+  readonly data: string | null;
+  /**
+   * The next occurrence to claim. Claims move it forward (never back); a write
+   * (`putSchedules`) sets it; null when the series is over.
+   */
+  readonly nextAt: number | null;
+  /** Store time of a pending `triggerSchedule` (a run owed now, outside the series); or null. */
+  readonly triggeredAt: number | null;
+  /** When the row is next due: the earlier of `nextAt` and `triggeredAt`; null when neither. */
+  readonly dueAt: number | null;
+}
+
+/** Result of {@link ScheduleRecords.putSchedules}, one per write. */
+export interface PutScheduleResult {
+  /** The stored row after the write (for `conflict`: the row as it was, untouched). */
+  readonly schedule: ScheduleRecord;
+  /**
+   * `created`; `unchanged` (same hash and data: nothing written); `updated` (an upsert replaced
+   * the definition or data: version + 1 when the hash changed, watermark and run count kept,
+   * `nextAt` taken from the write); `conflict` (a `create` of an existing key with another hash
+   * or data: nothing written).
+   */
+  readonly outcome: "created" | "unchanged" | "updated" | "conflict";
+}
+
+/** Filter for {@link ScheduleRecords.listSchedules}; rows come ordered by `jobId`. */
+export interface ScheduleQuery {
+  readonly task?: string;
+  /** Only keys starting with this (needs `task`). */
+  readonly keyPrefix?: string;
+  readonly paused?: boolean;
+  /** Only rows with `jobId` greater than this (the `next` of the previous page). */
+  readonly after?: string;
+  /** At most this many rows (default 100, at most 1,000). */
+  readonly limit?: number;
+}
+
+/** One page of {@link ScheduleRecords.listSchedules}. */
+export interface SchedulePage {
+  readonly schedules: ScheduleRecord[];
+  /** Rows of the page that could not be read (`CORRUPT_ROW`), by job id. */
+  readonly unreadable: UnreadableJob[];
+  /** Pass as `after` for the next page; null on the last page. */
+  readonly next: string | null;
+}
+
+/** Query of {@link ScheduleRecords.dueSchedules}. */
+export interface DueQuery {
+  /** Only schedules of these tasks (the ones this replica can run). */
+  readonly tasks: readonly string[];
+  /** Rows with `dueAt ≤ until` (store time). */
+  readonly until: number;
+  /** At most this many rows. */
+  readonly limit: number;
+  /** Rows due at one instant come in an order that differs per replica (see below). */
+  readonly replicaId: string;
+}
+
+/** Result of {@link ScheduleRecords.dueSchedules}. */
+export interface DueSchedules {
+  /**
+   * Rows of the tasks with `dueAt ≤ until`, by `dueAt`; rows with equal `dueAt` in an order
+   * that differs per `replicaId` (`spreadRank` in `stores/shared/schedules.ts`), so replicas
+   * racing for one burst start on different rows. At most `limit`.
+   */
+  readonly schedules: ScheduleRecord[];
+  /** Due rows that could not be read (`CORRUPT_ROW`), by job id. */
+  readonly unreadable: UnreadableJob[];
+  /** The earliest `dueAt` after `until` among the tasks' rows, or null when none. */
+  readonly nextDueAt: number | null;
+}
+
+/** One item of {@link ScheduleRecords.advanceSchedules}. */
+export interface ScheduleAdvance {
+  readonly jobId: string;
+  /** Applied only while the stored hash is this one. */
+  readonly hash: string;
+  /** The new `nextAt`: applied only when later than the stored one (null: the series is over). */
+  readonly nextAt: number | null;
+}
+
+/**
+ * Optional capability: runtime schedules, stored as job rows with a task, a key, data and their
+ * next instant, so that the store (not each replica's memory) knows what is due. Claims go
+ * through {@link Store.claim} as for any job, with {@link ClaimRequest.nextAt}; pause and resume
+ * through {@link Store.setPaused}. Wake-ups (`LISTEN/NOTIFY`, pub/sub) are the store's own
+ * business: {@link ScheduleRecords.onScheduleChange}.
+ */
+export interface ScheduleRecords {
+  /**
+   * Creates (`create`) or creates-or-replaces (`upsert`) schedules; results in request order
+   * (a key named twice: the second sees the first). One round trip per few hundred writes; each
+   * write is atomic on its own. A new row starts unpaused with no watermark, at version 1.
+   */
+  putSchedules(
+    writes: readonly ScheduleWrite[],
+    mode: "create" | "upsert",
+  ): Promise<PutScheduleResult[]>;
+  /** The schedule stored under `jobId`, or null (also for a job row that is no schedule). */
+  getSchedule(jobId: string): Promise<ScheduleRecord | null>;
+  /** A page of schedules (see {@link ScheduleQuery}); code-defined jobs are not listed. */
+  listSchedules(query?: ScheduleQuery): Promise<SchedulePage>;
+  /**
+   * Deletes the schedules' job rows (run rows stay, for history); true per id that was a
+   * schedule. A claim of a removed schedule is `unknownJob`, so removal stops it at once on
+   * every replica.
+   */
+  removeSchedules(jobIds: readonly string[]): Promise<boolean[]>;
+  /** The schedules due for a replica (see {@link DueQuery}); cheap whatever the number of rows. */
+  dueSchedules(query: DueQuery): Promise<DueSchedules>;
+  /** Moves `nextAt` forward where a claim did not (a pass found nothing to claim); batched. */
+  advanceSchedules(items: readonly ScheduleAdvance[]): Promise<void>;
+  /**
+   * Owes the schedule one run now: sets `triggeredAt` to store now unless one is pending (two
+   * triggers before a replica takes it are one run) and `dueAt` to it. False for no schedule.
+   */
+  triggerSchedule(jobId: string): Promise<boolean>;
+  /**
+   * Takes a pending trigger, in one atomic step so exactly one replica does: clears
+   * `triggeredAt`, sets `dueAt` back to `nextAt` and creates the `manual` run as
+   * {@link Store.claimManual} does, returned. Null when no trigger is pending.
+   */
+  claimTriggered(jobId: string, replicaId: string, leaseMs: number): Promise<ClaimedRun | null>;
+  /**
+   * Calls `listener` soon after a write on any replica made a schedule due earlier than before
+   * (create, upsert, trigger, resume): PostgreSQL `LISTEN/NOTIFY`, Redis pub/sub. Returns the
+   * unsubscribe function. Absent on stores that cannot (MySQL, SQLite, memory across
+   * processes): the scheduler then polls at a short bounded interval.
+   */
+  onScheduleChange?(listener: () => void): Promise<() => Promise<void>>;
+}
+
+/**
  * The storage backend contract: the required core, plus the optional capabilities as optional
  * methods. See the file comment for the atomicity rules.
  */
@@ -361,7 +520,8 @@ export interface Store
     Partial<WarningRecords>,
     Partial<Retention>,
     Partial<JobLookup>,
-    Partial<Transactions> {
+    Partial<Transactions>,
+    Partial<ScheduleRecords> {
   /** Short backend name (`memory`, `sqlite`, `postgres`, `mysql`, `redis`). */
   readonly kind: string;
   /**
@@ -488,4 +648,9 @@ export interface Store
 }
 
 /** A store with every optional capability, as the five bundled stores are. */
-export type CompleteStore = Store & JobLookup & Retention & ReplicaRecords & WarningRecords;
+export type CompleteStore = Store &
+  JobLookup &
+  Retention &
+  ReplicaRecords &
+  WarningRecords &
+  ScheduleRecords;

@@ -7,6 +7,7 @@ import { lifecycleCases } from "./lifecycle.cases.js";
 import { overlapCases } from "./overlap.cases.js";
 import { recordCases } from "./records.cases.js";
 import { registrationCases } from "./registration.cases.js";
+import { scheduleCases } from "./schedules.cases.js";
 
 export type { DescribeStoreOptions, MakeStore, StoreFactoryContext } from "./harness.js";
 
@@ -44,5 +45,6 @@ export function describeStore(
     describe("records", () => recordCases(harness));
     describe("concurrency", () => concurrencyCases(harness));
     describe("lifecycle", () => lifecycleCases(harness));
+    describe("runtime schedules", () => scheduleCases(harness));
   });
 }

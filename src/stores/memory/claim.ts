@@ -32,6 +32,7 @@ function claimOne(db: MemoryDb, request: ClaimRequest, now: number): ClaimResult
   for (const row of rows) db.runs.insert(row);
   const runCount = job.runCount + (decision.write.countsAsRun ? 1 : 0);
   db.setJob({ ...job, watermark: request.scheduledAt, runCount });
+  db.advanceNextAt(jobId, request.nextAt);
   return result;
 }
 

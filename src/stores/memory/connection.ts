@@ -2,9 +2,21 @@ import type { Clock } from "../../clock.js";
 import { isActive } from "../../protocol/transitions.js";
 import { jobRowOf, parseJobListing, parseJobRow } from "../shared/rows.js";
 import type { JobListing, JobRecord, ReplicaRecord, WarningRecord } from "../store.js";
+import { advancedNextAt } from "../shared/schedules.js";
 import { RunTable } from "./run-table.js";
 
 const WHERE = "MemoryStore jobs";
+
+/** The columns a runtime schedule's row has besides the job's (`ScheduleRecords`). */
+export interface ScheduleParts {
+  readonly task: string;
+  readonly key: string;
+  readonly data: string | null;
+  readonly nextAt: number | null;
+  readonly triggeredAt: number | null;
+  /** See `spreadOf` in `stores/shared/schedules.ts`. */
+  readonly spread: number;
+}
 
 /**
  * What `MemoryStore` has in place of a database connection: its tables, held in this process,
@@ -15,6 +27,8 @@ const WHERE = "MemoryStore jobs";
 export class MemoryDb {
   /** Job rows by job id. */
   readonly jobs = new Map<string, JobRecord>();
+  /** The schedule columns of the job rows that are runtime schedules, by job id. */
+  readonly schedules = new Map<string, ScheduleParts>();
   /** Run rows, indexed by job and by occurrence. */
   readonly runs = new RunTable();
   /** Replica records by replica id. */
@@ -45,6 +59,13 @@ export class MemoryDb {
   setJob(job: JobRecord): JobRecord {
     this.jobs.set(job.jobId, job);
     return job;
+  }
+
+  /** Moves a schedule's `nextAt` forward to `nextAt` (never back; null is the furthest). */
+  advanceNextAt(jobId: string, nextAt: number | null | undefined): void {
+    const parts = this.schedules.get(jobId);
+    if (parts)
+      this.schedules.set(jobId, { ...parts, nextAt: advancedNextAt(parts.nextAt, nextAt) });
   }
 
   /** True when the job has a `claimed`/`running` run whose lease has not expired at `now`. */

@@ -19,12 +19,21 @@ import type {
   RunRecord,
   Store,
   WarningRecord,
+  ScheduleWrite,
+  PutScheduleResult,
+  ScheduleRecord,
+  ScheduleQuery,
+  SchedulePage,
+  DueQuery,
+  DueSchedules,
+  ScheduleAdvance,
 } from "../store.js";
 import * as claims from "./claim.js";
 import { MemoryDb } from "./connection.js";
 import { recoverExpired } from "./recovery.js";
 import { compareIds } from "./run-table.js";
 import * as runs from "./runs.js";
+import * as schedules from "./schedules.js";
 
 /** Options for {@link MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -92,7 +101,9 @@ export class MemoryStore implements Store {
     if (previousHash === registration.hash) {
       return { job: this.db.readJob(jobId) as JobRecord, outcome: "unchanged", previousHash };
     }
-    const version = existing.version + 1;
+    // `Number()`: a row written behind the store's back may hold a bigint or a string here; the
+    // read-back below then reports a value that is no version as CORRUPT_ROW, never a TypeError.
+    const version = Number(existing.version) + 1;
     this.db.setJob({ ...existing, ...registration, version, updatedAt: now });
     return { job: this.db.readJob(jobId) as JobRecord, outcome: "updated", previousHash };
   }
@@ -167,6 +178,45 @@ export class MemoryStore implements Store {
       );
     matches.sort((a, b) => b.scheduledAt - a.scheduledAt || compareIds(b, a));
     return matches.slice(0, Math.max(0, query.limit ?? 100));
+  }
+
+  async putSchedules(
+    writes: readonly ScheduleWrite[],
+    mode: "create" | "upsert",
+  ): Promise<PutScheduleResult[]> {
+    return schedules.putSchedules(this.db, writes, mode);
+  }
+
+  async getSchedule(jobId: string): Promise<ScheduleRecord | null> {
+    return schedules.getSchedule(this.db, jobId);
+  }
+
+  async listSchedules(query?: ScheduleQuery): Promise<SchedulePage> {
+    return schedules.listSchedules(this.db, query);
+  }
+
+  async removeSchedules(jobIds: readonly string[]): Promise<boolean[]> {
+    return schedules.removeSchedules(this.db, jobIds);
+  }
+
+  async dueSchedules(query: DueQuery): Promise<DueSchedules> {
+    return schedules.dueSchedules(this.db, query);
+  }
+
+  async advanceSchedules(items: readonly ScheduleAdvance[]): Promise<void> {
+    schedules.advanceSchedules(this.db, items);
+  }
+
+  async triggerSchedule(jobId: string): Promise<boolean> {
+    return schedules.triggerSchedule(this.db, jobId);
+  }
+
+  async claimTriggered(
+    jobId: string,
+    replicaId: string,
+    leaseMs: number,
+  ): Promise<ClaimedRun | null> {
+    return schedules.claimTriggered(this.db, jobId, replicaId, leaseMs);
   }
 
   async prune(before: number): Promise<number> {

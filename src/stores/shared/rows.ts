@@ -8,6 +8,8 @@ import type {
   RunRecord,
   RunState,
   RunTrigger,
+  ScheduleRecord,
+  UnreadableJob,
   WarningRecord,
 } from "../store.js";
 
@@ -149,6 +151,45 @@ export function parseJobRow(raw: RawRow, where: string): JobRecord {
 }
 
 /**
+ * Parses a `jobs` row of a runtime schedule: the job columns plus `task`, `schedule_key`,
+ * `data`, `next_at`, `triggered_at` and `due_at`.
+ * @throws BelfryError `CORRUPT_ROW` when a column is missing or holds an invalid value.
+ */
+export function parseScheduleRow(raw: RawRow, where: string): ScheduleRecord {
+  const job = parseJobRow(raw, where);
+  const r = new RowReader(raw, rowWhere(raw, where, "job_id"));
+  return {
+    ...job,
+    task: r.text("task"),
+    key: r.text("schedule_key"),
+    data: r.textOrNull("data"),
+    nextAt: r.intOrNull("next_at"),
+    triggeredAt: r.intOrNull("triggered_at"),
+    dueAt: r.intOrNull("due_at"),
+  };
+}
+
+/**
+ * Parses schedule rows as {@link parseJobListing} parses job rows: a corrupt one is listed as
+ * unreadable instead of failing the whole read.
+ */
+export function parseScheduleListing(
+  raws: readonly RawRow[],
+  where: (raw: RawRow) => string,
+): { schedules: ScheduleRecord[]; unreadable: UnreadableJob[] } {
+  const listing = { schedules: [] as ScheduleRecord[], unreadable: [] as UnreadableJob[] };
+  for (const raw of raws) {
+    try {
+      listing.schedules.push(parseScheduleRow(raw, where(raw)));
+    } catch (error) {
+      if (!(error instanceof BelfryError) || error.code !== "CORRUPT_ROW") throw error;
+      listing.unreadable.push({ jobId: rowJobId(raw), message: error.message });
+    }
+  }
+  return listing;
+}
+
+/**
  * Parses every `jobs` row of a listing. A row that throws `CORRUPT_ROW` is listed as unreadable
  * instead of failing the listing; `where(raw)` names the store and table (or key) of a row.
  */
@@ -162,9 +203,7 @@ export function parseJobListing(
       listing.jobs.push(parseJobRow(raw, where(raw)));
     } catch (error) {
       if (!(error instanceof BelfryError) || error.code !== "CORRUPT_ROW") throw error;
-      const id = raw.job_id;
-      const jobId = typeof id === "string" || typeof id === "number" ? String(id) : "?";
-      listing.unreadable.push({ jobId, message: error.message });
+      listing.unreadable.push({ jobId: rowJobId(raw), message: error.message });
     }
   }
   return listing;
@@ -237,6 +276,25 @@ export function parseRunState(value: unknown, where: string): RunState {
  */
 export function parseEpochOrNull(value: unknown, column: string, where: string): number | null {
   return new RowReader({ [column]: value }, where).intOrNull(column);
+}
+
+/** A row's job id as stored, or `"?"` when even that cannot be read. */
+function rowJobId(raw: RawRow): string {
+  const id = raw.job_id;
+  return typeof id === "string" || typeof id === "number" ? String(id) : "?";
+}
+
+/** A schedule record as a `jobs` row (see {@link jobRowOf}). */
+export function scheduleRowOf(schedule: ScheduleRecord): RawRow {
+  return {
+    ...jobRowOf(schedule),
+    task: schedule.task,
+    schedule_key: schedule.key,
+    data: schedule.data,
+    next_at: schedule.nextAt,
+    triggered_at: schedule.triggeredAt,
+    due_at: schedule.dueAt,
+  };
 }
 
 /**

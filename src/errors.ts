@@ -7,9 +7,10 @@
  *   `UNKNOWN_OPTION` (a key no options object has; the message names the nearest valid one),
  *   `NEVER_FIRES` (a definition with no occurrence: `cron("0 0 30 2 *")`, `startAt` after
  *   `stopAt`), `RESERVED_ID` (a job id starting with `belfry:`), `DUPLICATE_JOB`,
- *   `INVALID_SCHEDULE` (a schedule spec that cannot be rebuilt).
+ *   `INVALID_SCHEDULE` (a schedule spec that cannot be rebuilt), `DUPLICATE_TASK`.
  * - Configuration errors: `INVALID_PREFIX`, `INVALID_STORE_URL`, `MISSING_DEPENDENCY`.
- * - Runtime errors: `UNKNOWN_JOB`, `NOT_STARTED`, `ALREADY_STARTED`, `STORE_CONNECT`,
+ * - Runtime errors: `UNKNOWN_JOB`, `UNKNOWN_SCHEDULE`, `SCHEDULE_EXISTS` (a runtime schedule
+ *   created again with another definition: use `upsert` or `update`), `NOT_STARTED`, `ALREADY_STARTED`, `STORE_CONNECT`,
  *   `STORE_ERROR`, `CORRUPT_ROW`, `MIGRATION`, `SCHEMA_MISSING` (a store opened with
  *   `autoMigrate: false` holds no belfry schema, or an older one), `LEASE_LOST`, `TIMEOUT`, `ABORTED`, `UNSUPPORTED` (a store
  *   without an optional capability the call needs).
@@ -29,10 +30,13 @@ export type BelfryErrorCode =
   | "NEVER_FIRES"
   | "RESERVED_ID"
   | "DUPLICATE_JOB"
+  | "DUPLICATE_TASK"
   | "INVALID_SCHEDULE"
   | "INVALID_PREFIX"
   | "INVALID_STORE_URL"
   | "UNKNOWN_JOB"
+  | "UNKNOWN_SCHEDULE"
+  | "SCHEDULE_EXISTS"
   | "NOT_STARTED"
   | "ALREADY_STARTED"
   | "STORE_CONNECT"

@@ -1,6 +1,18 @@
 // Public exports only.
 export { Scheduler } from "./scheduler.js";
 export type { JobInfo } from "./scheduler.js";
+export type { Schedules } from "./runtime/schedules.js";
+export type {
+  ScheduleInfo,
+  ScheduleChange,
+  ScheduleListQuery,
+  ScheduleList,
+  ScheduleRef,
+  CreateManyResult,
+} from "./runtime/schedules.js";
+export type { ScheduleInput, ScheduleOptions } from "./runtime/definition.js";
+export type { TaskOptions } from "./runtime/tasks.js";
+export { scheduleJobId } from "./stores/shared/schedules.js";
 export { auditStore } from "./observe/audit.js";
 export type * from "./observe/audit.js";
 export type { ManualRun } from "./coordination/coordinator.js";

@@ -54,6 +54,12 @@ export interface RunContext {
    */
   assertLease(): void;
   readonly replicaId: string;
+  /** The task of a runtime schedule (`scheduler.task`); null for a job defined with `job()`. */
+  readonly task: string | null;
+  /** The key of a runtime schedule (unique per task); null for a job defined with `job()`. */
+  readonly scheduleKey: string | null;
+  /** The runtime schedule's `data`, parsed from its stored JSON; undefined for `job()` jobs. */
+  readonly data: unknown;
   /** The scheduler's logger, bound to this run. */
   readonly logger: Logger;
   /**
@@ -151,6 +157,15 @@ export interface JobConfig {
   readonly beforeRun: JobOptions["beforeRun"];
   readonly afterRun: JobOptions["afterRun"];
   readonly afterError: JobOptions["afterError"];
+  /** Set for a runtime schedule: its task, key and data as the handler sees them. */
+  readonly runtime: RuntimeSource | null;
+}
+
+/** Where a runtime schedule's run comes from (see `RunContext.task`). */
+export interface RuntimeSource {
+  readonly task: string;
+  readonly key: string;
+  readonly data: unknown;
 }
 
 /** Job ids starting with this (any case) are belfry's own, such as the leader mode's. */
@@ -278,6 +293,7 @@ export function toJobConfig(
     beforeRun: parsed.beforeRun,
     afterRun: parsed.afterRun,
     afterError: parsed.afterError,
+    runtime: null,
   };
 }
 

@@ -19,6 +19,9 @@ import { capabilities } from "./stores/shared/capabilities.js";
 import { MemoryStore } from "./stores/memory/index.js";
 import type { HistoryQuery, RunRecord, Store } from "./stores/store.js";
 import { auditStore, type AuditOptions, type AuditReport } from "./observe/audit.js";
+import { DuePoller } from "./runtime/poller.js";
+import { Schedules } from "./runtime/schedules.js";
+import { TaskRegistry, type TaskOptions } from "./runtime/tasks.js";
 
 /** A job as `jobs()` lists it. */
 export interface JobInfo {
@@ -60,6 +63,11 @@ export class Scheduler {
   readonly replicaId: string;
   /** The store this scheduler coordinates through (reads for dashboards and audits). */
   readonly store: Store;
+  /**
+   * Runtime schedules: created, changed and removed at run time by any replica, stored as rows,
+   * run by the replicas that define their task (see {@link task}).
+   */
+  readonly schedules: Schedules;
   private readonly ownsStore: boolean;
   private readonly clock: OffsetClock;
   private readonly timezone: string;
@@ -68,6 +76,9 @@ export class Scheduler {
   private readonly runner: Runner;
   private readonly coordinator: Coordinator;
   private readonly entries = new Map<string, Entry>();
+  private readonly tasks = new TaskRegistry();
+  /** The due path of runtime schedules; null on a store that cannot keep them. */
+  private readonly poller: DuePoller | null;
   private readonly due: DueTimer;
   private readonly concurrency: number;
   private readonly stopTimeoutMs: number;
@@ -128,7 +139,10 @@ export class Scheduler {
     this.runner = new Runner({
       ...shared,
       tracer: defaultTracer(),
-      onSettled: () => this.due.wake(),
+      onSettled: () => {
+        this.due.wake();
+        this.poller?.roomFreed();
+      },
     });
     this.coordinator = coordinatorFor(config.coordination, config.leaderTermMs, {
       ...shared,
@@ -143,7 +157,27 @@ export class Scheduler {
         this.lookAtEveryJobNow();
         this.due.wake();
       },
-      job: (jobId) => this.entries.get(jobId)?.state,
+      job: (jobId) => this.entries.get(jobId)?.state ?? this.poller?.stateOf(jobId),
+    });
+    this.poller = this.store.dueSchedules
+      ? new DuePoller({
+          ...shared,
+          records: this.store as Required<Store>,
+          tasks: this.tasks,
+          coordinator: this.coordinator,
+          runner: this.runner,
+          room: () => this.room(),
+          pass: async (states) => {
+            await this.passes.pass(() => this.coordinator.pass(states, () => this.room()));
+          },
+        })
+      : null;
+    this.schedules = new Schedules({
+      store: this.store,
+      clock: this.clock,
+      timezone: this.timezone,
+      assertStarted: (where) => this.assertStarted(where),
+      wake: () => this.poller?.wake(),
     });
   }
 
@@ -173,6 +207,17 @@ export class Scheduler {
     const config = toJobConfig(id, schedule, handler, options, this.timezone);
     this.addEntry(config, options ?? {}, null);
     return this.infoOf(id);
+  }
+
+  /**
+   * Defines a task: the handler that runtime schedules naming it run (`schedules.create({ task,
+   * … })`). A replica claims only schedules of tasks it defines, so during a rolling deploy the
+   * replicas without the handler leave them to the others. Throws `DUPLICATE_TASK` for a name
+   * defined here already.
+   */
+  task(name: string, handler: Handler, options?: TaskOptions): void {
+    this.tasks.define(name, handler, options);
+    if (this.started) this.poller?.wake();
   }
 
   /** Replaces a job's schedule, handler or options, keeping its place in the series. */
@@ -310,6 +355,7 @@ export class Scheduler {
     this.hooks.attach();
     this.runner.resume();
     await this.coordinator.start([...this.entries.values()].map((entry) => entry.state));
+    await this.poller?.start();
     this.lookAtEveryJobNow();
     this.logger.info(
       { store: this.store.kind, jobs: this.entries.size },
@@ -332,6 +378,7 @@ export class Scheduler {
 
   private async stopNow(drain: boolean): Promise<void> {
     await this.due.stop();
+    await this.poller?.stop();
     await this.coordinator.stop();
     await this.runner.stop(drain, this.stopTimeoutMs);
     this.started = false;

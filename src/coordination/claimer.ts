@@ -5,6 +5,7 @@ import type { ClaimedRun, ClaimRequest, ClaimResult, Store } from "../stores/sto
 import { claimDeadlines, planCatchUp } from "./catch-up.js";
 import { reportDefinitionChange, supersededBackoffMs } from "./definition-changes.js";
 import type { JobState } from "./job-state.js";
+import { advancedNextAt } from "../stores/shared/schedules.js";
 
 /** What a pass decided for one job. */
 export interface PassResult {
@@ -147,6 +148,8 @@ function plan(deps: ClaimDeps, state: JobState, now: number): Planned {
     leaseMs: deps.leaseMs,
     missed: index === 0 ? catchUp.missed : [],
     lateAfter: deadlines[index],
+    // A runtime schedule's row learns its next instant in the claim's own step.
+    ...(state.schedule ? { nextAt: series.next(scheduledAt) } : {}),
   }));
   const recordOnly = requests.length === 0 ? catchUp.missed : [];
   return { state, requests, recordOnly, deferred: false };
@@ -193,6 +196,10 @@ function applyResults(
     const request = planned.requests[index] as ClaimRequest;
     if ("recordedMissed" in result) {
       for (const at of result.recordedMissed) emitMissed(deps, state, at);
+    }
+    // Every result that wrote a row (won, skipped, queued, missed, paused) moved `nextAt` too.
+    if (state.schedule && "recordedMissed" in result) {
+      state.schedule.storedNextAt = advancedNextAt(state.schedule.storedNextAt, request.nextAt);
     }
     const retryAt = applyOne(deps, state, request, result, won, now);
     if (retryAt !== null) wakeAt = Math.min(wakeAt ?? retryAt, retryAt);

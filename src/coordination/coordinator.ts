@@ -71,8 +71,11 @@ export interface CoordinatorDeps {
   readonly retention: RetentionConfig | null;
   /** Called after the store offset was re-measured because the local wall clock stepped. */
   readonly onClockStep?: () => void;
-  /** The job this replica defines under `jobId`, for runs taken over by recovery. */
-  readonly job: (jobId: string) => JobState | undefined;
+  /**
+   * The job this replica defines under `jobId` (a `job()` or a runtime schedule of a task
+   * defined here, read from the store), for runs taken over by recovery.
+   */
+  readonly job: (jobId: string) => JobState | undefined | Promise<JobState | undefined>;
 }
 
 /** The coordinator for a coordination mode; `leaderTermMs` is the `leader` mode's term. */

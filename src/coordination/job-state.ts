@@ -18,6 +18,17 @@ export interface JobState {
   exhausted: boolean;
   /** Set when the job was removed or replaced here: a pass in flight starts no run for it. */
   retired: boolean;
+  /**
+   * Set for a runtime schedule (`src/runtime/`): a state built from its stored row for one
+   * pass, never registered by the replica (the row is the definition).
+   */
+  readonly schedule?: ScheduleCursor;
+}
+
+/** What a pass knows of a runtime schedule's row besides the job's. */
+export interface ScheduleCursor {
+  /** The row's `nextAt` as the store holds it, kept in step by this pass's claims. */
+  storedNextAt: number | null;
 }
 
 /** The state of a job defined here, continuing from `cursor` (null for a new job). */

@@ -10,7 +10,7 @@ import type { StoreErrors } from "./store-errors.js";
 /** What the periodic tasks need from their coordinator. */
 export interface MaintenanceDeps extends Omit<CoordinatorDeps, "runner" | "job"> {
   /** Starts executing a run taken over here; false when this replica does not define the job. */
-  readonly execute: (run: ClaimedRun, origin: "claimed" | "recovered") => boolean;
+  readonly execute: (run: ClaimedRun, origin: "claimed" | "recovered") => Promise<boolean>;
   readonly errors: StoreErrors;
 }
 
@@ -119,7 +119,7 @@ export class Maintenance {
             replicaId,
           });
         } else if (
-          !this.deps.execute(item.run, item.action === "retried" ? "recovered" : "claimed")
+          !(await this.deps.execute(item.run, item.action === "retried" ? "recovered" : "claimed"))
         ) {
           // Another replica defines this job: hand the run back at once.
           await store.releaseRun(item.run.runId, item.run.token);

@@ -120,6 +120,7 @@ export class Runner {
   }
 
   private contextOf(
+    config: JobConfig,
     lease: Lease,
     attempt: number,
     signal: AbortSignal,
@@ -140,6 +141,9 @@ export class Runner {
       fencingToken: lease.token,
       assertLease: () => lease.assertHeld(),
       replicaId: this.deps.replicaId,
+      task: config.runtime?.task ?? null,
+      scheduleKey: config.runtime?.key ?? null,
+      data: config.runtime?.data,
       logger: this.logFor({ ...run, attempt }),
       transaction,
     };
@@ -156,7 +160,7 @@ export class Runner {
     const store = lease.ledger;
     let verdict: boolean | void = true;
     try {
-      verdict = await config.beforeRun?.(this.contextOf(lease, run.attempt, lease.signal));
+      verdict = await config.beforeRun?.(this.contextOf(config, lease, run.attempt, lease.signal));
     } catch (error) {
       // A throwing beforeRun fails the occurrence rather than leaving it claimed.
       this.logFailure(run, run.attempt, error, false);
@@ -239,7 +243,7 @@ export class Runner {
       signal: controller.signal,
       onNext: (next) => void this.execute(config, next),
     });
-    const context = this.contextOf(lease, attempt, controller.signal, transaction.call);
+    const context = this.contextOf(config, lease, attempt, controller.signal, transaction.call);
     const event = ownedRunEvent({ ...run, attempt }, replicaId);
     const startedAt = clock.now();
     // Lag on store time: how long after its nominal instant the attempt started.

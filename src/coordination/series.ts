@@ -15,7 +15,7 @@ const MAX_HASHES = 1_000;
 const hashes = new Map<string, string>();
 
 /** The hash of a job definition, computed once per distinct definition among the recent ones. */
-function definitionHash(definition: string): string {
+export function definitionHash(definition: string): string {
   let hash = hashes.get(definition);
   if (hash === undefined) {
     hash = createHash("sha256").update(definition).digest("hex").slice(0, 32);

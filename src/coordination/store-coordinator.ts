@@ -99,9 +99,12 @@ export abstract class StoreCoordinator implements Coordinator {
     }
   }
 
-  /** Upserts the job's definition unless the store already holds it. */
+  /**
+   * Upserts the job's definition unless the store already holds it. A runtime schedule's state
+   * is never registered: its row is the definition, and a refused claim drops the state.
+   */
   private async register(job: JobState): Promise<void> {
-    if (job.registered) return;
+    if (job.registered || job.schedule) return;
     await this.applyRegistration(job, await this.deps.store.registerJob(job.series.registration()));
   }
 
@@ -120,8 +123,11 @@ export abstract class StoreCoordinator implements Coordinator {
     }
   }
 
-  private executeTakenOver(run: ClaimedRun, origin: "claimed" | "recovered"): boolean {
-    const job = this.deps.job(run.jobId);
+  private async executeTakenOver(
+    run: ClaimedRun,
+    origin: "claimed" | "recovered",
+  ): Promise<boolean> {
+    const job = await this.deps.job(run.jobId);
     if (!job) return false;
     void this.deps.runner.execute(job.series.config, run, origin);
     return true;

@@ -29,6 +29,8 @@ export class MemoryDb {
   readonly jobs = new Map<string, JobRecord>();
   /** The schedule columns of the job rows that are runtime schedules, by job id. */
   readonly schedules = new Map<string, ScheduleParts>();
+  /** `onScheduleChange` listeners (every scheduler sharing this store instance). */
+  readonly scheduleListeners = new Set<() => void>();
   /** Run rows, indexed by job and by occurrence. */
   readonly runs = new RunTable();
   /** Replica records by replica id. */
@@ -59,6 +61,11 @@ export class MemoryDb {
   setJob(job: JobRecord): JobRecord {
     this.jobs.set(job.jobId, job);
     return job;
+  }
+
+  /** Tells the `onScheduleChange` listeners, after the current step, that a schedule changed. */
+  scheduleChanged(): void {
+    for (const listener of this.scheduleListeners) queueMicrotask(listener);
   }
 
   /** Moves a schedule's `nextAt` forward to `nextAt` (never back; null is the furthest). */

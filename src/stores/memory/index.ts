@@ -120,6 +120,7 @@ export class MemoryStore implements Store {
     const job = this.db.jobs.get(jobId);
     if (!job) return false;
     this.db.setJob({ ...job, paused, updatedAt: this.db.now() });
+    if (!paused && this.db.schedules.has(jobId)) this.db.scheduleChanged();
     return true;
   }
 
@@ -217,6 +218,10 @@ export class MemoryStore implements Store {
     leaseMs: number,
   ): Promise<ClaimedRun | null> {
     return schedules.claimTriggered(this.db, jobId, replicaId, leaseMs);
+  }
+
+  async onScheduleChange(listener: () => void): Promise<() => Promise<void>> {
+    return schedules.onScheduleChange(this.db, listener);
   }
 
   async prune(before: number): Promise<number> {

@@ -57,7 +57,9 @@ export function putSchedules(
   writes: readonly ScheduleWrite[],
   mode: "create" | "upsert",
 ): PutScheduleResult[] {
-  return writes.map((write) => putOne(db, write, mode));
+  const results = writes.map((write) => putOne(db, write, mode));
+  if (results.some((r) => r.outcome === "created" || r.outcome === "updated")) db.scheduleChanged();
+  return results;
 }
 
 function putOne(db: MemoryDb, write: ScheduleWrite, mode: "create" | "upsert"): PutScheduleResult {
@@ -138,6 +140,13 @@ export function dueSchedules(db: MemoryDb, query: DueQuery): DueSchedules {
   return { schedules, unreadable, nextDueAt };
 }
 
+/** `onScheduleChange`: listeners called after each write that can make a schedule due sooner. */
+export function onScheduleChange(db: MemoryDb, listener: () => void): () => Promise<void> {
+  const once = () => listener();
+  db.scheduleListeners.add(once);
+  return async () => void db.scheduleListeners.delete(once);
+}
+
 /** `advanceSchedules`: forward only, for the current hash. */
 export function advanceSchedules(db: MemoryDb, items: readonly ScheduleAdvance[]): void {
   for (const item of items) {
@@ -152,6 +161,7 @@ export function triggerSchedule(db: MemoryDb, jobId: string): boolean {
   const parts = db.schedules.get(jobId);
   if (!parts) return false;
   if (parts.triggeredAt === null) db.schedules.set(jobId, { ...parts, triggeredAt: db.now() });
+  db.scheduleChanged();
   return true;
 }
 

@@ -1,0 +1,255 @@
+import { z } from "zod";
+import { definitionHash, JobSeries } from "../coordination/series.js";
+import type { JobState } from "../coordination/job-state.js";
+import { BelfryError, quote } from "../errors.js";
+import { toJobConfig, type JobConfig, type JobOptions } from "../options.js";
+import type { Schedule, ScheduleSpec } from "../schedules/schedule.js";
+import { readTimezone } from "../schedules/schedule.js";
+import { scheduleFromSpec } from "../schedules/spec.js";
+import { scheduleJobId } from "../stores/shared/schedules.js";
+import type { ScheduleRecord, ScheduleWrite } from "../stores/store.js";
+import { parseOptions, strictOptions } from "../validation.js";
+import { checkTaskName, type TaskEntry } from "./tasks.js";
+
+/**
+ * A runtime schedule's definition: what `scheduler.schedules.create` validates and writes, and
+ * how a replica turns the stored row back into the job state one pass claims with.
+ */
+
+/** A schedule's own options: the serialisable {@link JobOptions}, stored with its row. */
+export type ScheduleOptions = Omit<JobOptions, "beforeRun" | "afterRun" | "afterError">;
+
+/** What `scheduler.schedules.create` takes. */
+export interface ScheduleInput {
+  /** The task (`scheduler.task(name, …)`) whose handler runs it. */
+  readonly task: string;
+  /** Unique per task, e.g. a user id: letters, digits, marks and `. _ : @ / -`. */
+  readonly key: string;
+  /** `cron(…)`, `every(…)`, … or their serialisable spec (`schedule.spec`). */
+  readonly schedule: Schedule | ScheduleSpec;
+  /** The schedule's own IANA time zone (default: the scheduler's `timezone`). */
+  readonly timezone?: string;
+  /** Handed to the handler as `run.data`: anything `JSON.stringify` keeps, at most 64 KiB. */
+  readonly data?: unknown;
+  /** Policies of this schedule (overlap, missed, retries, maxRuns, startAt, …). */
+  readonly options?: ScheduleOptions;
+}
+
+/** Most bytes of a schedule's `data` as JSON. */
+export const MAX_DATA_BYTES = 65_536;
+
+/** Key characters: those of a job id (the job id is `<task>:<key>`). */
+const KEY = /^[\p{L}\p{M}\p{N}_.:@/-]{1,199}$/u;
+
+const HOOKS = ["beforeRun", "afterRun", "afterError"] as const;
+
+const inputSchema = strictOptions({
+  task: z.unknown(),
+  key: z.unknown(),
+  schedule: z.unknown(),
+  timezone: z.unknown().optional(),
+  data: z.unknown().optional(),
+  options: z.unknown().optional(),
+});
+
+/** The stored definition (the row's `definition` column, as JSON). */
+interface StoredDefinition {
+  readonly task: string;
+  readonly schedule: ScheduleSpec;
+  readonly timezone: string;
+  readonly options: Readonly<Record<string, unknown>>;
+}
+
+/** `where` for messages about one schedule. */
+export function scheduleWhere(task: unknown, key: unknown): string {
+  return `schedule ${quote(task)}/${quote(key)}`;
+}
+
+/** Throws `INVALID_OPTION` unless `key` is a valid schedule key. */
+export function checkKey(key: unknown, where: string): asserts key is string {
+  if (typeof key !== "string" || !KEY.test(key)) {
+    throw new BelfryError(
+      "INVALID_OPTION",
+      `${where}: a key is 1-199 letters, digits, marks or . _ : @ / - (got ${quote(key)})`,
+    );
+  }
+}
+
+function toSchedule(value: unknown, where: string): Schedule {
+  if (typeof value === "object" && value !== null && "next" in value && "spec" in value) {
+    return value as Schedule;
+  }
+  try {
+    return scheduleFromSpec(value as ScheduleSpec);
+  } catch (error) {
+    if (error instanceof BelfryError)
+      throw new BelfryError(error.code, `${where}: ${error.message}`);
+    throw error;
+  }
+}
+
+function toDataJson(data: unknown, where: string): string | null {
+  if (data === undefined) return null;
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(data);
+  } catch (error) {
+    throw new BelfryError(
+      "INVALID_OPTION",
+      `${where}: data must be JSON-serialisable (${(error as Error).message})`,
+    );
+  }
+  if (json === undefined) {
+    throw new BelfryError(
+      "INVALID_OPTION",
+      `${where}: data must be JSON-serialisable, got ${quote(data)}`,
+    );
+  }
+  if (Buffer.byteLength(json) > MAX_DATA_BYTES) {
+    throw new BelfryError(
+      "INVALID_OPTION",
+      `${where}: data is ${Buffer.byteLength(json)} bytes as JSON; at most ${MAX_DATA_BYTES}`,
+    );
+  }
+  return json;
+}
+
+/** The options as stored: Dates as epoch ms, keys sorted (so equal options hash equal). */
+function toStoredOptions(options: unknown, where: string): Record<string, unknown> {
+  if (options === undefined) return {};
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new BelfryError(
+      "INVALID_OPTION",
+      `${where}: options must be an object, got ${quote(options)}`,
+    );
+  }
+  const stored: Record<string, unknown> = {};
+  for (const name of Object.keys(options).sort()) {
+    if ((HOOKS as readonly string[]).includes(name)) {
+      throw new BelfryError(
+        "INVALID_OPTION",
+        `${where}: options.${name} is code: give it to scheduler.task(), not to a stored schedule`,
+      );
+    }
+    const value = (options as Record<string, unknown>)[name];
+    stored[name] = value instanceof Date ? value.getTime() : value;
+  }
+  return stored;
+}
+
+/** A handler placeholder: the writer validates a definition it may have no handler for. */
+const noHandler = (): void => undefined;
+
+/**
+ * Validates `input` and builds the row to write: job id `<task>:<key>`, the definition (task,
+ * schedule spec, zone and options) and its hash, the data as JSON, and the first occurrence
+ * after `now` (store time). Throws a `BelfryError` naming the schedule and the bad value.
+ */
+export function scheduleWrite(input: ScheduleInput, timezone: string, now: number): ScheduleWrite {
+  const given = parseOptions(inputSchema, input, "schedules.create()");
+  const where = scheduleWhere(given.task, given.key);
+  checkTaskName(given.task, where);
+  checkKey(given.key, where);
+  const zone = given.timezone === undefined ? timezone : readTimezone(given.timezone);
+  if (zone === null) {
+    throw new BelfryError(
+      "INVALID_TIMEZONE",
+      `${where}: unknown time zone ${quote(given.timezone)}`,
+    );
+  }
+  const schedule = toSchedule(given.schedule, where);
+  const definition: StoredDefinition = {
+    task: given.task,
+    // Rebuilt from its spec: a spec given by hand is checked and written canonically.
+    schedule: toSchedule(schedule.spec, where).spec,
+    timezone: zone,
+    options: toStoredOptions(given.options, where),
+  };
+  const jobId = scheduleJobId(given.task, given.key);
+  const config = toJobConfig(jobId, schedule, noHandler, definition.options as JobOptions, zone);
+  const series = new JobSeries(config, zone);
+  series.createdAt = now;
+  const json = JSON.stringify(definition);
+  return {
+    ...series.registration(),
+    hash: definitionHash(json),
+    definition: json,
+    task: given.task,
+    key: given.key,
+    data: toDataJson(given.data, where),
+    nextAt: series.next(series.initialCursor(now)),
+  };
+}
+
+/** The stored definition of `row`, parsed. @throws `INVALID_SCHEDULE`. */
+export function storedDefinition(row: ScheduleRecord): StoredDefinition {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(row.definition);
+  } catch {
+    parsed = null;
+  }
+  const ok =
+    typeof parsed === "object" &&
+    parsed !== null &&
+    typeof (parsed as StoredDefinition).timezone === "string" &&
+    typeof (parsed as StoredDefinition).schedule === "object" &&
+    typeof (parsed as StoredDefinition).options === "object";
+  if (!ok) {
+    throw new BelfryError(
+      "INVALID_SCHEDULE",
+      `${scheduleWhere(row.task, row.key)}: stored definition ${quote(row.definition)} is not one this version writes`,
+    );
+  }
+  return parsed as StoredDefinition;
+}
+
+/**
+ * The job config a replica runs `row` with: the stored definition, the task's handler and hooks
+ * (and its `timeout` unless the schedule has its own), and the row's data.
+ * @throws BelfryError when the stored definition cannot be rebuilt (a newer writer's schedule).
+ */
+export function runtimeConfig(row: ScheduleRecord, task: TaskEntry): JobConfig {
+  const stored = storedDefinition(row);
+  const where = scheduleWhere(row.task, row.key);
+  const options: JobOptions = {
+    timeout: task.options.timeout,
+    ...(stored.options as ScheduleOptions),
+    beforeRun: task.options.beforeRun,
+    afterRun: task.options.afterRun,
+    afterError: task.options.afterError,
+  };
+  for (const hook of HOOKS)
+    if (options[hook] === undefined) delete (options as Record<string, unknown>)[hook];
+  if (options.timeout === undefined) delete (options as Record<string, unknown>).timeout;
+  const config = toJobConfig(
+    row.jobId,
+    toSchedule(stored.schedule, where),
+    task.handler,
+    options,
+    stored.timezone,
+  );
+  let data: unknown;
+  try {
+    data = row.data === null ? undefined : JSON.parse(row.data);
+  } catch {
+    throw new BelfryError("CORRUPT_ROW", `${where}: stored data ${quote(row.data)} is not JSON`);
+  }
+  return { ...config, runtime: { task: row.task, key: row.key, data } };
+}
+
+/** The state one pass claims `row` with (see `JobState.schedule`). */
+export function runtimeState(row: ScheduleRecord, config: JobConfig): JobState {
+  const series = new JobSeries(config, storedDefinition(row).timezone);
+  series.createdAt = row.createdAt;
+  return {
+    series,
+    hash: row.hash,
+    cursor: row.watermark,
+    nextAt: null,
+    registered: true,
+    exhausted: false,
+    retired: false,
+    schedule: { storedNextAt: row.nextAt },
+  };
+}

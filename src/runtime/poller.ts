@@ -1,0 +1,249 @@
+import type { OffsetClock, Timer } from "../clock.js";
+import type { Coordinator } from "../coordination/coordinator.js";
+import type { JobState } from "../coordination/job-state.js";
+import type { Runner } from "../coordination/runner.js";
+import { BelfryError } from "../errors.js";
+import type { EventHub } from "../observe/events.js";
+import type { Logger } from "../observe/logger.js";
+import type { JobConfig } from "../options.js";
+import type { ScheduleAdvance, ScheduleRecord, ScheduleRecords } from "../stores/store.js";
+import { runtimeConfig, runtimeState } from "./definition.js";
+import type { TaskRegistry } from "./tasks.js";
+
+/** Most rows one due query asks for (and so most claims one pass sends). */
+export const DUE_BATCH = 500;
+/** Most runtime configs kept between passes (a bounded cache: memory stays flat). */
+const MAX_CACHED_CONFIGS = 10_000;
+/**
+ * Longest wait between two due queries on a store that cannot wake replicas (MySQL, SQLite):
+ * a schedule another replica creates due now starts within this.
+ */
+export const POLL_MS = 500;
+/** The same where the store wakes replicas on a change (a safety net for a lost wake-up). */
+export const WAKEABLE_POLL_MS = 30_000;
+/** How long a row whose definition this replica cannot build is left alone. */
+const BROKEN_ROW_RETRY_MS = 60_000;
+
+/** What the poller needs from its scheduler. */
+export interface PollerDeps {
+  readonly records: ScheduleRecords;
+  readonly tasks: TaskRegistry;
+  readonly clock: OffsetClock;
+  readonly coordinator: Coordinator;
+  readonly runner: Runner;
+  readonly hub: EventHub;
+  readonly logger: Logger;
+  readonly replicaId: string;
+  readonly leaseMs: number;
+  /** Runs this replica can start now. */
+  readonly room: () => number;
+  /** Runs one pass with the scheduler's pass bookkeeping (health, store-failure backoff). */
+  readonly pass: (states: readonly JobState[]) => Promise<void>;
+}
+
+/**
+ * The due path of runtime schedules: the store knows what is due, the replica asks. Each poll
+ * asks the store for the rows of the tasks defined here that are due now (bounded, in an
+ * order that differs per replica), claims them through the coordinator as any job's
+ * occurrences (the claim moves each row's next instant), takes pending triggers, and sleeps
+ * until the store's next due instant, a wake-up from the store (`onScheduleChange`), a local
+ * write, a freed run slot or `pollMs`, whichever comes first. It keeps no state per schedule
+ * beyond a bounded cache of built configs.
+ */
+export class DuePoller {
+  private timer: Timer | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  /** The last poll may have left due rows behind (no free slot, or a full batch). */
+  private starved = false;
+  private stopped = true;
+  private unsubscribe: (() => Promise<void>) | null = null;
+  private readonly configs = new Map<string, { key: string; config: JobConfig }>();
+  /** Rows this replica could not build, by job id: when to try them again. */
+  private readonly broken = new Map<string, number>();
+
+  constructor(private readonly deps: PollerDeps) {}
+
+  /** The longest sleep between polls: long when the store wakes this replica on changes. */
+  private get pollMs(): number {
+    return this.unsubscribe ? WAKEABLE_POLL_MS : POLL_MS;
+  }
+
+  /** Starts polling and subscribes to the store's wake-ups where it has them. */
+  async start(): Promise<void> {
+    this.stopped = false;
+    const subscribe = this.deps.records.onScheduleChange;
+    if (subscribe) {
+      try {
+        this.unsubscribe = await subscribe.call(this.deps.records, () => this.wake());
+      } catch (error) {
+        this.report("onScheduleChange", error);
+      }
+    }
+    this.wake();
+  }
+
+  /** Stops polling; waits for a poll in flight. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.timer?.cancel();
+    this.timer = null;
+    await this.running;
+    const unsubscribe = this.unsubscribe;
+    this.unsubscribe = null;
+    await unsubscribe?.().catch((error: unknown) => this.report("onScheduleChange", error));
+  }
+
+  /** Polls as soon as possible (a write made something due). */
+  wake(): void {
+    this.arm(0);
+  }
+
+  /** A run slot was freed: polls at once if the last poll left due rows for lack of room. */
+  roomFreed(): void {
+    if (this.starved) this.wake();
+  }
+
+  /**
+   * The state of the runtime schedule stored under `jobId` when this replica defines its task
+   * (recovery of a run whose replica died), else undefined.
+   */
+  async stateOf(jobId: string): Promise<JobState | undefined> {
+    const row = await this.deps.records.getSchedule(jobId);
+    if (!row || !this.deps.tasks.get(row.task)) return undefined;
+    return this.build(row) ?? undefined;
+  }
+
+  private arm(delayMs: number): void {
+    if (this.stopped) return;
+    if (this.running) {
+      if (delayMs === 0) this.again = true;
+      return;
+    }
+    this.timer?.cancel();
+    this.timer = this.deps.clock.setTimer(delayMs, () => {
+      this.timer = null;
+      this.running = this.poll()
+        .catch((error: unknown) => this.report("dueSchedules", error))
+        .then((nextIn) => {
+          this.running = null;
+          const soon = this.again;
+          this.again = false;
+          this.arm(soon ? 0 : (nextIn ?? this.pollMs));
+        });
+    });
+  }
+
+  /** One poll; returns how long to sleep (ms), or null after a failure. */
+  private async poll(): Promise<number> {
+    const { records, tasks, clock, replicaId } = this.deps;
+    const pollMs = this.pollMs;
+    const names = tasks.names();
+    const room = this.deps.room();
+    if (names.length === 0) return pollMs;
+    if (room <= 0) {
+      this.starved = true;
+      return pollMs;
+    }
+    const now = clock.now();
+    const limit = Math.min(room, DUE_BATCH);
+    const due = await records.dueSchedules({ tasks: names, until: now, limit, replicaId });
+    for (const row of due.unreadable) {
+      this.report("dueSchedules", new BelfryError("CORRUPT_ROW", row.message));
+    }
+    let progress = await this.takeTriggers(due.schedules, now);
+    const states = due.schedules.flatMap((row) =>
+      row.nextAt !== null && row.nextAt <= now ? (this.build(row) ?? []) : [],
+    );
+    const before = states.map((state) => state.schedule?.storedNextAt);
+    if (states.length > 0) {
+      await this.deps.pass(states);
+      await this.advance(states);
+    }
+    progress += states.filter((state, i) => state.schedule?.storedNextAt !== before[i]).length;
+    this.starved = due.schedules.length >= limit;
+    // A full batch that moved rows on: more may be due at once. Else sleep until the next due
+    // row (a batch of rows that cannot move, such as claims refused as not yet due by the
+    // store's clock, must not spin).
+    if (this.starved && progress > 0) return 0;
+    const nextDue = due.nextDueAt === null ? Infinity : due.nextDueAt - clock.now();
+    return Math.max(0, Math.min(pollMs, nextDue));
+  }
+
+  /** Takes the pending triggers among `rows` (one store step each, exactly one replica wins). */
+  private async takeTriggers(rows: readonly ScheduleRecord[], now: number): Promise<number> {
+    let taken = 0;
+    for (const row of rows) {
+      if (row.triggeredAt === null || row.triggeredAt > now) continue;
+      const state = this.build(row);
+      if (!state) continue;
+      const run = await this.deps.records.claimTriggered(
+        row.jobId,
+        this.deps.replicaId,
+        this.deps.leaseMs,
+      );
+      if (!run) continue;
+      taken += 1;
+      void this.deps.runner.execute(state.series.config, run);
+    }
+    return taken;
+  }
+
+  /**
+   * Moves forward the rows whose next instant the pass decided but no claim wrote (only missed
+   * occurrences recorded, maxRuns reached, a peer's claim), so they do not come back as due.
+   */
+  private async advance(states: readonly JobState[]): Promise<void> {
+    const now = this.deps.clock.now();
+    const items: ScheduleAdvance[] = [];
+    const moved: JobState[] = [];
+    for (const state of states) {
+      const stored = state.schedule?.storedNextAt ?? null;
+      const next = state.exhausted
+        ? null
+        : state.series.next(state.series.floor(state.cursor, now));
+      const forward = next === null ? stored !== null : stored !== null && next > stored;
+      if (!forward) continue;
+      items.push({ jobId: state.series.config.id, hash: state.hash, nextAt: next });
+      moved.push(state);
+    }
+    if (items.length === 0) return;
+    try {
+      await this.deps.records.advanceSchedules(items);
+      for (const [i, state] of moved.entries()) state.schedule!.storedNextAt = items[i]!.nextAt;
+    } catch (error) {
+      this.report("advanceSchedules", error);
+    }
+  }
+
+  /** The pass state of `row`, or null (reported) when its definition cannot be built here. */
+  private build(row: ScheduleRecord): JobState | null {
+    const task = this.deps.tasks.get(row.task);
+    if (!task) return null;
+    const retryAt = this.broken.get(row.jobId);
+    if (retryAt !== undefined && retryAt > this.deps.clock.now()) return null;
+    const key = `${row.hash}\u0000${row.data ?? ""}`;
+    let cached = this.configs.get(row.jobId);
+    if (cached?.key !== key) {
+      try {
+        cached = { key, config: runtimeConfig(row, task) };
+      } catch (error) {
+        this.broken.set(row.jobId, this.deps.clock.now() + BROKEN_ROW_RETRY_MS);
+        this.report("schedule", error);
+        return null;
+      }
+      this.broken.delete(row.jobId);
+      if (this.configs.size >= MAX_CACHED_CONFIGS)
+        this.configs.delete(this.configs.keys().next().value!);
+    } else {
+      this.configs.delete(row.jobId);
+    }
+    this.configs.set(row.jobId, cached);
+    return runtimeState(row, cached.config);
+  }
+
+  private report(operation: string, error: unknown): void {
+    this.deps.logger.error({ err: error }, `belfry: runtime schedules: ${operation} failed`);
+    this.deps.hub.emit("store:error", { replicaId: this.deps.replicaId, operation, error });
+  }
+}

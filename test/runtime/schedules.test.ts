@@ -1,0 +1,254 @@
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  BelfryError,
+  cron,
+  every,
+  FakeClock,
+  MemoryStore,
+  Scheduler,
+  type RunContext,
+} from "../../src/index.js";
+
+const T0 = Date.UTC(2026, 0, 5, 8, 0, 0); // a Monday, 08:00 UTC
+
+describe("runtime schedules (memory store, fake clock)", () => {
+  const started: Scheduler[] = [];
+  afterEach(async () => {
+    await Promise.all(started.map((s) => s.stop()));
+    started.length = 0;
+  });
+
+  async function scheduler(clock: FakeClock, store = new MemoryStore({ clock }), id = "a") {
+    const s = new Scheduler({ store, clock, replicaId: id, unref: true });
+    started.push(s);
+    return s;
+  }
+
+  it("a schedule created at run time runs its task with data, key and task, each occurrence once", async () => {
+    const clock = new FakeClock(T0);
+    const s = await scheduler(clock);
+    const runs: RunContext[] = [];
+    s.task("digest", (run) => void runs.push(run));
+    await s.start();
+    const info = await s.schedules.create({
+      task: "digest",
+      key: "user-1",
+      schedule: every("1m"),
+      data: { userId: 1 },
+    });
+    expect(info).toMatchObject({
+      task: "digest",
+      key: "user-1",
+      jobId: "digest:user-1",
+      paused: false,
+    });
+    expect(info.nextRun?.getTime()).toBe(T0 + 60_000);
+    for (let i = 0; i < 3; i++) await clock.advance(60_000);
+    expect(runs.map((r) => r.scheduledAt.getTime())).toEqual([
+      T0 + 60_000,
+      T0 + 120_000,
+      T0 + 180_000,
+    ]);
+    expect(runs[0]).toMatchObject({
+      task: "digest",
+      scheduleKey: "user-1",
+      data: { userId: 1 },
+      jobId: "digest:user-1",
+    });
+    const stored = await s.schedules.get("digest", "user-1");
+    expect(stored?.nextRun?.getTime()).toBe(T0 + 240_000);
+    expect(stored?.runCount).toBe(3);
+  });
+
+  it("a schedule's time zone is its own", async () => {
+    const clock = new FakeClock(T0);
+    const s = await scheduler(clock);
+    const runs: number[] = [];
+    s.task("wake", (run) => void runs.push(run.scheduledAt.getTime()));
+    await s.start();
+    await s.schedules.create({
+      task: "wake",
+      key: "tokyo",
+      schedule: cron("0 9 * * *"),
+      timezone: "Asia/Tokyo",
+    });
+    await s.schedules.create({
+      task: "wake",
+      key: "berlin",
+      schedule: cron("0 9 * * *"),
+      timezone: "Europe/Berlin",
+    });
+    // 09:00 Berlin (UTC+1 in January) is 08:00 UTC; 09:00 Tokyo is 00:00 UTC.
+    const tokyo = await s.schedules.get("wake", "tokyo");
+    const berlin = await s.schedules.get("wake", "berlin");
+    expect(berlin?.nextRun?.toISOString()).toBe("2026-01-06T08:00:00.000Z");
+    expect(tokyo?.nextRun?.toISOString()).toBe("2026-01-06T00:00:00.000Z");
+    await clock.advance(24 * 3_600_000);
+    expect(runs).toEqual([Date.UTC(2026, 0, 6, 0), Date.UTC(2026, 0, 6, 8)]);
+  });
+
+  it("create twice is a no-op; another definition is SCHEDULE_EXISTS; upsert and update replace", async () => {
+    const clock = new FakeClock(T0);
+    const s = await scheduler(clock);
+    await s.start();
+    const input = { task: "t", key: "k", schedule: every("1h") };
+    await s.schedules.create(input);
+    await s.schedules.create(input);
+    await expect(s.schedules.create({ ...input, schedule: every("2h") })).rejects.toMatchObject({
+      code: "SCHEDULE_EXISTS",
+    });
+    const up = await s.schedules.upsert({ ...input, schedule: every("2h") });
+    expect(up.version).toBe(2);
+    const changed = await s.schedules.update("t", "k", { data: [1, 2] });
+    expect(changed).toMatchObject({ data: [1, 2], version: 2, schedule: { kind: "every" } });
+    await expect(s.schedules.update("t", "nope", { data: 1 })).rejects.toMatchObject({
+      code: "UNKNOWN_SCHEDULE",
+    });
+  });
+
+  it("bad input is a typed error naming what to fix", async () => {
+    const clock = new FakeClock(T0);
+    const s = await scheduler(clock);
+    await expect(
+      s.schedules.create({ task: "t", key: "k", schedule: every("1h") }),
+    ).rejects.toMatchObject({
+      code: "NOT_STARTED",
+    });
+    await s.start();
+    const cases: [unknown, string][] = [
+      [{ task: "a:b", key: "k", schedule: every("1h") }, "INVALID_OPTION"],
+      [{ task: "t", key: "has space", schedule: every("1h") }, "INVALID_OPTION"],
+      [{ task: "t", key: "k", schedule: { kind: "hourly-v9" } }, "INVALID_SCHEDULE"],
+      [
+        { task: "t", key: "k", schedule: every("1h"), timezone: "Mars/Olympus" },
+        "INVALID_TIMEZONE",
+      ],
+      [{ task: "t", key: "k", schedule: every("1h"), data: 1n }, "INVALID_OPTION"],
+      [
+        { task: "t", key: "k", schedule: every("1h"), options: { overlpa: "skip" } },
+        "UNKNOWN_OPTION",
+      ],
+      [
+        { task: "t", key: "k", schedule: every("1h"), options: { beforeRun: () => true } },
+        "INVALID_OPTION",
+      ],
+      [{ task: "t", key: "k", schedule: every("1h"), shedule: 1 }, "UNKNOWN_OPTION"],
+    ];
+    for (const [input, code] of cases) {
+      const error = await s.schedules.create(input as never).catch((e: unknown) => e);
+      expect(
+        error,
+        JSON.stringify(input, (_k, v) => (typeof v === "bigint" ? "1n" : v)),
+      ).toBeInstanceOf(BelfryError);
+      expect((error as BelfryError).code).toBe(code);
+    }
+    expect(() => s.task("t", "not a function" as never)).toThrow(BelfryError);
+    s.task("dup", () => {});
+    expect(() => s.task("dup", () => {})).toThrow(
+      expect.objectContaining({ code: "DUPLICATE_TASK" }),
+    );
+    expect(() => s.task("x", () => {}, { overlap: "skip" } as never)).toThrow(
+      expect.objectContaining({ code: "UNKNOWN_OPTION" }),
+    );
+  });
+
+  it("pause records skipped rows, resume goes on, remove stops it at once, trigger runs it once now", async () => {
+    const clock = new FakeClock(T0);
+    const s = await scheduler(clock);
+    const runs: { at: number; trigger: string }[] = [];
+    s.task("t", (run) => void runs.push({ at: run.scheduledAt.getTime(), trigger: run.trigger }));
+    await s.start();
+    await s.schedules.create({ task: "t", key: "k", schedule: every("1m") });
+    await s.schedules.pause("t", "k");
+    await clock.advance(60_000);
+    expect(runs).toEqual([]);
+    const skipped = await s.history({ jobId: "t:k" });
+    expect(skipped.map((r) => [r.state, r.error])).toEqual([["skipped", "paused"]]);
+    await s.schedules.resume("t", "k");
+    await clock.advance(60_000);
+    expect(runs.map((r) => r.at)).toEqual([T0 + 120_000]);
+    await s.schedules.trigger("t", "k");
+    await s.schedules.trigger("t", "k");
+    for (let i = 0; i < 3; i++) await clock.advance(1);
+    expect(runs.filter((r) => r.trigger === "manual")).toHaveLength(1);
+    expect(await s.schedules.remove("t", "k")).toBe(true);
+    expect(await s.schedules.remove("t", "k")).toBe(false);
+    await clock.advance(180_000);
+    expect(runs.filter((r) => r.trigger === "schedule")).toHaveLength(1);
+    await expect(s.schedules.trigger("t", "k")).rejects.toMatchObject({ code: "UNKNOWN_SCHEDULE" });
+  });
+
+  it("a replica without the task leaves its schedules to one that defines it", async () => {
+    const clock = new FakeClock(T0);
+    const store = new MemoryStore({ clock });
+    const old = await scheduler(clock, store, "old");
+    const fresh = await scheduler(clock, store, "new");
+    const ranOn: string[] = [];
+    fresh.task("new-task", (run) => void ranOn.push(run.replicaId));
+    await old.start();
+    await fresh.start();
+    await old.schedules.create({ task: "new-task", key: "k", schedule: every("1m") });
+    for (let i = 0; i < 5; i++) await clock.advance(60_000);
+    expect(ranOn).toEqual(["new", "new", "new", "new", "new"]);
+  });
+
+  it("createMany writes 5,000 schedules, list pages through them, removeMany removes them", async () => {
+    const clock = new FakeClock(T0);
+    const s = await scheduler(clock);
+    await s.start();
+    const inputs = Array.from({ length: 5_000 }, (_, i) => ({
+      task: "bulk",
+      key: `u-${String(i).padStart(5, "0")}`,
+      schedule: every("1h"),
+    }));
+    expect(await s.schedules.createMany(inputs)).toEqual({
+      created: 5_000,
+      updated: 0,
+      unchanged: 0,
+      conflicts: [],
+    });
+    const again = await s.schedules.createMany([{ ...inputs[0]!, data: 1 }, inputs[1]!]);
+    expect(again).toEqual({
+      created: 0,
+      updated: 0,
+      unchanged: 1,
+      conflicts: [{ task: "bulk", key: "u-00000" }],
+    });
+    let seen = 0;
+    let cursor: string | undefined;
+    do {
+      const page = await s.schedules.list({ task: "bulk", limit: 1_000, cursor });
+      seen += page.schedules.length;
+      cursor = page.next ?? undefined;
+    } while (cursor);
+    expect(seen).toBe(5_000);
+    expect(await s.schedules.removeMany(inputs.slice(0, 2_500))).toBe(2_500);
+    expect((await s.schedules.list({ task: "bulk", limit: 1_000 })).schedules[0]?.key).toBe(
+      "u-02500",
+    );
+  });
+
+  it("a burst of 2,000 schedules due at one instant runs each once over two replicas", async () => {
+    const clock = new FakeClock(T0);
+    const store = new MemoryStore({ clock });
+    const a = await scheduler(clock, store, "a");
+    const b = await scheduler(clock, store, "b");
+    const ran = new Map<string, number>();
+    const count = (run: RunContext) => void ran.set(run.jobId, (ran.get(run.jobId) ?? 0) + 1);
+    a.task("burst", count);
+    b.task("burst", count);
+    await a.start();
+    await b.start();
+    await a.schedules.createMany(
+      Array.from({ length: 2_000 }, (_, i) => ({
+        task: "burst",
+        key: `k${i}`,
+        schedule: cron("0 9 * * *"),
+      })),
+    );
+    await clock.advance(3_600_000);
+    for (let i = 0; i < 20; i++) await clock.advance(10);
+    expect(ran.size).toBe(2_000);
+    expect([...ran.values()].every((n) => n === 1)).toBe(true);
+  });
+});

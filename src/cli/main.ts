@@ -16,6 +16,7 @@ import { previewCommand } from "./preview.js";
 import { pruneCommand } from "./prune.js";
 import { replicasCommand } from "./replicas.js";
 import { replicaArgsFromEnv, runReplica } from "./replica.js";
+import { schedulesCommand } from "./schedules.js";
 
 const { version } = JSON.parse(
   readFileSync(new URL("../../package.json", import.meta.url), "utf8"),
@@ -62,6 +63,7 @@ for (const command of [
   replicasCommand(),
   pauseCommand("pause"),
   pauseCommand("resume"),
+  schedulesCommand(),
   pruneCommand(),
   migrateCommand(),
 ]) {
@@ -77,8 +79,13 @@ program.addCommand(
   { hidden: true },
 );
 
-// Usage errors exit 2 (commander's default is 1, which `audit` keeps for its findings).
-for (const command of [program, ...program.commands]) command.exitOverride().showHelpAfterError();
+// Usage errors exit 2 (commander's default is 1, which `audit` keeps for its findings), in
+// nested commands (`schedules list`) too.
+const withSubcommands = (command: Command): Command[] => [
+  command,
+  ...command.commands.flatMap(withSubcommands),
+];
+for (const command of withSubcommands(program)) command.exitOverride().showHelpAfterError();
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof CommanderError) {
@@ -92,9 +99,12 @@ program.parseAsync(process.argv).catch((error: unknown) => {
   process.exitCode = isUsageError(error) ? EXIT.usage : EXIT.failure;
 });
 
-/** Bad input on the command line (an expression, a zone, a job id), not a failing store. */
+/** Bad input on the command line (an expression, a zone, a job id, a schedule), not a failing store. */
 function isUsageError(error: unknown): boolean {
   return (
-    isBelfryError(error) && (error.code.startsWith("INVALID_") || error.code === "UNKNOWN_JOB")
+    isBelfryError(error) &&
+    (error.code.startsWith("INVALID_") ||
+      error.code === "UNKNOWN_JOB" ||
+      error.code === "UNKNOWN_SCHEDULE")
   );
 }

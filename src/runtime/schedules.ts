@@ -1,4 +1,5 @@
-import type { OffsetClock } from "../clock.js";
+import { OffsetClock, systemClock } from "../clock.js";
+import { measureOffset } from "../coordination/clock-sync.js";
 import { BelfryError, quote } from "../errors.js";
 import type { ScheduleSpec } from "../schedules/schedule.js";
 import { scheduleJobId } from "../stores/shared/schedules.js";
@@ -278,7 +279,21 @@ export class Schedules {
   }
 }
 
-function unknownSchedule(where: string, task: string, key: string): BelfryError {
+/**
+ * {@link Schedules} on an opened (initialised) store without a scheduler, for a tool such as
+ * the `belfry schedules` commands or a script that creates schedules: it reads store time
+ * (the store clock's offset is measured once) and has no replica of its own to wake, so the
+ * replicas find its writes by their own polls or the store's wake-ups.
+ * @param timezone - the zone of a schedule created without its own (default UTC)
+ */
+export async function storeSchedules(store: Store, timezone = "UTC"): Promise<Schedules> {
+  const clock = new OffsetClock(systemClock);
+  clock.offset = (await measureOffset(store, systemClock)).offsetMs;
+  return new Schedules({ store, clock, timezone, assertStarted: () => {}, wake: () => {} });
+}
+
+/** The `UNKNOWN_SCHEDULE` error of `schedules.<where>(task, key)`. */
+export function unknownSchedule(where: string, task: string, key: string): BelfryError {
   return new BelfryError(
     "UNKNOWN_SCHEDULE",
     `schedules.${where}(): no ${scheduleWhere(task, key)} in the store`,

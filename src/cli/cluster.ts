@@ -68,16 +68,19 @@ export function spawnReplica(
 /**
  * Waits until every replica has loaded, then sends them one window: from `leadMs` after now
  * (rounded up to a whole second), lasting `durationMs`. A slow start (a loaded machine, code
- * run from sources) so delays the window instead of eating into it.
+ * run from sources) so delays the window instead of eating into it. `prepare` runs with the
+ * window before the replicas get it (the demo creates its runtime schedules there).
  */
 export async function startWindow(
   replicas: readonly ReplicaProcess[],
   leadMs: number,
   durationMs: number,
+  prepare: (window: ReplicaWindow) => Promise<void> = async () => {},
 ): Promise<ReplicaWindow> {
   await Promise.all(replicas.map((replica) => replica.loaded));
   const startAt = Math.ceil((systemClock.now() + leadMs) / 1000) * 1000;
   const window: ReplicaWindow = { startAt, stopAt: startAt + durationMs - 1 };
+  await prepare(window);
   for (const replica of replicas) replica.child.stdin!.end(`${JSON.stringify(window)}\n`);
   return window;
 }

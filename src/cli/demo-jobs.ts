@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { sleep, systemClock } from "../clock.js";
 import type { RunContext } from "../options.js";
 import { cron, every } from "../schedules/index.js";
-import type { ReplicaJob, ReplicaWindow } from "./replica.js";
+import type { ReplicaJob, ReplicaTask, ReplicaWindow } from "./replica.js";
 
 /** Waits `ms` on the system clock, or until the run is aborted: a job's stand-in for work. */
 const pause = (ms: number, run: RunContext) => sleep(systemClock, ms, run.signal);
@@ -38,3 +38,9 @@ export function demoJobs(window: ReplicaWindow): ReplicaJob[] {
     },
   ];
 }
+
+/** The task of the runtime schedules `belfry demo --schedules` creates (one per user). */
+export const DEMO_TASK = "demo-reminder";
+
+/** The replicas' handler of {@link DEMO_TASK}: a short stand-in for sending a reminder. */
+export const demoTask: ReplicaTask = { name: DEMO_TASK, work: (run) => pause(20, run) };

@@ -3,11 +3,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { keepAlive, sleep, systemClock } from "../clock.js";
+import { BelfryError } from "../errors.js";
 import { redact } from "../stores/open.js";
 import { spawnReplica, startWindow } from "./cluster.js";
-import { demoJobs } from "./demo-jobs.js";
+import { progressLines, runLines, type LiveOutput } from "./demo-live.js";
+import { demoJobs, demoTask } from "./demo-jobs.js";
+import { ScheduleDemo } from "./demo-schedules.js";
 import { migrateStore } from "./output.js";
-import type { ReplicaReport } from "./replica.js";
+import { runReplica, type ReplicaArgs } from "./replica.js";
 import { dueInWindow, summarize, type Summary } from "./summary.js";
 
 /** Options of `belfry demo`. */
@@ -19,20 +22,40 @@ export interface DemoOptions {
   readonly json: boolean;
   /** Store URL; default: a SQLite file in a new temp folder. */
   readonly store?: string;
+  /**
+   * Instead of the code-defined jobs: this many runtime schedules, created by the demo through
+   * `createMany` once the replicas have loaded, run by the replicas (which define their task).
+   */
+  readonly schedules?: number;
+}
+
+/** The settings of one demo replica (`belfry replica`). */
+export interface DemoReplicaArgs extends ReplicaArgs {
+  /** Define the runtime schedules' task instead of the code-defined demo jobs. */
+  readonly schedules: boolean;
 }
 
 /** From the moment every replica has loaded to the window's start: connect and register. */
 const LEAD_MS = 2_000;
 const DRAIN_MS = 1_500;
+/** Up to this many runs the demo prints a line per run; above, a line per second. */
+const MAX_RUN_LINES = 100;
 /** `belfry replica`: the command each demo replica process runs. */
 const REPLICA_COMMAND = [fileURLToPath(new URL("./main.js", import.meta.url)), "replica"];
 
 /**
- * Starts `replicas` processes running the demo jobs for `durationS` seconds, shows live which
- * replica ran each occurrence and ends with a summary. Resolves to the exit code: 0 only when
- * the run had no duplicates and no misses.
+ * Starts `replicas` processes running the demo jobs (or the runtime schedules of
+ * `options.schedules`) for `durationS` seconds, shows live which replica ran each occurrence
+ * and ends with a summary. Resolves to the exit code: 0 only when the run had no duplicates and
+ * no misses (and, with schedules, every schedule ran at its planned instant, none early).
  */
 export async function runDemo(options: DemoOptions): Promise<number> {
+  if (options.schedules !== undefined && options.uncoordinated) {
+    throw new BelfryError(
+      "INVALID_OPTION",
+      "demo: --schedules needs the replicas to share a store; it cannot run --uncoordinated",
+    );
+  }
   const storeUrl =
     options.store ?? `sqlite:${join(mkdtempSync(join(tmpdir(), "belfry-demo-")), "belfry.db")}`;
   const mode = options.uncoordinated
@@ -42,65 +65,90 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   // Reach and migrate the shared store once, before any replica starts: a store that cannot be
   // reached stops the demo at once with its STORE_CONNECT error.
   if (!options.uncoordinated) await migrateStore(storeUrl);
-  say(`belfry demo: ${options.replicas} replicas for ${options.durationS} s, ${mode}`);
-  say("  occurrence    job            replica     attempt  lag");
-  const replicas = Array.from({ length: options.replicas }, (_, i) =>
-    spawnReplica(
-      REPLICA_COMMAND,
-      {
-        storeUrl: options.uncoordinated ? "memory" : storeUrl,
-        replicaId: `replica-${i + 1}`,
-        clockSkewMs: 0,
-        leaseMs: 10_000,
-      },
-      (report) => {
-        const line = formatLive(report);
-        if (line !== null) say(line);
-      },
-    ),
-  );
+  const demo =
+    options.schedules === undefined ? null : await ScheduleDemo.open(storeUrl, options.schedules);
+  try {
+    const what = demo ? `, ${demo.count} runtime schedules` : "";
+    say(`belfry demo: ${options.replicas} replicas for ${options.durationS} s${what}, ${mode}`);
+    return await run(options, storeUrl, demo, say);
+  } finally {
+    await demo?.close();
+  }
+}
+
+async function run(
+  options: DemoOptions,
+  storeUrl: string,
+  demo: ScheduleDemo | null,
+  say: (text: string) => void,
+): Promise<number> {
+  const live = liveOutput(demo, say);
+  say(live.header);
+  const replicas = Array.from({ length: options.replicas }, (_, i) => {
+    const args: DemoReplicaArgs = {
+      storeUrl: options.uncoordinated ? "memory" : storeUrl,
+      replicaId: `replica-${i + 1}`,
+      clockSkewMs: 0,
+      leaseMs: 10_000,
+      schedules: demo !== null,
+    };
+    return spawnReplica(REPLICA_COMMAND, args, (report) => live.report(report));
+  });
   const release = keepAlive();
-  const window = await startWindow(replicas, LEAD_MS, options.durationS * 1000).catch((error) => {
+  const lead = LEAD_MS + (demo?.creationBudgetMs ?? 0);
+  const durationMs = options.durationS * 1000;
+  const window = await startWindow(replicas, lead, durationMs, async (w) => {
+    if (demo) say(await demo.create(w));
+  }).catch((error) => {
     for (const replica of replicas) replica.child.kill("SIGTERM");
     throw error;
   });
-  const { stopAt } = window;
-  await sleep(systemClock, Math.max(0, stopAt + DRAIN_MS - systemClock.now()));
+  await sleep(systemClock, Math.max(0, window.stopAt + DRAIN_MS - systemClock.now()));
   for (const replica of replicas) replica.child.kill("SIGTERM");
   const codes = await Promise.all(replicas.map((r) => r.exited));
   release();
-  const reports = replicas.flatMap((r) => r.reports);
-  const summary = summarize(dueInWindow(demoJobs(window), window), reports);
+  live.stop();
+  const due = demo ? await demo.due(window) : dueInWindow(demoJobs(window), window);
+  const summary = summarize(
+    due,
+    replicas.flatMap((r) => r.reports),
+  );
   const crashed = codes.filter((code) => code !== 0).length;
+  const schedules = demo?.verdict(due, summary) ?? null;
   if (options.json) {
+    const coordinated = !options.uncoordinated;
     process.stdout.write(
-      `${JSON.stringify({ ...summary, coordinated: !options.uncoordinated, replicaFailures: crashed })}\n`,
+      `${JSON.stringify({ ...summary, coordinated, replicaFailures: crashed, ...(schedules && { schedules }) })}\n`,
     );
   } else {
     say(formatSummary(summary));
+    if (schedules) say(ScheduleDemo.format(schedules));
     if (crashed > 0) say(`${crashed} replica process(es) exited with an error`);
   }
-  return summary.duplicates === 0 && summary.misses === 0 && crashed === 0 ? 0 : 1;
+  const clean = summary.duplicates === 0 && summary.misses === 0 && crashed === 0;
+  return clean && (schedules?.ok ?? true) ? 0 : 1;
 }
 
-function formatLive(report: ReplicaReport): string | null {
-  if (report.type === "start") {
-    const occurrence = new Date(report.scheduledAt).toISOString().slice(11, 23);
-    const lag = `${report.at - report.scheduledAt} ms`;
-    return `  ${occurrence}  ${report.job.padEnd(13)}  ${report.replica.padEnd(10)}  ${String(report.attempt).padStart(7)}  ${lag}`;
-  }
-  if (report.type === "end" && !report.ok) {
-    return `  ${" ".repeat(12)}  ${report.job.padEnd(13)}  ${report.replica.padEnd(10)}  attempt ${report.attempt} failed: ${report.error ?? ""}`;
-  }
-  if (report.type === "event") return `  ${" ".repeat(12)}  ${report.name} on ${report.replica}`;
-  return report.type === "ready" ? `  ${report.replica} ready` : null;
+/** A line per run, or per second when there are many runs. */
+function liveOutput(demo: ScheduleDemo | null, say: (text: string) => void): LiveOutput {
+  if (!demo) return runLines(say, 13);
+  if (demo.count > MAX_RUN_LINES) return progressLines(say, demo.count);
+  return runLines(say, demo.jobWidth, (start) => demo.localTimeOf(start.job));
+}
+
+/**
+ * `belfry replica`: one replica of the demo, running the demo jobs or, with `schedules`, the
+ * task of the demo's runtime schedules.
+ */
+export function runDemoReplica(args: DemoReplicaArgs): Promise<void> {
+  return args.schedules ? runReplica(args, () => [], [demoTask]) : runReplica(args, demoJobs);
 }
 
 /** The closing summary line(s). */
 export function formatSummary(s: Summary): string {
   const perReplica = Object.entries(s.perReplica)
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([replica, runs]) => `${replica} ${runs}`)
+    .map(([replica, runs]) => `${replica} ${runs} (${Math.round((100 * runs) / s.runs)}%)`)
     .join(", ");
   return [
     `summary: ${s.due} occurrences due, ${s.runs} runs, ${s.duplicates} duplicates, ${s.misses} misses, start lag p50 ${s.lagP50Ms} ms, p99 ${s.lagP99Ms} ms`,

@@ -5,8 +5,7 @@ import { redactUrlsIn } from "../stores/shared/url.js";
 import { positiveInt } from "./args.js";
 import { auditCommand } from "./audit.js";
 import { dashboardCommand } from "./dashboard.js";
-import { runDemo } from "./demo.js";
-import { demoJobs } from "./demo-jobs.js";
+import { runDemo, runDemoReplica, type DemoReplicaArgs } from "./demo.js";
 import { historyCommand } from "./history.js";
 import { jobsCommand } from "./jobs.js";
 import { migrateCommand } from "./migrate.js";
@@ -15,7 +14,7 @@ import { pauseCommand } from "./pause.js";
 import { previewCommand } from "./preview.js";
 import { pruneCommand } from "./prune.js";
 import { replicasCommand } from "./replicas.js";
-import { replicaArgsFromEnv, runReplica } from "./replica.js";
+import { replicaArgsFromEnv } from "./replica.js";
 import { schedulesCommand } from "./schedules.js";
 
 const { version } = JSON.parse(
@@ -36,6 +35,11 @@ program
     "store URL (sqlite:<path>, postgres://…, mysql://…, redis://…); default: SQLite in a temp folder",
   )
   .option("--uncoordinated", "give each replica its own memory store (the bug belfry fixes)", false)
+  .option(
+    "--schedules <n>",
+    "instead of the demo jobs, create n runtime schedules (one per user, in 8 time zones) for the replicas to run",
+    positiveInt,
+  )
   .option("--json", "print only the summary, as JSON", false)
   .action(
     async (opts: {
@@ -43,6 +47,7 @@ program
       duration: number;
       store?: string;
       uncoordinated: boolean;
+      schedules?: number;
       json: boolean;
     }) => {
       process.exitCode = await runDemo({
@@ -51,6 +56,7 @@ program
         uncoordinated: opts.uncoordinated,
         json: opts.json,
         store: opts.store,
+        schedules: opts.schedules,
       });
     },
   );
@@ -74,8 +80,8 @@ program.addCommand(dashboardCommand());
 
 program.addCommand(
   new Command("replica")
-    .description("run one replica of the demo's jobs (started by demo)")
-    .action(async () => runReplica(replicaArgsFromEnv(), demoJobs)),
+    .description("run one replica of the demo's jobs or schedules (started by demo)")
+    .action(async () => runDemoReplica(replicaArgsFromEnv<DemoReplicaArgs>())),
   { hidden: true },
 );
 

@@ -1,9 +1,10 @@
 import { keepAlive, OffsetClock, systemClock } from "../clock.js";
 import { BelfryError } from "../errors.js";
-import type { JobOptions, RunContext } from "../options.js";
+import type { Handler, JobOptions, RunContext } from "../options.js";
 import { Scheduler } from "../scheduler.js";
 import type { Schedule } from "../schedules/schedule.js";
 import { openStore } from "../stores/open.js";
+import type { Store } from "../stores/store.js";
 
 /** Settings of one replica process. */
 export interface ReplicaArgs {
@@ -26,6 +27,13 @@ export interface ReplicaJob {
   readonly schedule: Schedule;
   readonly options: JobOptions;
   /** The job's work; it reports nothing itself (the replica reports starts and ends). */
+  readonly work: (run: RunContext) => Promise<void>;
+}
+
+/** One task a replica defines (`scheduler.task`): it runs the runtime schedules naming it. */
+export interface ReplicaTask {
+  readonly name: string;
+  /** The work of each run; as for {@link ReplicaJob}, the replica reports starts and ends. */
   readonly work: (run: RunContext) => Promise<void>;
 }
 
@@ -88,13 +96,43 @@ async function readWindow(): Promise<ReplicaWindow> {
 }
 
 /**
+ * The handler of a job or task: reports the start (with the store's now, to tell an early run),
+ * runs `work` and reports the end.
+ */
+function reportingHandler(
+  store: Store,
+  replica: string,
+  work: (run: RunContext) => Promise<void>,
+): Handler {
+  return async (run) => {
+    const storeNow = await store.now();
+    const base = {
+      replica,
+      job: run.jobId,
+      scheduledAt: run.scheduledAt.getTime(),
+      attempt: run.attempt,
+    };
+    report({ type: "start", ...base, runId: run.runId, at: systemClock.now(), storeNow });
+    try {
+      await work(run);
+      report({ type: "end", ...base, ok: true });
+    } catch (error) {
+      report({ type: "end", ...base, ok: false, error: String(error) });
+      throw error;
+    }
+  };
+}
+
+/**
  * Runs one replica until SIGTERM/SIGINT: loads its store, reports `loaded`, waits for the
- * window on stdin, then runs `jobsFor(window)`, printing a JSON line per run start and end.
- * The demo starts several of these; so do the multi-process tests, with their own jobs.
+ * window on stdin, then runs `jobsFor(window)` and the runtime schedules of `tasks`, printing a
+ * JSON line per run start and end. The demo starts several of these; so do the multi-process
+ * tests, with their own jobs.
  */
 export async function runReplica(
   args: ReplicaArgs,
   jobsFor: (window: ReplicaWindow) => readonly ReplicaJob[],
+  tasks: readonly ReplicaTask[] = [],
 ): Promise<void> {
   const replica = args.replicaId;
   const store = await openStore(args.storeUrl);
@@ -111,29 +149,9 @@ export async function runReplica(
     stopTimeout: "5s",
   });
   for (const job of jobs) {
-    scheduler.job(
-      job.id,
-      job.schedule,
-      async (run) => {
-        const storeNow = await store.now();
-        const base = {
-          replica,
-          job: run.jobId,
-          scheduledAt: run.scheduledAt.getTime(),
-          attempt: run.attempt,
-        };
-        report({ type: "start", ...base, runId: run.runId, at: systemClock.now(), storeNow });
-        try {
-          await job.work(run);
-          report({ type: "end", ...base, ok: true });
-        } catch (error) {
-          report({ type: "end", ...base, ok: false, error: String(error) });
-          throw error;
-        }
-      },
-      job.options,
-    );
+    scheduler.job(job.id, job.schedule, reportingHandler(store, replica, job.work), job.options);
   }
+  for (const task of tasks) scheduler.task(task.name, reportingHandler(store, replica, task.work));
   for (const name of [
     "run:recovered",
     "run:abandoned",

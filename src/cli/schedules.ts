@@ -124,10 +124,7 @@ function actionCommand(name: ActionName): Command {
 }
 
 /** Runs `fn` with `Schedules` on the store at `url` (opened without migrating, then closed). */
-function withSchedules<T>(
-  url: string,
-  fn: (schedules: Schedules) => Promise<T>,
-): Promise<T> {
+function withSchedules<T>(url: string, fn: (schedules: Schedules) => Promise<T>): Promise<T> {
   return withStore(url, async (store: Store) => fn(await storeSchedules(store)));
 }
 

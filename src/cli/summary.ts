@@ -1,6 +1,7 @@
 import { percentile } from "../observe/stats.js";
 import { preview } from "../schedules/preview.js";
-import type { ReplicaJob, ReplicaReport, ReplicaWindow } from "./replica.js";
+import type { Schedule } from "../schedules/schedule.js";
+import type { ReplicaReport, ReplicaWindow } from "./replica.js";
 
 /** The demo's verdict on one run of the replicas. */
 export interface Summary {
@@ -55,30 +56,47 @@ export function summarize(
   };
 }
 
-const PREVIEW_BATCH = 100;
+/** Instants one `preview` call lists: the first call asks for few (a daily schedule owes one). */
+const FIRST_PREVIEW_BATCH = 2;
+const MAX_PREVIEW_BATCH = 100;
+
+/** A series {@link dueInWindow} lists the instants of: a code job or a runtime schedule. */
+export interface DueSeries {
+  /** The job id its runs are reported under. */
+  readonly id: string;
+  readonly schedule: Schedule;
+  /** The series' anchor (its `startAt`, else 0); default: the window's start. */
+  readonly anchor?: number;
+  /** The zone of a schedule that names none of its own (default UTC). */
+  readonly timezone?: string;
+  /** Only instants after this one (a runtime schedule's creation): nothing before is owed. */
+  readonly after?: number;
+}
 
 /**
- * The instants of each job in `[startAt, stopAt]`, computed with the public `preview` for jobs
- * whose own `startAt` is the window's (so it anchors their intervals): what every replica owes.
+ * The instants of each series in `[startAt, stopAt]`, computed with the public `preview`: what
+ * every replica owes. The demo's code jobs start with the window (their `startAt` anchors their
+ * intervals); a runtime schedule passes its own anchor, zone and creation instant.
  */
 export function dueInWindow(
-  jobs: readonly ReplicaJob[],
+  series: readonly DueSeries[],
   window: ReplicaWindow,
 ): Map<string, number[]> {
   const due = new Map<string, number[]>();
-  for (const job of jobs) {
+  for (const job of series) {
     const instants: number[] = [];
-    let from = window.startAt;
-    for (;;) {
+    let from = Math.max(window.startAt, (job.after ?? -Infinity) + 1);
+    for (let count = FIRST_PREVIEW_BATCH; ; count = Math.min(count * 2, MAX_PREVIEW_BATCH)) {
       const batch = preview(job.schedule, {
-        count: PREVIEW_BATCH,
+        count,
         from,
         jobId: job.id,
-        anchor: window.startAt,
+        anchor: job.anchor ?? window.startAt,
+        timezone: job.timezone,
       }).map((at) => at.getTime());
       instants.push(...batch.filter((at) => at <= window.stopAt));
       const last = batch.at(-1);
-      if (batch.length < PREVIEW_BATCH || last === undefined || last > window.stopAt) break;
+      if (batch.length < count || last === undefined || last > window.stopAt) break;
       from = last + 1;
     }
     due.set(job.id, instants);

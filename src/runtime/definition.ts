@@ -52,8 +52,8 @@ const inputSchema = strictOptions({
   options: z.unknown().optional(),
 });
 
-/** The stored definition (the row's `definition` column, as JSON). */
-interface StoredDefinition {
+/** What a replica reads of a schedule's stored definition (the row's `definition` JSON). */
+export interface StoredDefinition {
   readonly task: string;
   readonly schedule: ScheduleSpec;
   readonly timezone: string;
@@ -157,21 +157,23 @@ export function scheduleWrite(input: ScheduleInput, timezone: string, now: numbe
       `${where}: unknown time zone ${quote(given.timezone)}`,
     );
   }
-  const schedule = toSchedule(given.schedule, where);
-  const definition: StoredDefinition = {
-    task: given.task,
-    // Rebuilt from its spec: a spec given by hand is checked and written canonically.
-    schedule: toSchedule(schedule.spec, where).spec,
-    timezone: zone,
-    options: toStoredOptions(given.options, where),
-  };
+  // Rebuilt from its spec: a spec given by hand is checked and written canonically.
+  const schedule = toSchedule(toSchedule(given.schedule, where).spec, where);
+  const options = toStoredOptions(given.options, where);
   const jobId = scheduleJobId(given.task, given.key);
-  const config = toJobConfig(jobId, schedule, noHandler, definition.options as JobOptions, zone);
+  const config = toJobConfig(jobId, schedule, noHandler, options as JobOptions, zone);
   const series = new JobSeries(config, zone);
   series.createdAt = now;
-  const json = JSON.stringify(definition);
+  const registration = series.registration();
+  // A code job's stored definition (which audits and dashboards read) plus the task and the
+  // options as given, from which every replica rebuilds the job's config.
+  const json = JSON.stringify({
+    ...JSON.parse(registration.definition),
+    task: given.task,
+    options,
+  });
   return {
-    ...series.registration(),
+    ...registration,
     hash: definitionHash(json),
     definition: json,
     task: given.task,

@@ -18,6 +18,7 @@ import * as jobs from "./jobs.js";
 import * as records from "./records.js";
 import { recoverExpired } from "./recovery.js";
 import * as runs from "./runs.js";
+import { putSchedules } from "./schedule-put.js";
 import * as schedules from "./schedules.js";
 import { transactional, type MysqlTransaction } from "./transaction.js";
 import { assertMigrated, type SchemaOptions } from "../shared/schema.js";
@@ -81,7 +82,8 @@ const WHERE = "MysqlStore";
  * A {@link Store} on MySQL 8 or MariaDB 10.11+ (InnoDB). Each claim batch is one READ
  * COMMITTED transaction that locks the job rows and decides with the shared claim rules (see
  * `claim.ts`); time is the server's `UTC_TIMESTAMP(6)`. The class only wires the steps:
- * `claim.ts`, `runs.ts`, `recovery.ts`, `jobs.ts`, `records.ts` and `schedules.ts` hold the SQL.
+ * `claim.ts`, `runs.ts`, `recovery.ts`, `jobs.ts`, `records.ts`, `schedules.ts` and
+ * `schedule-put.ts` hold the SQL.
  * Runtime schedules have no `onScheduleChange` here: schedulers on MySQL poll.
  *
  * @example
@@ -278,7 +280,7 @@ export class MysqlStore implements Store, ScheduleRecords {
     writes: readonly ScheduleWrite[],
     mode: "create" | "upsert",
   ): Promise<PutScheduleResult[]> {
-    return schedules.putSchedules(this.conn, writes, mode);
+    return putSchedules(this.conn, writes, mode);
   }
 
   async getSchedule(jobId: string): Promise<ScheduleRecord | null> {

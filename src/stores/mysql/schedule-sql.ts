@@ -1,3 +1,5 @@
+import type { MysqlDb } from "./connection.js";
+
 /**
  * SQL fragments of `MysqlStore`'s runtime schedules shared by the claim step (`claim.ts`) and
  * the schedule writes (`schedules.ts`). `due_at` is a generated column (migration 0002), so a
@@ -57,4 +59,9 @@ export function likePrefix(text: string): string {
   // `|` needs no escaping inside a string literal whatever the sql_mode (a backslash would
   // under NO_BACKSLASH_ESCAPES), so it is the escape character instead of `\`.
   return `${text.replace(/[|%_]/g, "|$&")}%`;
+}
+
+/** Names the jobs table in `CORRUPT_ROW` messages. */
+export function jobsWhere(db: MysqlDb): string {
+  return `${db.where} table ${db.tables.jobs}`;
 }

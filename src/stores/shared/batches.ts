@@ -9,16 +9,17 @@ import type { JobRegistration, RegisterResult, Store } from "../store.js";
 export const REGISTER_CHUNK = 500;
 
 /**
- * Splits `registrations` into runs of at most `size`, in order, starting a new chunk where a
- * job id repeats, so that a chunk names each job once and chunks applied one after another
- * give the same results as registering one job at a time.
+ * Splits `registrations` (jobs, or anything written per job id such as runtime schedules) into
+ * runs of at most `size`, in order, starting a new chunk where a job id repeats, so that a chunk
+ * names each job once and chunks applied one after another give the same results as writing
+ * one job at a time.
  */
-export function registrationChunks(
-  registrations: readonly JobRegistration[],
+export function registrationChunks<T extends Pick<JobRegistration, "jobId">>(
+  registrations: readonly T[],
   size: number = REGISTER_CHUNK,
-): JobRegistration[][] {
-  const chunks: JobRegistration[][] = [];
-  let chunk: JobRegistration[] = [];
+): T[][] {
+  const chunks: T[][] = [];
+  let chunk: T[] = [];
   let ids = new Set<string>();
   for (const registration of registrations) {
     if (chunk.length >= size || ids.has(registration.jobId)) {
@@ -33,13 +34,19 @@ export function registrationChunks(
   return chunks;
 }
 
-/** Registers `registrations` chunk after chunk with `registerChunk`; results in request order. */
-export async function registerInChunks(
-  registrations: readonly JobRegistration[],
-  registerChunk: (chunk: readonly JobRegistration[]) => Promise<RegisterResult[]>,
+/**
+ * Writes `registrations` chunk after chunk with `registerChunk` (see {@link registrationChunks});
+ * results in request order.
+ */
+export async function registerInChunks<
+  T extends Pick<JobRegistration, "jobId"> = JobRegistration,
+  R = RegisterResult,
+>(
+  registrations: readonly T[],
+  registerChunk: (chunk: readonly T[]) => Promise<R[]>,
   size: number = REGISTER_CHUNK,
-): Promise<RegisterResult[]> {
-  const results: RegisterResult[] = [];
+): Promise<R[]> {
+  const results: R[] = [];
   for (const chunk of registrationChunks(registrations, size)) {
     results.push(...(await registerChunk(chunk)));
   }

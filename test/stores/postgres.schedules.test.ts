@@ -3,6 +3,7 @@ import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { PostgresStore } from "../../src/stores/postgres/index.js";
 import { scheduleChannel } from "../../src/stores/postgres/notify.js";
+import { replicaSpread, spreadOf, spreadRank } from "../../src/stores/shared/schedules.js";
 import { sqlTables } from "../../src/stores/sql/shared.js";
 import { schedule } from "../conformance/schedules.cases.js";
 import { pause } from "../conformance/harness.js";
@@ -147,5 +148,40 @@ describe("PostgresStore.onScheduleChange", () => {
     expect(scheduleChannel(sqlTables((t) => `public.belfry_${t}`))).toBe(
       "public.belfry_jobs:schedules",
     );
+  });
+});
+
+describe("PostgresStore.dueSchedules order", () => {
+  it("matches spreadRank for every replica and page size, across instants and a burst at the cut", async () => {
+    const store = await open(freshPrefix());
+    // 3 instants before a burst of 40 at 5,000, then 2 later rows; another task in between.
+    const writes = [
+      ...[1_000, 2_000, 2_000].map((nextAt, i) => schedule({ key: `early-${i}`, nextAt })),
+      ...Array.from({ length: 40 }, (_, i) => schedule({ key: `burst-${i}`, nextAt: 5_000 })),
+      ...[6_000, 7_000].map((nextAt, i) => schedule({ key: `late-${i}`, nextAt })),
+      schedule({ task: "feed", key: "f", nextAt: 3_000 }),
+    ];
+    await store.putSchedules(writes, "create");
+    for (const replicaId of ["r1", "r2", "replica-with-a-long-name"]) {
+      const offset = replicaSpread(replicaId);
+      const expected = writes
+        .filter((w) => w.nextAt !== null && w.nextAt <= 6_000)
+        .sort(
+          (a, b) =>
+            a.nextAt! - b.nextAt! ||
+            spreadRank(spreadOf(a.jobId), offset) - spreadRank(spreadOf(b.jobId), offset),
+        )
+        .map((w) => w.jobId);
+      for (const limit of [1, 3, 4, 10, 43, 44, 100]) {
+        const due = await store.dueSchedules({
+          tasks: ["digest", "feed"],
+          until: 6_000,
+          limit,
+          replicaId,
+        });
+        expect(due.schedules.map((s) => s.jobId)).toEqual(expected.slice(0, limit));
+        expect(due.nextDueAt).toBe(7_000);
+      }
+    }
   });
 });

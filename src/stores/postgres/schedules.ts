@@ -1,7 +1,12 @@
 import { BelfryError } from "../../errors.js";
 import { REGISTER_CHUNK, registerInChunks, registrationChunks } from "../shared/batches.js";
 import { parseScheduleListing, parseScheduleRow, type RawRow } from "../shared/rows.js";
-import { replicaSpread, schedulePageSize, spreadOf } from "../shared/schedules.js";
+import {
+  replicaSpread,
+  schedulePageSize,
+  SPREAD_MODULUS,
+  spreadOf,
+} from "../shared/schedules.js";
 import type {
   ClaimedRun,
   DueQuery,
@@ -220,42 +225,63 @@ DELETE FROM ${db.tables.jobs} j USING doomed d WHERE j.job_id = d.job_id RETURNI
 }
 
 /**
- * The due query: per task (a `LATERAL` subquery, so each one is a range scan of the partial
- * index on `(task, due_at)` that stops after `limit` rows), the rows due by `until` in
- * `due_at` order, ties by this replica's spread rank (an incremental sort of each instant's
- * rows); then the tasks merged and cut to `limit`. The next due instant is, per task, the
- * first index entry after `until`. One statement; the same snapshot for both.
+ * The due query, one statement, cheap however many rows there are and however many of them
+ * are due at one instant (a burst: every user's digest at 09:00). Per task it reads only index
+ * ranges of the partial index on `(task, due_at, spread, job_id)`, about `limit` (`$4`) entries
+ * each:
+ *
+ * - `edge`: the `due_at` of the task's `limit`-th row due by `until` (`$2`), or NULL when fewer
+ *   are due. Rows due before it (fewer than `limit`) all belong to the page.
+ * - `due`: those rows, plus the first `limit` rows of the edge instant in this replica's order.
+ *   `(spread + offset) mod 2^31` is a rotation of the spread order: first the spreads from
+ *   `2^31 - offset` (`$3`) up, then those below it, so each half is one index range already in
+ *   order, and a burst costs what the page holds, not the size of the burst (ordering the
+ *   whole instant by rank would read all of it on every pass). Then all tasks, cut to `limit`.
+ * - `following`: per task, the first index entry after `until` (the next due instant).
  */
 function dueSql(jobs: string): string {
-  const rank = (alias: string) => spreadRankSql(`${alias}.spread`, "$3::bigint");
+  const edgePart = (op: ">=" | "<") => `
+    (SELECT j.* FROM ${jobs} j WHERE j.task = e.task AND j.due_at = e.at AND j.spread ${op} $3::bigint
+     ORDER BY j.spread, j.job_id LIMIT $4::int)`;
   return `
 WITH tasks AS (SELECT DISTINCT unnest($1::text[]) AS task),
+edge AS MATERIALIZED (
+  SELECT t.task, (
+    SELECT j.due_at FROM ${jobs} j WHERE j.task = t.task AND j.due_at <= $2::bigint
+    ORDER BY j.due_at OFFSET greatest($4::int - 1, 0) LIMIT 1) AS at
+  FROM tasks t WHERE $4::int > 0),
 due AS (
-  SELECT s.*, ${rank("s")} AS spread_rank FROM tasks t CROSS JOIN LATERAL (
-    SELECT * FROM ${jobs} j WHERE j.task = t.task AND j.due_at <= $2::bigint
-    ORDER BY j.due_at, ${rank("j")}, j.job_id LIMIT $4::int) s),
+  SELECT r.*, ${spreadRankSql("r.spread", "$5::bigint")} AS spread_rank FROM edge e
+  CROSS JOIN LATERAL (
+    (SELECT j.* FROM ${jobs} j WHERE j.task = e.task AND j.due_at <= $2::bigint
+       AND j.due_at < coalesce(e.at, $2::bigint + 1))
+    UNION ALL ${edgePart(">=")}
+    UNION ALL ${edgePart("<")}) r
+  ORDER BY r.due_at, spread_rank, r.job_id LIMIT $4::int),
 following AS (
   SELECT min(n.due_at) AS next_due_at FROM tasks t CROSS JOIN LATERAL (
     SELECT j.due_at FROM ${jobs} j WHERE j.task = t.task AND j.due_at > $2::bigint
     ORDER BY j.due_at LIMIT 1) n)
-SELECT d.*, f.next_due_at FROM following f
-LEFT JOIN LATERAL (SELECT * FROM due ORDER BY due_at, spread_rank, job_id LIMIT $4::int) d ON true
+SELECT d.*, f.next_due_at FROM following f LEFT JOIN due d ON true
 ORDER BY d.due_at, d.spread_rank, d.job_id`;
 }
 
 /** `dueSchedules` (see {@link dueSql}). */
 export async function dueSchedules(db: PgDb, query: DueQuery): Promise<DueSchedules> {
   if (query.tasks.length === 0) return { schedules: [], unreadable: [], nextDueAt: null };
+  const offset = replicaSpread(query.replicaId);
   const rows = await db.rows("dueSchedules", dueSql(db.tables.jobs), [
     query.tasks,
     query.until,
-    replicaSpread(query.replicaId),
+    (SPREAD_MODULUS - offset) % SPREAD_MODULUS,
     Math.max(0, Math.floor(query.limit)),
+    offset,
   ]);
   const next = rows[0]?.next_due_at;
   const due = rows.filter((row) => row.job_id !== null && row.job_id !== undefined);
   const { schedules, unreadable } = parseScheduleListing(due, () => where(db));
-  return { schedules, unreadable, nextDueAt: next === null || next === undefined ? null : Number(next) };
+  const nextDueAt = next === null || next === undefined ? null : Number(next);
+  return { schedules, unreadable, nextDueAt };
 }
 
 /** `advanceSchedules`: one statement per chunk, rows locked in job id order. */

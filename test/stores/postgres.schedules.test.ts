@@ -6,7 +6,7 @@ import { scheduleChannel } from "../../src/stores/postgres/notify.js";
 import { replicaSpread, spreadOf, spreadRank } from "../../src/stores/shared/schedules.js";
 import { sqlTables } from "../../src/stores/sql/shared.js";
 import { schedule } from "../conformance/schedules.cases.js";
-import { pause } from "../conformance/harness.js";
+import { job, pause, rejectsWith } from "../conformance/harness.js";
 
 /**
  * `PostgresStore.onScheduleChange`: LISTEN/NOTIFY between two store instances (two replicas) on
@@ -183,5 +183,19 @@ describe("PostgresStore.dueSchedules order", () => {
         expect(due.nextDueAt).toBe(7_000);
       }
     }
+  });
+});
+
+describe("PostgresStore.putSchedules", () => {
+  it("refuses a schedule whose job id is a code-defined job's, leaving that job untouched", async () => {
+    const store = await open(freshPrefix());
+    await store.registerJob(job({ jobId: "digest:clash", hash: "code-hash" }));
+    const message = await rejectsWith(
+      store.putSchedules([schedule({ key: "clash" })], "upsert"),
+      "DUPLICATE_JOB",
+    );
+    expect(message).toContain('"digest:clash"');
+    expect(await store.getJob("digest:clash")).toMatchObject({ hash: "code-hash", version: 1 });
+    expect(await store.getSchedule("digest:clash")).toBeNull();
   });
 });

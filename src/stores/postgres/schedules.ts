@@ -1,12 +1,7 @@
 import { BelfryError } from "../../errors.js";
 import { REGISTER_CHUNK, registerInChunks, registrationChunks } from "../shared/batches.js";
 import { parseScheduleListing, parseScheduleRow, type RawRow } from "../shared/rows.js";
-import {
-  replicaSpread,
-  schedulePageSize,
-  SPREAD_MODULUS,
-  spreadOf,
-} from "../shared/schedules.js";
+import { replicaSpread, schedulePageSize, SPREAD_MODULUS, spreadOf } from "../shared/schedules.js";
 import type {
   ClaimedRun,
   DueQuery,
@@ -285,10 +280,7 @@ export async function dueSchedules(db: PgDb, query: DueQuery): Promise<DueSchedu
 }
 
 /** `advanceSchedules`: one statement per chunk, rows locked in job id order. */
-export async function advanceSchedules(
-  db: PgDb,
-  items: readonly ScheduleAdvance[],
-): Promise<void> {
+export async function advanceSchedules(db: PgDb, items: readonly ScheduleAdvance[]): Promise<void> {
   const next = advancedNextAtSql("j.next_at", "a.next_at");
   const sql = `
 WITH a AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) AS a(job_id, hash, next_at)),

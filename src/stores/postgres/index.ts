@@ -89,8 +89,10 @@ const WHERE = "PostgresStore";
  * `<tablePrefix>jobs`, `…runs`, `…replicas`, `…warnings` and `…migrations`.
  *
  * This class wires the folder's parts: `connection.ts` (pool, queries, errors), `migrate.ts`,
- * `jobs.ts`, `claim.ts`, `runs.ts` (every write to a claimed run), `recovery.ts` and
- * `records.ts` (history, retention, replicas, warnings).
+ * `jobs.ts`, `claim.ts`, `runs.ts` (every write to a claimed run), `recovery.ts`,
+ * `records.ts` (history, retention, replicas, warnings), `schedules.ts` (runtime schedules,
+ * with `schedule-sql.ts`) and `notify.ts` / `listener.ts` (`NOTIFY` and `LISTEN` of
+ * `onScheduleChange`).
  *
  * @example
  * ```ts

@@ -9,12 +9,12 @@ import type { JobRegistration, RegisterResult, Store } from "../store.js";
 export const REGISTER_CHUNK = 500;
 
 /**
- * Splits `registrations` (jobs, or anything written per job id such as runtime schedules) into
- * runs of at most `size`, in order, starting a new chunk where a job id repeats, so that a chunk
- * names each job once and chunks applied one after another give the same results as writing
- * one job at a time.
+ * Splits `registrations` into runs of at most `size`, in order, starting a new chunk where a
+ * job id repeats, so that a chunk names each job once and chunks applied one after another
+ * give the same results as registering one job at a time. Any per-job item works (schedule
+ * writes, `advanceSchedules` items, job ids wrapped as `{ jobId }`).
  */
-export function registrationChunks<T extends Pick<JobRegistration, "jobId">>(
+export function registrationChunks<T extends { readonly jobId: string }>(
   registrations: readonly T[],
   size: number = REGISTER_CHUNK,
 ): T[][] {
@@ -35,11 +35,11 @@ export function registrationChunks<T extends Pick<JobRegistration, "jobId">>(
 }
 
 /**
- * Writes `registrations` chunk after chunk with `registerChunk` (see {@link registrationChunks});
- * results in request order.
+ * Registers `registrations` chunk after chunk with `registerChunk`; results in request order.
+ * Also applies other per-job batches the same way (e.g. `putSchedules`).
  */
 export async function registerInChunks<
-  T extends Pick<JobRegistration, "jobId"> = JobRegistration,
+  T extends { readonly jobId: string } = JobRegistration,
   R = RegisterResult,
 >(
   registrations: readonly T[],

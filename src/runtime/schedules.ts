@@ -151,7 +151,9 @@ export class Schedules {
     inputs: readonly ScheduleInput[],
     options: { readonly upsert?: boolean } = {},
   ): Promise<CreateManyResult> {
-    const writes = inputs.map((input) => this.writeOf(input));
+    const now = this.deps.clock.now();
+    const shared = new Map();
+    const writes = inputs.map((input) => scheduleWrite(input, this.deps.timezone, now, shared));
     const mode = options.upsert === true ? "upsert" : "create";
     const counts = { created: 0, updated: 0, unchanged: 0 };
     const conflicts: ScheduleRef[] = [];

@@ -251,4 +251,27 @@ describe("runtime schedules (memory store, fake clock)", () => {
     expect(ran.size).toBe(2_000);
     expect([...ran.values()].every((n) => n === 1)).toBe(true);
   });
+
+  it("a run whose replica stops mid-run is recovered by a replica that defines the task", async () => {
+    const clock = new FakeClock(T0);
+    const store = new MemoryStore({ clock });
+    const a = await scheduler(clock, store, "a");
+    const b = await scheduler(clock, store, "b");
+    const attempts: string[] = [];
+    a.task("slow", (run) => {
+      attempts.push(`${run.replicaId}#${run.attempt}`);
+      return new Promise((resolve) => run.signal.addEventListener("abort", resolve));
+    });
+    b.task("slow", (run) => void attempts.push(`${run.replicaId}#${run.attempt}`));
+    await a.start();
+    await a.schedules.create({ task: "slow", key: "k", schedule: every("1h") });
+    await clock.advance(3_600_000);
+    expect(attempts).toEqual(["a#1"]);
+    await b.start();
+    await a.stop({ drain: false });
+    for (let i = 0; i < 10; i++) await clock.advance(10_000);
+    expect(attempts).toEqual(["a#1", "b#2"]);
+    const [run] = await b.history({ jobId: "slow:k" });
+    expect(run).toMatchObject({ state: "succeeded", attempt: 2, replicaId: "b" });
+  });
 });

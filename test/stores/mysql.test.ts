@@ -5,6 +5,7 @@ import { MysqlStore, type MysqlStoreOptions } from "../../src/stores/mysql/index
 import type { Store } from "../../src/stores/store.js";
 import { describeStore } from "../conformance/describe-store.js";
 import { job, pastBase, rejectsWith, request } from "../conformance/harness.js";
+import { schedule } from "../conformance/schedules.cases.js";
 
 const uri = process.env.BELFRY_TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
 const admin = mysql.createPool({ uri, connectionLimit: 2 });
@@ -112,9 +113,47 @@ describe("MysqlStore", () => {
     const stores = Array.from({ length: 5 }, () => make(prefix, { maxConnections: 1 }));
     await withStores(stores, () => Promise.all(stores.map((s) => s.init())));
     const [rows] = await admin.query(
-      `SELECT version, COUNT(*) AS n FROM ${prefix}migrations GROUP BY version`,
+      `SELECT version, COUNT(*) AS n FROM ${prefix}migrations GROUP BY version ORDER BY version`,
     );
-    expect(rows).toEqual([{ version: 1, n: 1 }]);
+    expect(rows).toEqual([
+      { version: 1, n: 1 },
+      { version: 2, n: 1 },
+    ]);
+    await dropPrefix(prefix);
+  });
+
+  it("a schedules migration cut short (no ledger row, some columns added) is completed by the next init", async () => {
+    const prefix = freshPrefix();
+    const code = job();
+    const first = make(prefix);
+    await withStores([first], async () => {
+      await first.init();
+      await first.registerJob(code);
+    });
+    // As if the server had stopped after the first ALTERs of 0002, before its ledger row.
+    await admin.query(`ALTER TABLE ${prefix}jobs DROP INDEX jobs_due`);
+    await admin.query(`ALTER TABLE ${prefix}jobs DROP COLUMN due_at, DROP COLUMN spread`);
+    await admin.query(`DELETE FROM ${prefix}migrations WHERE version = 2`);
+    const store = make(prefix);
+    await withStores([store], async () => {
+      await store.init();
+      const [ledger] = await admin.query(
+        `SELECT version FROM ${prefix}migrations ORDER BY version`,
+      );
+      expect(ledger).toEqual([{ version: 1 }, { version: 2 }]);
+      const [index] = await admin.query(
+        `SHOW INDEX FROM ${prefix}jobs WHERE Key_name = 'jobs_due'`,
+      );
+      expect((index as { Column_name: string }[]).map((row) => row.Column_name)).toEqual([
+        "task",
+        "due_at",
+        "spread",
+      ]);
+      expect(await store.getJob(code.jobId)).toMatchObject({ jobId: code.jobId });
+      const [created] = await store.putSchedules([schedule({ nextAt: 5_000 })], "create");
+      expect(created?.outcome).toBe("created");
+      expect(created?.schedule).toMatchObject({ nextAt: 5_000, dueAt: 5_000 });
+    });
     await dropPrefix(prefix);
   });
 

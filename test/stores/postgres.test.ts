@@ -129,9 +129,13 @@ describe("PostgresStore", () => {
     const stores = Array.from({ length: 5 }, () => make(prefix, { maxConnections: 1 }));
     await withStores(stores, () => Promise.all(stores.map((s) => s.init())));
     const { rows } = await admin.query(
-      `SELECT version, count(*)::int AS n FROM ${schema}.${prefix}migrations GROUP BY version`,
+      `SELECT version, count(*)::int AS n FROM ${schema}.${prefix}migrations GROUP BY version
+       ORDER BY version`,
     );
-    expect(rows).toEqual([{ version: 1, n: 1 }]);
+    expect(rows).toEqual([
+      { version: 1, n: 1 },
+      { version: 2, n: 1 },
+    ]);
     await dropPrefix(prefix);
   });
 

@@ -2,6 +2,7 @@ import { BelfryError } from "../../errors.js";
 import { decideOrRefuse } from "../../protocol/claim.js";
 import { MY_NOW, readNow, type MysqlDb, type MysqlQuery } from "./connection.js";
 import { lockJob } from "./jobs.js";
+import { advancedNextAtCase } from "./schedule-sql.js";
 import { parseEpochOrNull, parseJobRow, parseRunState, type RawRow } from "../shared/rows.js";
 import * as writes from "../../protocol/transitions.js";
 import { newRunId, RUN_COLUMN_LIST as COLUMNS, runValues } from "../sql/shared.js";
@@ -37,6 +38,11 @@ export interface ClaimPlan {
   readonly jobs: JobRecord[];
   /** Run rows to insert (`missed` rows, then each occurrence's own row). */
   readonly rows: RunRecord[];
+  /**
+   * Per job, the `nextAt` of each of its requests that wrote rows and carried one, in request
+   * order: the schedule's `next_at` moves through them as `advancedNextAt` says.
+   */
+  readonly nextAts: Map<string, (number | null)[]>;
 }
 
 /**
@@ -49,6 +55,7 @@ export function planClaims(requests: readonly ClaimRequest[], snapshot: Snapshot
   const jobs = new Map(snapshot.jobs);
   const changed = new Set<string>();
   const rows: RunRecord[] = [];
+  const nextAts = new Map<string, (number | null)[]>();
   const results = requests.map((request): ClaimResult => {
     const id = request.jobId;
     const job = jobs.get(id) ?? null;
@@ -65,11 +72,12 @@ export function planClaims(requests: readonly ClaimRequest[], snapshot: Snapshot
     const runCount = (job as JobRecord).runCount + (write.countsAsRun ? 1 : 0);
     jobs.set(id, { ...(job as JobRecord), watermark: request.scheduledAt, runCount });
     changed.add(id);
+    if (request.nextAt !== undefined) nextAts.set(id, [...(nextAts.get(id) ?? []), request.nextAt]);
     if (write.state === "claimed") active.add(id);
     if (write.state === "queued") queued.add(id);
     return planned.result;
   });
-  return { results, jobs: [...changed].map((id) => jobs.get(id) as JobRecord), rows };
+  return { results, jobs: [...changed].map((id) => jobs.get(id) as JobRecord), rows, nextAts };
 }
 
 /** Claims `requests` in one transaction; see the file comment. */
@@ -143,10 +151,17 @@ async function writePlan(db: MysqlDb, query: MysqlQuery, plan: ClaimPlan): Promi
     const cases = `CASE job_id ${plan.jobs.map(() => "WHEN ? THEN ?").join(" ")} END`;
     const pairs = (column: "watermark" | "runCount") =>
       plan.jobs.flatMap((job) => [job.jobId, job[column]]);
+    const nextAt = advancedNextAtCase([...plan.nextAts]);
     await query(
-      `UPDATE ${db.tables.jobs} SET watermark = ${cases}, run_count = ${cases}
-       WHERE job_id IN (?)`,
-      [...pairs("watermark"), ...pairs("runCount"), plan.jobs.map((job) => job.jobId)],
+      `UPDATE ${db.tables.jobs} SET watermark = ${cases}, run_count = ${cases}${
+        nextAt ? `, next_at = ${nextAt.sql}` : ""
+      } WHERE job_id IN (?)`,
+      [
+        ...pairs("watermark"),
+        ...pairs("runCount"),
+        ...(nextAt?.params ?? []),
+        plan.jobs.map((job) => job.jobId),
+      ],
     );
   }
   const missed = plan.rows.filter((row) => row.state === "missed");
@@ -169,20 +184,35 @@ export async function claimManual(
   replicaId: string,
   leaseMs: number,
 ): Promise<ClaimedRun | null> {
-  return db.transaction("claimManual", async (query) => {
-    if (!(await lockJob(db, query, jobId))) return null;
-    const now = await readNow(db, query);
-    const [last] = await query(
-      `SELECT MAX(scheduled_at) AS at FROM ${db.tables.runs}
-       WHERE job_id = ? AND trigger_kind = 'manual' AND scheduled_at >= ?`,
-      [jobId, now],
-    );
-    const taken = parseEpochOrNull(last?.at, "scheduled_at", db.where);
-    const at = taken === null ? now : taken + 1;
-    const row = writes.manualRow(jobId, at, replicaId, now, leaseMs, newRunId());
-    await query(`INSERT INTO ${db.tables.runs} (${COLUMNS}) VALUES (?)`, [runValues(row)]);
-    return writes.toClaimedRun(row);
-  });
+  return db.transaction("claimManual", async (query) =>
+    (await lockJob(db, query, jobId))
+      ? insertManualRun(db, query, jobId, replicaId, leaseMs)
+      : null,
+  );
+}
+
+/**
+ * The body of {@link claimManual} inside a transaction that holds the job row's lock (so manual
+ * runs of one job get distinct instants): inserts the `manual` run and returns it.
+ */
+export async function insertManualRun(
+  db: MysqlDb,
+  query: MysqlQuery,
+  jobId: string,
+  replicaId: string,
+  leaseMs: number,
+): Promise<ClaimedRun> {
+  const now = await readNow(db, query);
+  const [last] = await query(
+    `SELECT MAX(scheduled_at) AS at FROM ${db.tables.runs}
+     WHERE job_id = ? AND trigger_kind = 'manual' AND scheduled_at >= ?`,
+    [jobId, now],
+  );
+  const taken = parseEpochOrNull(last?.at, "scheduled_at", db.where);
+  const at = taken === null ? now : taken + 1;
+  const row = writes.manualRow(jobId, at, replicaId, now, leaseMs, newRunId());
+  await query(`INSERT INTO ${db.tables.runs} (${COLUMNS}) VALUES (?)`, [runValues(row)]);
+  return writes.toClaimedRun(row);
 }
 
 /** Records `missed` rows above the watermark and advances it; none for an unknown job or hash. */

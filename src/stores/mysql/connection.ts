@@ -49,6 +49,12 @@ const SESSION_ISOLATION = "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTE
 const RETRYABLE = new Set([1213, 1205]);
 const ATTEMPTS = 6;
 
+/**
+ * Duplicate column name, duplicate key name: a migration statement that adds a column or an
+ * index the table already has (MySQL 8 has no `ADD COLUMN IF NOT EXISTS`) already ran.
+ */
+const ALREADY_DONE = new Set([1060, 1061]);
+
 /** Runs one statement; returns the rows of a SELECT or the result header of a write. */
 export type MysqlQuery = (sql: string, values?: unknown) => Promise<RawRow[]>;
 
@@ -251,8 +257,10 @@ export async function appliedMigrations(db: MysqlDb): Promise<Set<number> | null
 /**
  * Applies the bundled `mysql` migrations the ledger does not list, holding `GET_LOCK` (named
  * after database and prefix) so that N replicas starting at once migrate once. MySQL commits
- * DDL implicitly, so each migration is written idempotently (`IF NOT EXISTS`) and its ledger
- * row is inserted right after it; a migration interrupted half-way is completed by the next run.
+ * DDL implicitly, so each statement of a migration is idempotent (`IF NOT EXISTS`, or one
+ * `ADD COLUMN` / `CREATE INDEX` per statement whose "already there" error counts as done) and
+ * its ledger row is inserted right after it; a migration interrupted half-way is completed by
+ * the next run.
  */
 export async function migrate(
   conn: MysqlConnectionLike,
@@ -281,7 +289,10 @@ export async function migrate(
     for (const migration of MIGRATIONS.mysql ?? []) {
       if (applied.has(migration.version)) continue;
       for (const statement of splitSqlStatements(renderSql(migration.sql, prefix, where))) {
-        await query(statement);
+        await query(statement).catch((error: unknown) => {
+          if (!ALREADY_DONE.has((error as { errno?: unknown } | null)?.errno as number))
+            throw error;
+        });
       }
       await query(
         `INSERT INTO ${tables.migrations} (version, name, applied_at) VALUES (?, ?, ${MY_NOW})`,

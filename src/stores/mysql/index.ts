@@ -18,6 +18,8 @@ import * as jobs from "./jobs.js";
 import * as records from "./records.js";
 import { recoverExpired } from "./recovery.js";
 import * as runs from "./runs.js";
+import { putSchedules } from "./schedule-put.js";
+import * as schedules from "./schedules.js";
 import { transactional, type MysqlTransaction } from "./transaction.js";
 import { assertMigrated, type SchemaOptions } from "../shared/schema.js";
 import { MIGRATIONS } from "../sql/migrations.js";
@@ -27,11 +29,14 @@ import {
   type ClaimedRun,
   type ClaimRequest,
   type ClaimResult,
+  type DueQuery,
+  type DueSchedules,
   type FinishResult,
   type HistoryQuery,
   type JobListing,
   type JobRecord,
   type JobRegistration,
+  type PutScheduleResult,
   type Recovered,
   type RegisterResult,
   type ReplicaInfo,
@@ -40,6 +45,12 @@ import {
   type StartRequest,
   type FinishRequest,
   type RunRecord,
+  type ScheduleAdvance,
+  type SchedulePage,
+  type ScheduleQuery,
+  type ScheduleRecord,
+  type ScheduleRecords,
+  type ScheduleWrite,
   type Store,
   type TransactionResult,
   type WarningRecord,
@@ -71,7 +82,9 @@ const WHERE = "MysqlStore";
  * A {@link Store} on MySQL 8 or MariaDB 10.11+ (InnoDB). Each claim batch is one READ
  * COMMITTED transaction that locks the job rows and decides with the shared claim rules (see
  * `claim.ts`); time is the server's `UTC_TIMESTAMP(6)`. The class only wires the steps:
- * `claim.ts`, `runs.ts`, `recovery.ts`, `jobs.ts` and `records.ts` hold the SQL.
+ * `claim.ts`, `runs.ts`, `recovery.ts`, `jobs.ts`, `records.ts`, `schedules.ts` and
+ * `schedule-put.ts` hold the SQL.
+ * Runtime schedules have no `onScheduleChange` here: schedulers on MySQL poll.
  *
  * @example
  * ```ts
@@ -79,7 +92,7 @@ const WHERE = "MysqlStore";
  * const store = new MysqlStore({ uri: "mysql://app:secret@db:3306/app" });
  * ```
  */
-export class MysqlStore implements Store {
+export class MysqlStore implements Store, ScheduleRecords {
   readonly kind = "mysql";
   private readonly prefix: string;
   private readonly tables: MysqlTables;
@@ -261,5 +274,44 @@ export class MysqlStore implements Store {
 
   async listWarnings(limit = 100): Promise<WarningRecord[]> {
     return records.listWarnings(this.conn, limit);
+  }
+
+  async putSchedules(
+    writes: readonly ScheduleWrite[],
+    mode: "create" | "upsert",
+  ): Promise<PutScheduleResult[]> {
+    return putSchedules(this.conn, writes, mode);
+  }
+
+  async getSchedule(jobId: string): Promise<ScheduleRecord | null> {
+    return schedules.getSchedule(this.conn, jobId);
+  }
+
+  async listSchedules(query: ScheduleQuery = {}): Promise<SchedulePage> {
+    return schedules.listSchedules(this.conn, query);
+  }
+
+  async removeSchedules(jobIds: readonly string[]): Promise<boolean[]> {
+    return schedules.removeSchedules(this.conn, jobIds);
+  }
+
+  async dueSchedules(query: DueQuery): Promise<DueSchedules> {
+    return schedules.dueSchedules(this.conn, query);
+  }
+
+  async advanceSchedules(items: readonly ScheduleAdvance[]): Promise<void> {
+    return schedules.advanceSchedules(this.conn, items);
+  }
+
+  async triggerSchedule(jobId: string): Promise<boolean> {
+    return schedules.triggerSchedule(this.conn, jobId);
+  }
+
+  async claimTriggered(
+    jobId: string,
+    replicaId: string,
+    leaseMs: number,
+  ): Promise<ClaimedRun | null> {
+    return schedules.claimTriggered(this.conn, jobId, replicaId, leaseMs);
   }
 }

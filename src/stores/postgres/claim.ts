@@ -2,6 +2,7 @@ import { BelfryError } from "../../errors.js";
 import { requestError } from "../../protocol/claim.js";
 import { PG_NOW, type PgDb, type PgQuery, type PgTables } from "./connection.js";
 import { toClaimed } from "./runs.js";
+import { advancedNextAtSql, dueAtSql } from "./schedule-sql.js";
 import { parseJobRow, type RawRow } from "../shared/rows.js";
 import { newRunId, RUN_COLUMN_LIST as RUN_COLUMNS } from "../sql/shared.js";
 import type { ClaimedRun, ClaimRequest, ClaimResult } from "../store.js";
@@ -29,6 +30,10 @@ import type { ClaimedRun, ClaimRequest, ClaimResult } from "../store.js";
  *
  * A manual claim also updates its job row (`run_count = run_count`), like every step that makes
  * a run active, so a racing claim sees that its snapshot is stale.
+ *
+ * A request with `nextAt` (a runtime schedule's) also moves the row's `next_at` forward and
+ * recomputes `due_at`, in the same update that advances the watermark: so exactly the results
+ * that write rows move the schedule on, and no reader ever sees one without the other.
  */
 
 /** Checks, in SQL, what `parseJobRow` checks, so a corrupt row is refused before any write. */
@@ -49,15 +54,25 @@ const VALID_JOB = [
 ].join(" AND ");
 
 /**
+ * `next_at` after the claim: the request's `nextAt` (`has_next`: given) applied to a schedule's
+ * row by `advancedNextAt`; a code-defined job (`task` NULL) keeps its NULL.
+ */
+const CLAIMED_NEXT_AT = `CASE WHEN d.has_next AND j.task IS NOT NULL
+  THEN ${advancedNextAtSql("j.next_at", "d.next_at")} ELSE j.next_at END`;
+
+/**
  * The claim statement. Parameters: the request columns as arrays (`late_after` null where the
- * request has no `lateAfter`), then missed (ord, at) pairs.
+ * request has no `lateAfter`), then missed (ord, at) pairs, then `next_at` and `has_next`
+ * (whether the request has `nextAt`; its null means "the series is over").
  */
 export function claimSql(t: PgTables): string {
   return `
 WITH req AS MATERIALIZED (
   SELECT * FROM unnest($1::int[], $2::text[], $3::bigint[], $4::text[], $5::text[],
-                       $6::bigint[], $7::bigint[], $8::text[], $9::bigint[])
-    AS r(ord, job_id, scheduled_at, hash, replica_id, lease_ms, tolerance_ms, run_id, late_after)
+                       $6::bigint[], $7::bigint[], $8::text[], $9::bigint[], $12::bigint[],
+                       $13::boolean[])
+    AS r(ord, job_id, scheduled_at, hash, replica_id, lease_ms, tolerance_ms, run_id, late_after,
+         next_at, has_next)
 ),
 locked AS MATERIALIZED (
   SELECT j.*, j.xmin::text AS row_version FROM ${t.jobs} j
@@ -104,7 +119,9 @@ dec AS MATERIALIZED (
 upd AS (
   UPDATE ${t.jobs} j
   SET watermark = d.scheduled_at,
-      run_count = j.run_count + CASE WHEN d.status IN ('claimed', 'queued') THEN 1 ELSE 0 END
+      run_count = j.run_count + CASE WHEN d.status IN ('claimed', 'queued') THEN 1 ELSE 0 END,
+      next_at = ${CLAIMED_NEXT_AT},
+      due_at = ${dueAtSql(CLAIMED_NEXT_AT, "j.triggered_at")}
   FROM dec d
   WHERE j.job_id = d.job_id AND d.status IN ('claimed', 'skipped', 'queued', 'missed', 'paused')
     AND (j.watermark IS NULL OR j.watermark < d.scheduled_at)
@@ -187,6 +204,21 @@ export async function claimManual(
   replicaId: string,
   leaseMs: number,
 ): Promise<ClaimedRun | null> {
+  const query: PgQuery = (text, values) => db.rows("claimManual", text, values);
+  return claimManualWith(db, query, jobId, replicaId, leaseMs);
+}
+
+/**
+ * {@link claimManual} run by `query`: alone, or inside a transaction that has already changed
+ * (and so locked) the job row, as `claimTriggered` does.
+ */
+export async function claimManualWith(
+  db: PgDb,
+  query: PgQuery,
+  jobId: string,
+  replicaId: string,
+  leaseMs: number,
+): Promise<ClaimedRun | null> {
   const { jobs, runs } = db.tables;
   const sql = `
 WITH job AS (UPDATE ${jobs} SET run_count = run_count WHERE job_id = $1 RETURNING job_id),
@@ -208,7 +240,7 @@ SELECT (SELECT count(*) FROM job) AS known, ins.* FROM (SELECT 1) AS one LEFT JO
   // A racing manual claim that committed after this statement's snapshot took the slot: the
   // insert did nothing, and the next attempt (a new snapshot) sees it and takes the next one.
   for (let attempt = 0; attempt < 100; attempt++) {
-    const [row] = await db.rows("claimManual", sql, [jobId, newRunId(), replicaId, leaseMs]);
+    const [row] = await query(sql, [jobId, newRunId(), replicaId, leaseMs]);
     if (!row || Number(row.known) === 0) return null;
     if (row.run_id !== null && row.run_id !== undefined) return toClaimed(db, row);
   }
@@ -284,6 +316,8 @@ async function runWave(
     picked.map((r) => r.lateAfter ?? null),
     missed.map(([ord]) => ord),
     missed.map(([, at]) => at),
+    picked.map((r) => r.nextAt ?? null),
+    picked.map((r) => r.nextAt !== undefined),
   ]);
   const out = new Map<number, ClaimResult>();
   for (const row of rows) {

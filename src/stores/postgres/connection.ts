@@ -31,13 +31,32 @@ export interface PgPoolLike {
   end(): Promise<void>;
   on(event: "error", listener: (error: Error) => void): unknown;
   removeListener(event: "error", listener: (error: Error) => void): unknown;
-  /** `pg.Pool` exposes its settings here; used only to name the server in error messages. */
-  readonly options?: {
-    readonly host?: string;
-    readonly port?: number;
-    readonly database?: string;
-    readonly connectionString?: string;
-  };
+  /**
+   * `pg.Pool` exposes its settings here: they name the server in error messages, and the
+   * dedicated `LISTEN` connection of `onScheduleChange` connects with them.
+   */
+  readonly options?: PgPoolOptionsLike;
+}
+
+/** The settings a `pg.Pool` was built with (`pg.PoolConfig` fits). */
+export interface PgPoolOptionsLike {
+  readonly host?: string;
+  readonly port?: number;
+  readonly database?: string;
+  readonly connectionString?: string;
+  readonly application_name?: string;
+}
+
+/** Settings of a `pg.Client` (`pg.ClientConfig` fits), passed on as they are. */
+export type PgClientSettings = Readonly<Record<string, unknown>>;
+
+/** The dedicated connection that `LISTEN`s for schedule changes (`pg.Client` fits). */
+export interface PgListenClientLike {
+  query(text: string): Promise<unknown>;
+  end(): Promise<unknown>;
+  on(event: "notification", listener: (message: { readonly channel: string }) => void): unknown;
+  on(event: "error", listener: (error: Error) => void): unknown;
+  on(event: "end", listener: () => void): unknown;
 }
 
 /** Schema-qualified table names. */
@@ -77,6 +96,45 @@ export async function openPool(settings: PgPoolSettings): Promise<PgPoolLike> {
 }
 
 function ignoreClientError(): void {}
+
+/**
+ * The settings of the dedicated `LISTEN` connection: the store's own connection string, or the
+ * settings of the pool passed in (a pool that exposes none gives null), with `:listen` added to
+ * the application name so the connection is told apart in `pg_stat_activity`.
+ */
+export function listenSettings(
+  options: PgPoolSettings & { readonly pool?: PgPoolLike },
+): PgClientSettings | null {
+  if (options.pool) {
+    const pooled = options.pool.options;
+    if (!pooled) return null;
+    return { ...pooled, application_name: `${pooled.application_name ?? "belfry"}:listen` };
+  }
+  return {
+    connectionString: withDefaultUser(options.connectionString),
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+    application_name: `${options.applicationName ?? "belfry"}:listen`,
+  };
+}
+
+/**
+ * Opens one `pg.Client` outside any pool, for `LISTEN`: a pooled connection would be handed to
+ * other queries between notifications, and the pool may close it when idle. TCP keep-alive
+ * makes a silently dropped connection fail (and be reopened) instead of waiting forever.
+ */
+export async function openListenClient(settings: PgClientSettings): Promise<PgListenClientLike> {
+  const pg = await importPeer("pg", () => import("pg"));
+  const client = new pg.default.Client({ ...settings, keepAlive: true });
+  // As for pooled clients: an `error` event nobody listens to would kill the process.
+  client.on("error", ignoreClientError);
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.end().catch(ignoreClientError);
+    throw error;
+  }
+  return client as unknown as PgListenClientLike;
+}
 
 /**
  * The connection string with libpq's default user filled in when it names none: `PGUSER`, else

@@ -1,4 +1,5 @@
 import { inspect } from "node:util";
+import { systemClock } from "../../clock.js";
 import { BelfryError } from "../../errors.js";
 import { claimBatch, claimManual, recordMissed } from "./claim.js";
 import {
@@ -6,6 +7,8 @@ import {
   checkSettings,
   connectError,
   describeTarget,
+  listenSettings,
+  openListenClient,
   openPool,
   serverNow,
   type PgPoolLike,
@@ -13,10 +16,13 @@ import {
 } from "./connection.js";
 import { registerInChunks, registerOne } from "../shared/batches.js";
 import * as jobs from "./jobs.js";
+import { ScheduleListener } from "./listener.js";
 import { appliedMigrations, migrate } from "./migrate.js";
 import * as records from "./records.js";
+import { scheduleChannel } from "./notify.js";
 import { recoverExpired } from "./recovery.js";
 import * as runs from "./runs.js";
+import * as schedules from "./schedules.js";
 import { transactional, type PgTransaction } from "./transaction.js";
 import { assertMigrated, type SchemaOptions } from "../shared/schema.js";
 import { MIGRATIONS } from "../sql/migrations.js";
@@ -26,6 +32,9 @@ import {
   type ClaimedRun,
   type ClaimRequest,
   type ClaimResult,
+  type CompleteStore,
+  type DueQuery,
+  type DueSchedules,
   type FinishResult,
   type HistoryQuery,
   type JobListing,
@@ -39,7 +48,12 @@ import {
   type StartRequest,
   type FinishRequest,
   type RunRecord,
-  type Store,
+  type PutScheduleResult,
+  type ScheduleAdvance,
+  type SchedulePage,
+  type ScheduleQuery,
+  type ScheduleRecord,
+  type ScheduleWrite,
   type TransactionResult,
   type WarningRecord,
 } from "../store.js";
@@ -75,8 +89,10 @@ const WHERE = "PostgresStore";
  * `<tablePrefix>jobs`, `…runs`, `…replicas`, `…warnings` and `…migrations`.
  *
  * This class wires the folder's parts: `connection.ts` (pool, queries, errors), `migrate.ts`,
- * `jobs.ts`, `claim.ts`, `runs.ts` (every write to a claimed run), `recovery.ts` and
- * `records.ts` (history, retention, replicas, warnings).
+ * `jobs.ts`, `claim.ts`, `runs.ts` (every write to a claimed run), `recovery.ts`,
+ * `records.ts` (history, retention, replicas, warnings), `schedules.ts` (runtime schedules,
+ * with `schedule-sql.ts`) and `notify.ts` / `listener.ts` (`NOTIFY` and `LISTEN` of
+ * `onScheduleChange`).
  *
  * @example
  * ```ts
@@ -85,7 +101,7 @@ const WHERE = "PostgresStore";
  * const scheduler = new Scheduler({ store });
  * ```
  */
-export class PostgresStore implements Store {
+export class PostgresStore implements CompleteStore {
   readonly kind = "postgres";
   private readonly schema: string;
   private readonly prefix: string;
@@ -97,6 +113,8 @@ export class PostgresStore implements Store {
   private readonly onPoolError: (error: Error) => void;
   /** `host:port/db (tables schema.prefix*)`, for messages and `inspect`; never credentials. */
   private readonly target: string;
+  /** The `LISTEN` connection of `onScheduleChange`, made by its first call. */
+  private scheduleListener: ScheduleListener | null = null;
 
   /** @throws BelfryError `INVALID_PREFIX` for a schema or prefix that is not a plain identifier. */
   constructor(private readonly options: PostgresStoreOptions = {}) {
@@ -161,8 +179,11 @@ export class PostgresStore implements Store {
     return this.db;
   }
 
-  /** Ends the pool the store opened; a pool passed in is left open. */
+  /** Ends the `LISTEN` connection and the pool the store opened; a pool passed in is left open. */
   async close(): Promise<void> {
+    const listener = this.scheduleListener;
+    this.scheduleListener = null;
+    await listener?.close();
     const db = this.db;
     this.db = null;
     if (!db) return;
@@ -254,6 +275,69 @@ export class PostgresStore implements Store {
     fn: (tx: PgTransaction) => T | Promise<T>,
   ): Promise<TransactionResult<T>> {
     return transactional(this.conn, runId, token, outcome, leaseMs, fn);
+  }
+
+  async putSchedules(
+    writes: readonly ScheduleWrite[],
+    mode: "create" | "upsert",
+  ): Promise<PutScheduleResult[]> {
+    return schedules.putSchedules(this.conn, writes, mode);
+  }
+
+  async getSchedule(jobId: string): Promise<ScheduleRecord | null> {
+    return schedules.getSchedule(this.conn, jobId);
+  }
+
+  async listSchedules(query?: ScheduleQuery): Promise<SchedulePage> {
+    return schedules.listSchedules(this.conn, query);
+  }
+
+  async removeSchedules(jobIds: readonly string[]): Promise<boolean[]> {
+    return schedules.removeSchedules(this.conn, jobIds);
+  }
+
+  async dueSchedules(query: DueQuery): Promise<DueSchedules> {
+    return schedules.dueSchedules(this.conn, query);
+  }
+
+  async advanceSchedules(items: readonly ScheduleAdvance[]): Promise<void> {
+    return schedules.advanceSchedules(this.conn, items);
+  }
+
+  async triggerSchedule(jobId: string): Promise<boolean> {
+    return schedules.triggerSchedule(this.conn, jobId);
+  }
+
+  async claimTriggered(
+    jobId: string,
+    replicaId: string,
+    leaseMs: number,
+  ): Promise<ClaimedRun | null> {
+    return schedules.claimTriggered(this.conn, jobId, replicaId, leaseMs);
+  }
+
+  /**
+   * `LISTEN`s on the schedule channel of this schema and prefix, on one connection of its own
+   * (outside the pool) that `close()` ends and that is reopened after a server restart (see
+   * `listener.ts`).
+   * @throws BelfryError `UNSUPPORTED` when the store was given a pool that exposes no
+   *   connection settings (`pool.options`), `STORE_ERROR` when the connection cannot be opened.
+   */
+  async onScheduleChange(listener: () => void): Promise<() => Promise<void>> {
+    const db = this.conn;
+    if (!this.scheduleListener) {
+      const settings = listenSettings(this.options);
+      if (!settings) {
+        throw new BelfryError(
+          "UNSUPPORTED",
+          `${WHERE}.onScheduleChange: the pool passed in exposes no connection settings (pool.options) to open a LISTEN connection with`,
+        );
+      }
+      const open = () => openListenClient(settings);
+      const channel = scheduleChannel(db.tables);
+      this.scheduleListener = new ScheduleListener(open, channel, systemClock, WHERE);
+    }
+    return this.scheduleListener.subscribe(listener);
   }
 
   async history(query: HistoryQuery = {}): Promise<RunRecord[]> {

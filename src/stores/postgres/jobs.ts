@@ -1,4 +1,5 @@
 import { PG_NOW, type PgDb } from "./connection.js";
+import { notifyColumn, scheduleChannel } from "./notify.js";
 import { parseJobListing, parseJobRow, type RawRow } from "../shared/rows.js";
 import type { JobListing, JobRecord, JobRegistration, RegisterResult } from "../store.js";
 
@@ -78,12 +79,18 @@ export async function listJobs(db: PgDb): Promise<JobListing> {
   return parseJobListing(rows, () => `PostgresStore table ${db.tables.jobs}`);
 }
 
-/** Sets the job's `paused` flag; false for an unknown job. */
+/**
+ * Sets the job's `paused` flag; false for an unknown job. Resuming a runtime schedule notifies
+ * the store's schedule channel (see `notify.ts`), so that other replicas look at it again.
+ */
 export async function setPaused(db: PgDb, jobId: string, paused: boolean): Promise<boolean> {
   const rows = await db.rows(
     "setPaused",
-    `UPDATE ${db.tables.jobs} SET paused = $2, updated_at = ${PG_NOW} WHERE job_id = $1 RETURNING 1`,
-    [jobId, paused],
+    `WITH upd AS (
+  UPDATE ${db.tables.jobs} SET paused = $2, updated_at = ${PG_NOW} WHERE job_id = $1 RETURNING task)
+SELECT ${notifyColumn("$3::text", "EXISTS (SELECT 1 FROM upd WHERE NOT $2 AND task IS NOT NULL)")}
+FROM upd`,
+    [jobId, paused, scheduleChannel(db.tables)],
   );
   return rows.length > 0;
 }

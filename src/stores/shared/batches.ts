@@ -11,14 +11,15 @@ export const REGISTER_CHUNK = 500;
 /**
  * Splits `registrations` into runs of at most `size`, in order, starting a new chunk where a
  * job id repeats, so that a chunk names each job once and chunks applied one after another
- * give the same results as registering one job at a time.
+ * give the same results as registering one job at a time. Any per-job item works (schedule
+ * writes, `advanceSchedules` items, job ids wrapped as `{ jobId }`).
  */
-export function registrationChunks(
-  registrations: readonly JobRegistration[],
+export function registrationChunks<T extends { readonly jobId: string }>(
+  registrations: readonly T[],
   size: number = REGISTER_CHUNK,
-): JobRegistration[][] {
-  const chunks: JobRegistration[][] = [];
-  let chunk: JobRegistration[] = [];
+): T[][] {
+  const chunks: T[][] = [];
+  let chunk: T[] = [];
   let ids = new Set<string>();
   for (const registration of registrations) {
     if (chunk.length >= size || ids.has(registration.jobId)) {
@@ -33,13 +34,19 @@ export function registrationChunks(
   return chunks;
 }
 
-/** Registers `registrations` chunk after chunk with `registerChunk`; results in request order. */
-export async function registerInChunks(
-  registrations: readonly JobRegistration[],
-  registerChunk: (chunk: readonly JobRegistration[]) => Promise<RegisterResult[]>,
+/**
+ * Registers `registrations` chunk after chunk with `registerChunk`; results in request order.
+ * Also applies other per-job batches the same way (e.g. `putSchedules`).
+ */
+export async function registerInChunks<
+  T extends { readonly jobId: string } = JobRegistration,
+  R = RegisterResult,
+>(
+  registrations: readonly T[],
+  registerChunk: (chunk: readonly T[]) => Promise<R[]>,
   size: number = REGISTER_CHUNK,
-): Promise<RegisterResult[]> {
-  const results: RegisterResult[] = [];
+): Promise<R[]> {
+  const results: R[] = [];
   for (const chunk of registrationChunks(registrations, size)) {
     results.push(...(await registerChunk(chunk)));
   }

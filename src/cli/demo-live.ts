@@ -10,6 +10,9 @@ export interface LiveOutput {
   stop(): void;
 }
 
+/** How long after a whole second the progress line of that second is printed, ms. */
+const TICK_AFTER_MS = 20;
+
 type Start = Extract<ReplicaReport, { type: "start" }>;
 
 /**
@@ -29,7 +32,7 @@ export function runLines(
         const lag = `${report.at - report.scheduledAt} ms`;
         const extra = detail(report);
         say(
-          `  ${occurrence}  ${report.job.padEnd(jobWidth)}  ${report.replica.padEnd(10)}  ${String(report.attempt).padStart(7)}  ${lag}${extra ? `  ${extra}` : ""}`,
+          `  ${occurrence}  ${report.job.padEnd(jobWidth)}  ${report.replica.padEnd(10)}  ${String(report.attempt).padStart(7)}  ${extra ? `${lag.padEnd(7)}  ${extra}` : lag}`,
         );
       } else {
         const line = otherLine(report, jobWidth);
@@ -49,22 +52,25 @@ export function progressLines(say: (line: string) => void, expected: number): Li
   const perReplica = new Map<string, number>();
   let total = 0;
   let inSecond = 0;
-  const flush = () => {
+  let timer: Timer | null = null;
+  // Ticks just after each whole second, so that a line counts the starts of one clock second.
+  const arm = () => {
+    timer = systemClock.setTimer(1000 - (systemClock.now() % 1000) + TICK_AFTER_MS, () => {
+      flush(Math.floor(systemClock.now() / 1000) * 1000 - 1000);
+      arm();
+    });
+  };
+  const flush = (second: number) => {
     if (inSecond === 0) return;
     const replicas = [...perReplica]
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([replica, runs]) => `${replica} ${runs}`)
       .join(", ");
-    const second = new Date(systemClock.now()).toISOString().slice(11, 19);
-    say(`  ${second}  +${inSecond} runs  ${total} of ${expected}  (${replicas})`);
+    const label = new Date(second).toISOString().slice(11, 19);
+    say(`  ${label}  +${inSecond} runs  ${total} of ${expected}  (${replicas})`);
     inSecond = 0;
   };
-  let timer: Timer | null = null;
-  const tick = () => {
-    flush();
-    timer = systemClock.setTimer(1000, tick);
-  };
-  timer = systemClock.setTimer(1000, tick);
+  arm();
   return {
     header: "  time      runs started in the second, total so far (per replica)",
     report(report) {
@@ -81,7 +87,7 @@ export function progressLines(say: (line: string) => void, expected: number): Li
     stop() {
       timer?.cancel();
       timer = null;
-      flush();
+      flush(Math.floor(systemClock.now() / 1000) * 1000);
     },
   };
 }

@@ -10,7 +10,7 @@ import { progressLines, runLines, type LiveOutput } from "./demo-live.js";
 import { demoJobs, demoTask } from "./demo-jobs.js";
 import { ScheduleDemo } from "./demo-schedules.js";
 import { migrateStore } from "./output.js";
-import { runReplica, type ReplicaArgs } from "./replica.js";
+import { runReplica, type ReplicaArgs, type ReplicaReport, type ReplicaWindow } from "./replica.js";
 import { dueInWindow, summarize, type Summary } from "./summary.js";
 
 /** Options of `belfry demo`. */
@@ -84,36 +84,17 @@ async function run(
 ): Promise<number> {
   const live = liveOutput(demo, say);
   say(live.header);
-  const replicas = Array.from({ length: options.replicas }, (_, i) => {
-    const args: DemoReplicaArgs = {
-      storeUrl: options.uncoordinated ? "memory" : storeUrl,
-      replicaId: `replica-${i + 1}`,
-      clockSkewMs: 0,
-      leaseMs: 10_000,
-      schedules: demo !== null,
-    };
-    return spawnReplica(REPLICA_COMMAND, args, (report) => live.report(report));
-  });
   const release = keepAlive();
-  const lead = LEAD_MS + (demo?.creationBudgetMs ?? 0);
-  const durationMs = options.durationS * 1000;
-  const window = await startWindow(replicas, lead, durationMs, async (w) => {
-    if (demo) say(await demo.create(w));
-  }).catch((error) => {
-    for (const replica of replicas) replica.child.kill("SIGTERM");
-    throw error;
-  });
-  await sleep(systemClock, Math.max(0, window.stopAt + DRAIN_MS - systemClock.now()));
-  for (const replica of replicas) replica.child.kill("SIGTERM");
-  const codes = await Promise.all(replicas.map((r) => r.exited));
-  release();
-  live.stop();
+  let ran: Awaited<ReturnType<typeof runReplicas>>;
+  try {
+    ran = await runReplicas(options, storeUrl, demo, live, say);
+  } finally {
+    release();
+    live.stop();
+  }
+  const { window, reports, crashed } = ran;
   const due = demo ? await demo.due(window) : dueInWindow(demoJobs(window), window);
-  const summary = summarize(
-    due,
-    replicas.flatMap((r) => r.reports),
-  );
-  const crashed = codes.filter((code) => code !== 0).length;
+  const summary = summarize(due, reports);
   const schedules = demo?.verdict(due, summary) ?? null;
   if (options.json) {
     const coordinated = !options.uncoordinated;
@@ -127,6 +108,45 @@ async function run(
   }
   const clean = summary.duplicates === 0 && summary.misses === 0 && crashed === 0;
   return clean && (schedules?.ok ?? true) ? 0 : 1;
+}
+
+/**
+ * Starts the replica processes, gives them one window (the demo creates its schedules first),
+ * stops them after it and a drain, and returns what they reported.
+ */
+async function runReplicas(
+  options: DemoOptions,
+  storeUrl: string,
+  demo: ScheduleDemo | null,
+  live: LiveOutput,
+  say: (text: string) => void,
+): Promise<{ window: ReplicaWindow; reports: ReplicaReport[]; crashed: number }> {
+  const replicas = Array.from({ length: options.replicas }, (_, i) => {
+    const args: DemoReplicaArgs = {
+      storeUrl: options.uncoordinated ? "memory" : storeUrl,
+      replicaId: `replica-${i + 1}`,
+      clockSkewMs: 0,
+      leaseMs: 10_000,
+      schedules: demo !== null,
+    };
+    return spawnReplica(REPLICA_COMMAND, args, (report) => live.report(report));
+  });
+  const lead = LEAD_MS + (demo?.creationBudgetMs ?? 0);
+  const window = await startWindow(replicas, lead, options.durationS * 1000, async (w) => {
+    if (demo) say(await demo.create(w));
+  }).catch(async (error: unknown) => {
+    for (const replica of replicas) replica.child.kill("SIGTERM");
+    await Promise.all(replicas.map((r) => r.exited));
+    throw error;
+  });
+  await sleep(systemClock, Math.max(0, window.stopAt + DRAIN_MS - systemClock.now()));
+  for (const replica of replicas) replica.child.kill("SIGTERM");
+  const codes = await Promise.all(replicas.map((r) => r.exited));
+  return {
+    window,
+    reports: replicas.flatMap((r) => r.reports),
+    crashed: codes.filter((code) => code !== 0).length,
+  };
 }
 
 /** A line per run, or per second when there are many runs. */

@@ -10,11 +10,15 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** Runs the CLI from sources (`node --import tsx src/cli/main.ts …`). */
+/**
+ * Runs the CLI from sources (`node src/cli/main.ts …` through tsx). tsx comes in NODE_OPTIONS,
+ * not argv, so that the processes the CLI starts (the demo's replicas) run from sources too.
+ */
 export function belfry(...args: string[]): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
+    const child = spawn(process.execPath, ["src/cli/main.ts", ...args], {
       cwd: root,
+      env: { ...process.env, NODE_OPTIONS: "--import tsx" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";

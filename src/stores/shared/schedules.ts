@@ -83,6 +83,17 @@ export function advancedNextAt(
   return Math.max(stored, requested);
 }
 
+/**
+ * The error of a schedule write naming the id of a job defined in code (`putSchedules` never
+ * turns a code-defined job into a schedule, nor the other way round).
+ */
+export function codeJobClash(store: string, jobId: string): BelfryError {
+  return new BelfryError(
+    "DUPLICATE_JOB",
+    `${store}.putSchedules: job id ${JSON.stringify(jobId)} belongs to a job defined in code, not to a schedule; it was left untouched`,
+  );
+}
+
 /** Whether a stored schedule already holds what `write` would write (`unchanged`). */
 export function sameSchedule(stored: ScheduleRecord, write: ScheduleWrite): boolean {
   return stored.hash === write.hash && stored.data === write.data;

@@ -171,6 +171,25 @@ describe("SqliteStore runtime schedules", () => {
     expect(await list("x")).toEqual(["x", "x\u{10FFFF}1", "x\u{10FFFF}\u{10FFFF}z"]);
   });
 
+  it("a key prefix pages from the greater of the prefix and the cursor", async () => {
+    const { store } = await openStore();
+    await store.putSchedules(
+      ["a-1", "a-2", "a-3", "a-4", "b-1"].map((key) => schedule({ key })),
+      "create",
+    );
+    const list = async (after: string, limit = 100) =>
+      (await store.listSchedules({ task: "digest", keyPrefix: "a-", after, limit })).schedules.map(
+        (s) => s.key,
+      );
+    expect(await list("digest:")).toEqual(["a-1", "a-2", "a-3", "a-4"]);
+    expect(await list("digest:a-2")).toEqual(["a-3", "a-4"]);
+    expect(await list("digest:a-4")).toEqual([]);
+    expect(await list("digest:zz")).toEqual([]);
+    const page = await store.listSchedules({ task: "digest", keyPrefix: "a-", limit: 2 });
+    expect(page.next).toBe("digest:a-2");
+    expect(await list(page.next!, 2)).toEqual(["a-3", "a-4"]);
+  });
+
   it("prefixEnd is the least string above every string with the prefix", () => {
     expect(prefixEnd("digest:ab")).toBe("digest:ac");
     expect(prefixEnd("a\u{10FFFF}")).toBe("b");

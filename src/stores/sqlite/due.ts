@@ -30,7 +30,7 @@ interface Candidate {
 /** The due rows of `query`'s tasks. */
 export async function dueSchedules(c: SqliteConnection, query: DueQuery): Promise<DueSchedules> {
   const offset = replicaSpread(query.replicaId);
-  const limit = Math.max(0, Math.floor(query.limit));
+  const limit = Math.max(0, Math.floor(query.limit) || 0);
   const { rows, nextDueAt } = await c.read("dueSchedules", () => {
     const candidates: Candidate[] = [];
     let next: number | null = null;

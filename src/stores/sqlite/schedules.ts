@@ -99,29 +99,38 @@ export async function listSchedules(
 
 /**
  * The WHERE clause of a listing. A task (and key prefix) is a prefix of the job id, matched by
- * comparing the id's first characters (so `%`, `_` and `\` are literal) and bounded as a range
- * of the primary key, so a page reads only the rows it returns (plus filtered-out paused ones).
+ * comparing the id's first characters (so `%`, `_` and `\` are literal, and case counts) and
+ * bounded as one range of the primary key, so a page reads only the rows it returns (plus
+ * filtered-out paused ones), however deep the `after` cursor: the range starts at the greater of
+ * the prefix and the cursor, `max()` comparing as the index does.
  */
 function listingFilter(query: ScheduleQuery): { sql: string; params: unknown[] } {
   const conditions = ["task IS NOT NULL"];
   const params: unknown[] = [];
-  if (query.task !== undefined) {
-    const prefix = scheduleJobId(query.task, query.keyPrefix ?? "");
-    conditions.push("task = ?", "job_id >= ?", "substr(job_id, 1, length(?)) = ?");
-    params.push(query.task, prefix, prefix, prefix);
+  const { task, after } = query;
+  if (task !== undefined) {
+    const prefix = scheduleJobId(task, query.keyPrefix ?? "");
+    conditions.push("task = ?", "substr(job_id, 1, length(?)) = ?");
+    params.push(task, prefix, prefix);
+    if (after === undefined) {
+      conditions.push("job_id >= ?");
+      params.push(prefix);
+    } else {
+      conditions.push("job_id >= max(?, ?)", "job_id <> ?");
+      params.push(prefix, after, after);
+    }
     const end = prefixEnd(prefix);
     if (end !== null) {
       conditions.push("job_id < ?");
       params.push(end);
     }
+  } else if (after !== undefined) {
+    conditions.push("job_id > ?");
+    params.push(after);
   }
   if (query.paused !== undefined) {
     conditions.push("paused = ?");
     params.push(query.paused ? 1 : 0);
-  }
-  if (query.after !== undefined) {
-    conditions.push("job_id > ?");
-    params.push(query.after);
   }
   return { sql: conditions.join(" AND "), params };
 }

@@ -4,9 +4,9 @@ import type { SqliteConnection } from "./connection.js";
 
 /**
  * The instants of a schedule row (`next_at`, `triggered_at`) and the one derived from them
- * (`due_at`). Every change to the first two goes through {@link writeTimes}, which writes
- * `due_at = dueAtOf(next_at, triggered_at)` in the same statement, so the due index never
- * disagrees with the row. Called inside the store's write transactions only.
+ * (`due_at`). {@link writeTimes} writes `due_at = dueAtOf(next_at, triggered_at)` in the same
+ * statement as the instants (as the insert and update of `putSchedules` do), so the due index
+ * never disagrees with the row. Called inside the store's write transactions only.
  */
 
 /** What a write of the instants needs to know about the stored row. */

@@ -23,8 +23,9 @@ import { advanceNextAt, readTimes, writeTimes } from "./schedule-times.js";
 
 /**
  * `ScheduleRecords` on SQLite (the due query is in `due.ts`). A schedule is a `jobs` row with
- * the schedule columns of migration 0002 set; its instants change only through
- * `schedule-times.ts`. Every write is one synchronous `BEGIN IMMEDIATE` transaction per chunk
+ * the schedule columns of migration 0002 set; every statement that writes `next_at` or
+ * `triggered_at` writes `due_at = dueAtOf(next_at, triggered_at)` with it (the insert and update
+ * below, `schedule-times.ts` for the instants alone). Every write is one synchronous `BEGIN IMMEDIATE` transaction per chunk
  * of a few hundred items (`c.write`), so no write holds the file's lock across an await and a
  * key named twice in one call is simply written twice, in order.
  */

@@ -1,8 +1,7 @@
 -- Runtime schedules (ScheduleRecords): a schedule is a job row with a task, a key, data and its
 -- next instant. Code-defined jobs keep task NULL. due_at is the earlier of next_at and
--- triggered_at, written by the store with every change to either (src/stores/sqlite/
--- schedule-times.ts), so that the due query reads one indexed column. spread is
--- spreadOf(job_id), fixed at creation (src/stores/shared/schedules.ts).
+-- triggered_at, written by the store with every change to either, so that the due query reads
+-- one indexed column. spread is spreadOf(job_id), fixed at creation (stores/shared/schedules.ts).
 
 ALTER TABLE {{prefix}}jobs ADD COLUMN task TEXT;
 ALTER TABLE {{prefix}}jobs ADD COLUMN schedule_key TEXT;

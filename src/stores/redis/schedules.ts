@@ -24,6 +24,7 @@ import { manualRun } from "./claim.js";
 import { list, record, runGroups, runSteps, settledValue, text } from "./connection.js";
 import type { RedisArg, RedisContext, Step } from "./connection.js";
 import { readJobHashes } from "./jobs.js";
+import type { LuaScript } from "./scripts/prelude.js";
 import { publishScheduleChange } from "./schedule-changes.js";
 import {
   ADVANCE_SCHEDULE,
@@ -299,7 +300,7 @@ export async function claimTriggered(
 /** A schedule script on `jobId` (ARGV: base, jobId, then `args`). */
 function scheduleStep(
   context: RedisContext,
-  script: typeof PUT_SCHEDULE,
+  script: LuaScript,
   jobId: string,
   args: readonly RedisArg[],
 ): Step {

@@ -2,6 +2,7 @@ import { BelfryError } from "../../errors.js";
 import { REGISTER_CHUNK } from "../shared/batches.js";
 import { parseScheduleListing, parseScheduleRow, type RawRow } from "../shared/rows.js";
 import {
+  codeJobClash,
   replicaSpread,
   scheduleJobId,
   schedulePageSize,
@@ -89,6 +90,7 @@ function putResult(
   outcome: string,
   row: unknown,
 ): PutScheduleResult {
+  if (outcome === "codeJob") throw codeJobClash("RedisStore", jobId);
   if (!["created", "unchanged", "updated", "conflict"].includes(outcome)) {
     throw new Error(`unexpected putSchedules outcome ${outcome}`);
   }

@@ -38,6 +38,9 @@ if stored[2] then
   if stored[1] ~= ARGV[4] then redis.call('HINCRBY', K_JOB, 'version', 1) end
   redis.call('HSET', K_JOB, 'updated_at', now)
   outcome = 'updated'
+elseif stored[1] then
+  -- A job defined in code under this id: refused, left untouched.
+  return { 'codeJob', {}, 0 }
 else
   redis.call('DEL', K_JOB)
   redis.call('HSET', K_JOB, 'job_id', job_id, 'paused', '0', 'run_count', '0', 'version', '1',

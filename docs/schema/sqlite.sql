@@ -14,7 +14,7 @@ CREATE TABLE belfry_jobs (
   version INTEGER NOT NULL DEFAULT 1,
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL
-) STRICT;
+, task TEXT, schedule_key TEXT, data TEXT, next_at INTEGER, triggered_at INTEGER, due_at INTEGER, spread INTEGER) STRICT;
 
 CREATE TABLE belfry_migrations (version INTEGER PRIMARY KEY, name VARCHAR(200) NOT NULL, applied_at BIGINT NOT NULL);
 
@@ -51,6 +51,8 @@ CREATE TABLE belfry_warnings (
   kind TEXT NOT NULL,
   message TEXT NOT NULL
 ) STRICT;
+
+CREATE INDEX belfry_jobs_due ON belfry_jobs (task, due_at, spread) WHERE due_at IS NOT NULL;
 
 CREATE INDEX belfry_replicas_last_seen ON belfry_replicas (last_seen_at);
 

@@ -471,6 +471,9 @@ export interface ScheduleRecords {
    * Creates (`create`) or creates-or-replaces (`upsert`) schedules; results in request order
    * (a key named twice: the second sees the first). One round trip per few hundred writes; each
    * write is atomic on its own. A new row starts unpaused with no watermark, at version 1.
+   *
+   * @throws BelfryError `DUPLICATE_JOB` when a write names the id of a job defined in code:
+   *   that job is left untouched (other writes of the call may have been applied).
    */
   putSchedules(
     writes: readonly ScheduleWrite[],

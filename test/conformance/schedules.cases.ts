@@ -1,7 +1,7 @@
 import { expect, it } from "vitest";
 import { scheduleJobId } from "../../src/stores/shared/schedules.js";
 import type { ScheduleWrite } from "../../src/stores/store.js";
-import { claimOne, job, pastBase, request, type Harness } from "./harness.js";
+import { claimOne, job, pastBase, rejectsWith, request, type Harness } from "./harness.js";
 
 let scheduleCounter = 0;
 
@@ -106,6 +106,19 @@ export function scheduleCases(h: Harness): void {
     expect(results.every((r) => r.outcome === "created")).toBe(true);
     expect(results.map((r) => r.schedule.key)).toEqual(writes.map((w) => w.key));
     expect(results[1_199]?.schedule.nextAt).toBe(11_199);
+  });
+
+  it("a write naming a code-defined job's id is DUPLICATE_JOB and leaves that job alone", async () => {
+    await h.store.registerJob(job({ jobId: "digest:clash", hash: "code-hash" }));
+    for (const mode of ["create", "upsert"] as const) {
+      const message = await rejectsWith(
+        h.store.putSchedules([schedule({ key: "clash" })], mode),
+        "DUPLICATE_JOB",
+      );
+      expect(message).toContain('"digest:clash"');
+    }
+    expect(await h.store.getJob("digest:clash")).toMatchObject({ hash: "code-hash", version: 1 });
+    expect(await h.store.getSchedule("digest:clash")).toBeNull();
   });
 
   it("getSchedule is null for an unknown id and for a code-defined job", async () => {

@@ -66,7 +66,10 @@ describe("SqliteStore", () => {
     const ledger = db.prepare("SELECT version, name FROM app_migrations").all();
     const mode = (db.prepare("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode;
     db.close();
-    expect(ledger).toEqual([{ version: 1, name: "0001_init" }]);
+    expect(ledger).toEqual([
+      { version: 1, name: "0001_init" },
+      { version: 2, name: "0002_schedules" },
+    ]);
     expect(mode).toBe("wal");
   });
 

@@ -1,4 +1,5 @@
 import {
+  codeJobClash,
   dueAtOf,
   replicaSpread,
   sameSchedule,
@@ -74,6 +75,7 @@ function putOne(db: MemoryDb, write: ScheduleWrite, mode: "create" | "upsert"): 
   };
   const now = db.now();
   const stored = rawSchedule(db, write.jobId);
+  if (!stored && db.jobs.has(write.jobId)) throw codeJobClash("MemoryStore", write.jobId);
   if (!stored) {
     db.setJob({
       ...registration,

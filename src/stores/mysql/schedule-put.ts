@@ -1,6 +1,6 @@
 import { registerInChunks } from "../shared/batches.js";
 import { parseEpochOrNull, parseJobRow, parseScheduleRow, type RawRow } from "../shared/rows.js";
-import { sameSchedule, spreadOf } from "../shared/schedules.js";
+import { codeJobClash, sameSchedule, spreadOf } from "../shared/schedules.js";
 import type { JobRecord, PutScheduleResult, ScheduleRecord, ScheduleWrite } from "../store.js";
 import { MY_NOW, type MysqlDb, type MysqlQuery } from "./connection.js";
 import { jobsWhere } from "./schedule-sql.js";
@@ -52,7 +52,7 @@ function writtenValues(write: ScheduleWrite): unknown[] {
 /** What a chunk found under a write's job id, locked. */
 type Stored =
   | { readonly kind: "schedule"; readonly schedule: ScheduleRecord }
-  /** A code-defined job under the same id: the write replaces it (as the memory store does). */
+  /** A code-defined job under the same id: the write is refused (`DUPLICATE_JOB`). */
   | { readonly kind: "job"; readonly job: JobRecord };
 
 /** How one write of a chunk is applied. */
@@ -69,13 +69,7 @@ function planWrite(
   now: number,
 ): Step {
   if (!stored) return { outcome: "created", insert: true };
-  if (stored.kind === "job") {
-    // A fresh schedule row over the code job's: no watermark, unpaused, version 1.
-    return {
-      outcome: "created",
-      rewrite: [...writtenValues(write), null, 0, 0, 1, null, now, now],
-    };
-  }
+  if (stored.kind === "job") throw codeJobClash("MysqlStore", write.jobId);
   const old = stored.schedule;
   if (sameSchedule(old, write)) return { outcome: "unchanged", schedule: old };
   if (mode === "create") return { outcome: "conflict", schedule: old };

@@ -1,7 +1,13 @@
 import { BelfryError } from "../../errors.js";
 import { REGISTER_CHUNK, registerInChunks, registrationChunks } from "../shared/batches.js";
 import { parseScheduleListing, parseScheduleRow, type RawRow } from "../shared/rows.js";
-import { replicaSpread, schedulePageSize, SPREAD_MODULUS, spreadOf } from "../shared/schedules.js";
+import {
+  codeJobClash,
+  replicaSpread,
+  schedulePageSize,
+  SPREAD_MODULUS,
+  spreadOf,
+} from "../shared/schedules.js";
 import type {
   ClaimedRun,
   DueQuery,
@@ -152,12 +158,7 @@ async function putChunk(
 
 function toPutResult(db: PgDb, row: RawRow): PutScheduleResult {
   const outcome = String(row.outcome);
-  if (outcome === "codeJob") {
-    throw new BelfryError(
-      "DUPLICATE_JOB",
-      `PostgresStore.putSchedules: job id ${JSON.stringify(String(row.job_id))} belongs to a job defined in code, not to a schedule; it was left untouched`,
-    );
-  }
+  if (outcome === "codeJob") throw codeJobClash("PostgresStore", String(row.job_id));
   const schedule = parseScheduleRow(row, where(db));
   return { schedule, outcome: outcome as PutScheduleResult["outcome"] };
 }

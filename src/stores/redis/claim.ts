@@ -5,6 +5,7 @@ import type { RedisContext, Step } from "./connection.js";
 import { newRunId } from "./keys.js";
 import { indexRuns, type LeaseEntry } from "./leases.js";
 import { CLAIM, CLAIM_MANUAL, RECORD_MISSED } from "./scripts/claim.js";
+import type { LuaScript } from "./scripts/prelude.js";
 import type { ClaimedRun, ClaimRequest, ClaimResult, RunTrigger } from "../store.js";
 
 /**
@@ -43,11 +44,16 @@ export async function claim(
 }
 
 function claimStep(context: RedisContext, request: ClaimRequest, runId: string): Step {
-  const { base, keys } = context.keys.job(request.jobId);
+  // A request with `nextAt` (a runtime schedule's claim) also takes the schedule keys.
+  const { base, keys } =
+    request.nextAt === undefined
+      ? context.keys.job(request.jobId)
+      : context.keys.schedule(request.jobId);
   const missed = missedToRecord(request, null).flatMap((at) => [at, newRunId(request.jobId)]);
   const args = [base, request.jobId, request.scheduledAt, request.hash, request.replicaId];
   args.push(request.leaseMs, request.toleranceMs ?? 0, runId);
-  args.push(context.historyLimit, context.retentionMs, request.lateAfter ?? "", ...missed);
+  args.push(context.historyLimit, context.retentionMs, request.lateAfter ?? "");
+  args.push(request.nextAt === undefined ? "u" : (request.nextAt ?? ""), ...missed);
   return { script: CLAIM, keys, args };
 }
 
@@ -59,9 +65,25 @@ export async function claimManual(
   leaseMs: number,
 ): Promise<ClaimedRun | null> {
   const { base, keys } = context.keys.job(jobId);
+  return manualRun(context, CLAIM_MANUAL, { base, keys }, jobId, replicaId, leaseMs);
+}
+
+/**
+ * Runs a script that may create a manual run (`MANUAL_RUN`: `CLAIM_MANUAL`, or
+ * `CLAIM_TRIGGERED` for a schedule's pending trigger; ARGV base, jobId, replicaId, leaseMs,
+ * runId), then indexes the run it created. Null when the script created none.
+ */
+export async function manualRun(
+  context: RedisContext,
+  script: LuaScript,
+  target: { readonly base: string; readonly keys: readonly string[] },
+  jobId: string,
+  replicaId: string,
+  leaseMs: number,
+): Promise<ClaimedRun | null> {
   const runId = newRunId(jobId);
-  const args = [base, jobId, replicaId, leaseMs, runId];
-  const [reply] = await runSteps(context.client, [{ script: CLAIM_MANUAL, keys, args }]);
+  const args = [target.base, jobId, replicaId, leaseMs, runId];
+  const [reply] = await runSteps(context.client, [{ script, keys: target.keys, args }]);
   const tuple = list(reply).map(text);
   if (tuple.length === 0) return null;
   const [id, at, lease = ""] = tuple;

@@ -30,6 +30,20 @@ export interface RedisClientLike {
   readonly isCluster?: boolean;
   /** A `Cluster`'s nodes of one role (a key-space SCAN runs on every master). */
   nodes?(role: "master"): RedisClientLike[];
+  /** A new connection with the same options (ioredis `duplicate()`): the pub/sub subscriber. */
+  duplicate?(): RedisSubscriberLike;
+}
+
+/**
+ * The slice of an ioredis connection in subscriber mode the store uses (`schedule-changes.ts`);
+ * ioredis subscribes again by itself after a reconnect.
+ */
+export interface RedisSubscriberLike {
+  subscribe(channel: string): Promise<unknown>;
+  on(event: "message", listener: (channel: string, message: string) => void): unknown;
+  on(event: "error", listener: (error: Error) => void): unknown;
+  quit(): Promise<unknown>;
+  disconnect(): void;
 }
 
 /** Connection and layout shared by the Redis store's modules. */

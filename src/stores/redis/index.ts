@@ -10,11 +10,15 @@ import { resolveOptions, type RedisStoreOptions } from "./options.js";
 import * as records from "./records.js";
 import { recoverExpiredRuns, type RecoveryContext } from "./recovery.js";
 import * as runs from "./runs.js";
+import { ScheduleChangeFeed } from "./schedule-changes.js";
+import * as schedules from "./schedules.js";
 import { checkRedisSettings } from "./settings.js";
 import type {
   ClaimedRun,
   ClaimRequest,
   ClaimResult,
+  DueQuery,
+  DueSchedules,
   FinishResult,
   HistoryQuery,
   JobListing,
@@ -28,6 +32,12 @@ import type {
   StartRequest,
   FinishRequest,
   RunRecord,
+  PutScheduleResult,
+  ScheduleAdvance,
+  SchedulePage,
+  ScheduleQuery,
+  ScheduleRecord,
+  ScheduleWrite,
   Store,
   WarningRecord,
 } from "../store.js";
@@ -58,6 +68,8 @@ export class RedisStore implements Store {
   private readonly connection: RedisConnection;
   private readonly context: RedisContext;
   private readonly recovery: RecoveryContext;
+  /** Listeners of `onScheduleChange` and their subscriber connection. */
+  private readonly scheduleChanges: ScheduleChangeFeed;
   private initializing: Promise<void> | null = null;
   private readonly autoMigrate: boolean;
   /** `url (keys prefix:*)`, for messages and `inspect`; never the password. */
@@ -74,6 +86,7 @@ export class RedisStore implements Store {
     const { historyLimit, retentionMs } = settings;
     this.context = { client: this.connection.client, keys, historyLimit, retentionMs };
     this.recovery = { ...this.context, reconcileMs: settings.reconcileMs };
+    this.scheduleChanges = new ScheduleChangeFeed(this.connection.client, keys.scheduleChanges);
   }
 
   async init(): Promise<void> {
@@ -115,7 +128,9 @@ export class RedisStore implements Store {
     return inspectStore("RedisStore", this.target);
   }
 
+  /** Closes the subscriber connection of `onScheduleChange` too. */
   async close(): Promise<void> {
+    await this.scheduleChanges.close();
     await this.connection.close();
   }
 
@@ -223,6 +238,55 @@ export class RedisStore implements Store {
 
   async listWarnings(limit = 100): Promise<WarningRecord[]> {
     return this.guard("listWarnings", () => records.readWarnings(this.context, limit));
+  }
+
+  async putSchedules(
+    writes: readonly ScheduleWrite[],
+    mode: "create" | "upsert",
+  ): Promise<PutScheduleResult[]> {
+    return this.guard("putSchedules", () => schedules.putSchedules(this.context, writes, mode));
+  }
+
+  async getSchedule(jobId: string): Promise<ScheduleRecord | null> {
+    return this.guard("getSchedule", () => schedules.getSchedule(this.context, jobId));
+  }
+
+  async listSchedules(query?: ScheduleQuery): Promise<SchedulePage> {
+    return this.guard("listSchedules", () => schedules.listSchedules(this.context, query));
+  }
+
+  async removeSchedules(jobIds: readonly string[]): Promise<boolean[]> {
+    return this.guard("removeSchedules", () => schedules.removeSchedules(this.context, jobIds));
+  }
+
+  async dueSchedules(query: DueQuery): Promise<DueSchedules> {
+    return this.guard("dueSchedules", () => schedules.dueSchedules(this.context, query));
+  }
+
+  async advanceSchedules(items: readonly ScheduleAdvance[]): Promise<void> {
+    await this.guard("advanceSchedules", () => schedules.advanceSchedules(this.context, items));
+  }
+
+  async triggerSchedule(jobId: string): Promise<boolean> {
+    return this.guard("triggerSchedule", () => schedules.triggerSchedule(this.context, jobId));
+  }
+
+  async claimTriggered(
+    jobId: string,
+    replicaId: string,
+    leaseMs: number,
+  ): Promise<ClaimedRun | null> {
+    return this.guard("claimTriggered", () =>
+      schedules.claimTriggered(this.context, jobId, replicaId, leaseMs),
+    );
+  }
+
+  /**
+   * Redis pub/sub on the channel `<prefix>:schedule-changes`, heard on a connection of its own
+   * (a `duplicate()` of the store's client, closed by `close()` or with the last listener).
+   */
+  async onScheduleChange(listener: () => void): Promise<() => Promise<void>> {
+    return this.scheduleChanges.listen(listener);
   }
 
   /** Runs `body`, turning driver and script errors into `BelfryError`s. */

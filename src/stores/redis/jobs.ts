@@ -1,5 +1,6 @@
 import { list, record, runGroups, runSteps, settledValue, text } from "./connection.js";
 import type { RedisContext, Settled, Step } from "./connection.js";
+import { publishScheduleChange } from "./schedule-changes.js";
 import { REGISTER, SET_PAUSED } from "./scripts/jobs.js";
 import { parseJobListing, parseJobRow, type RawRow } from "../shared/rows.js";
 import type { JobListing, JobRecord, JobRegistration, RegisterResult } from "../store.js";
@@ -44,7 +45,7 @@ function toResult(
   return { job, outcome: status, previousHash: status === "created" ? null : text(previous) };
 }
 
-/** `Store.setPaused`. */
+/** `Store.setPaused`; resuming a runtime schedule wakes the replicas listening for changes. */
 export async function setPaused(
   context: RedisContext,
   jobId: string,
@@ -53,7 +54,9 @@ export async function setPaused(
   const { base, keys } = context.keys.job(jobId);
   const args = [base, jobId, paused ? "1" : "0"];
   const [reply] = await runSteps(context.client, [{ script: SET_PAUSED, keys, args }]);
-  return Number(text(reply)) === 1;
+  const found = Number(text(reply));
+  if (found === 2 && !paused) await publishScheduleChange(context);
+  return found > 0;
 }
 
 /** Every registered job id. */
@@ -80,8 +83,11 @@ export async function listJobs(context: RedisContext): Promise<JobListing> {
   );
 }
 
-/** The job hashes of `jobIds` that exist, in order, each with its key. */
-async function readJobHashes(context: RedisContext, jobIds: readonly string[]) {
+/** The job hashes of `jobIds` that exist, in order, each with its key (one pipeline). */
+export async function readJobHashes(
+  context: RedisContext,
+  jobIds: readonly string[],
+): Promise<{ key: string; raw: RawRow }[]> {
   const jobKeys = jobIds.map((id) => context.keys.job(id).keys[0] as string);
   const groups = jobKeys.map((key): Step[] => [{ command: "hgetall", args: [key] }]);
   const settled = await runGroups(context.client, groups);

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { TASK_KEY_SEPARATOR } from "../shared/schedules.js";
 
 /**
  * Key layout of the Redis store. Every key starts with `<prefix>:` and holds one hash tag:
@@ -7,7 +8,16 @@ import { randomUUID } from "node:crypto";
  *   `:runs`, `:active`, `:queued`, `:done` (sorted sets), `:occ` (hash), `:run:<runId>` (hash);
  * - store-wide, tag `{<prefix>}`: `:jobs` (set of job ids), `:leases` (sorted set of the run ids
  *   of active and queued runs by when recovery should look at them), `:reconcile` (lock),
- *   `:replicas` (hash), `:warnings` (list), `:schema` (the key layout's version, set by `init`).
+ *   `:replicas` (hash), `:warnings` (list), `:schema` (the key layout's version, set by `init`),
+ *   and for runtime schedules `:schedules` (their job ids, all at score 0, for listing by
+ *   ZRANGEBYLEX) and `:due:<task>` (one per task: the task's due index, see
+ *   `scripts/schedules.ts`).
+ *
+ * A runtime schedule's row is its job's `:job` hash with the schedule fields added (`task`,
+ * `schedule_key`, `data`, `next_at`, `triggered_at`, `due_at`, `spread`; absent = NULL). Its
+ * writes touch the job's keys and the store-wide schedule keys in one script, so they need a
+ * single Redis node (see `schedules.ts`). Wake-ups go over the pub/sub channel
+ * {@link RedisKeys.scheduleChanges} (a channel, not a key).
  *
  * A run id is `<uuid>:<jobId>` ({@link newRunId}), so a call that carries only a run id finds
  * the run's job, and with it the run's keys, without a lookup. The prefix never contains
@@ -21,6 +31,10 @@ export class RedisKeys {
   readonly replicas: string;
   readonly warnings: string;
   readonly schema: string;
+  /** Lex-ordered sorted set of every runtime schedule's job id. */
+  readonly schedules: string;
+  /** Pub/sub channel announcing that a schedule became due earlier. */
+  readonly scheduleChanges: string;
 
   constructor(readonly prefix: string) {
     const global = `${prefix}:{${prefix}}`;
@@ -30,6 +44,24 @@ export class RedisKeys {
     this.replicas = `${global}:replicas`;
     this.warnings = `${global}:warnings`;
     this.schema = `${global}:schema`;
+    this.schedules = `${global}:schedules`;
+    this.scheduleChanges = `${prefix}:schedule-changes`;
+  }
+
+  /** The due index of a task's schedules (see `scripts/schedules.ts`). */
+  due(task: string): string {
+    return `${this.prefix}:{${this.prefix}}:due:${task}`;
+  }
+
+  /**
+   * The nine keys of a schedule script, in KEYS order: the job's six ({@link job}), then the
+   * job list, the schedule list and the due index of the task the job id names (the part
+   * before the first `:`, see `scheduleJobId`).
+   */
+  schedule(jobId: string): { readonly base: string; readonly keys: string[] } {
+    const { base, keys } = this.job(jobId);
+    const task = jobId.split(TASK_KEY_SEPARATOR, 1)[0] as string;
+    return { base, keys: [...keys, this.jobs, this.schedules, this.due(task)] };
   }
 
   /** The key base of a job and the six keys every job script takes, in KEYS order. */

@@ -35,6 +35,18 @@ export function registrationChunks<T extends { readonly jobId: string }>(
 }
 
 /**
+ * Splits `items` into runs of at most `size`, in order: the chunking of batched writes whose
+ * items a backend applies one after another inside a chunk (so a repeated id needs no split).
+ */
+export function chunksOf<T>(items: readonly T[], size: number = REGISTER_CHUNK): T[][] {
+  const chunks: T[][] = [];
+  for (let start = 0; start < items.length; start += size) {
+    chunks.push(items.slice(start, start + size));
+  }
+  return chunks;
+}
+
+/**
  * Registers `registrations` chunk after chunk with `registerChunk`; results in request order.
  * Also applies other per-job batches the same way (e.g. `putSchedules`).
  */

@@ -33,13 +33,22 @@ export function schedulePageSize(limit: number | undefined): number {
 /** Modulus of the spread values (2^31, so sums stay exact in every dialect's BIGINT). */
 export const SPREAD_MODULUS = 2 ** 31;
 
-/** FNV-1a over the string's UTF-16 code units, reduced to [0, {@link SPREAD_MODULUS}). */
+/**
+ * FNV-1a over the string's UTF-16 code units, then murmur3's final mix (FNV alone leaves ids
+ * that differ in their last character, `r1` and `r2`, close together), reduced to
+ * [0, {@link SPREAD_MODULUS}).
+ */
 function hash31(text: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
   return (h >>> 0) % SPREAD_MODULUS;
 }
 
@@ -81,6 +90,17 @@ export function advancedNextAt(
   if (requested === undefined) return stored;
   if (requested === null || stored === null) return requested;
   return Math.max(stored, requested);
+}
+
+/**
+ * The error of a schedule write naming the id of a job defined in code (`putSchedules` never
+ * turns a code-defined job into a schedule, nor the other way round).
+ */
+export function codeJobClash(store: string, jobId: string): BelfryError {
+  return new BelfryError(
+    "DUPLICATE_JOB",
+    `${store}.putSchedules: job id ${JSON.stringify(jobId)} belongs to a job defined in code, not to a schedule; it was left untouched`,
+  );
 }
 
 /** Whether a stored schedule already holds what `write` would write (`unchanged`). */

@@ -4,6 +4,7 @@ import { parseEpochOrNull, type RawRow } from "../shared/rows.js";
 import { newRunId, runValues } from "../sql/shared.js";
 import type { ClaimedRun, ClaimRequest, ClaimResult } from "../store.js";
 import type { SqliteConnection } from "./connection.js";
+import { advanceNextAt } from "./schedule-times.js";
 
 /**
  * The SQLite claim: one `BEGIN IMMEDIATE` transaction per batch (SQLite's write lock serialises
@@ -36,6 +37,9 @@ function claimOne(c: SqliteConnection, request: ClaimRequest, now: number): Clai
   });
   const counts = decision.write.countsAsRun ? 1 : 0;
   c.sql.jobAdvance.run(request.scheduledAt, counts, request.jobId);
+  // Every result that gets here wrote rows and moved the watermark: a runtime schedule's next
+  // instant moves with it, in the same transaction.
+  advanceNextAt(c, request.jobId, request.nextAt);
   return result;
 }
 
@@ -46,15 +50,27 @@ export function claimManual(
   replicaId: string,
   leaseMs: number,
 ): Promise<ClaimedRun | null> {
-  return c.write("claimManual", (now) => {
-    if (!c.readJob(jobId)) return null;
-    const raw = c.sql.runLastManual.get(jobId, now) as RawRow | undefined;
-    const last = parseEpochOrNull(raw?.at, "scheduled_at", c.table("runs"));
-    const at = last === null ? now : last + 1;
-    const row = writes.manualRow(jobId, at, replicaId, now, leaseMs, newRunId());
-    c.sql.runInsert.run(...runValues(row));
-    return writes.toClaimedRun(row);
-  });
+  return c.write("claimManual", (now) => claimManualLocked(c, jobId, replicaId, leaseMs, now));
+}
+
+/**
+ * {@link claimManual} inside a write transaction the caller holds (also `claimTriggered`'s),
+ * at store time `now`.
+ */
+export function claimManualLocked(
+  c: SqliteConnection,
+  jobId: string,
+  replicaId: string,
+  leaseMs: number,
+  now: number,
+): ClaimedRun | null {
+  if (!c.readJob(jobId)) return null;
+  const raw = c.sql.runLastManual.get(jobId, now) as RawRow | undefined;
+  const last = parseEpochOrNull(raw?.at, "scheduled_at", c.table("runs"));
+  const at = last === null ? now : last + 1;
+  const row = writes.manualRow(jobId, at, replicaId, now, leaseMs, newRunId());
+  c.sql.runInsert.run(...runValues(row));
+  return writes.toClaimedRun(row);
 }
 
 /** `Store.recordMissed`: `missed` rows for the instants above the watermark, which advances. */

@@ -10,12 +10,13 @@ import { openSqliteDriver, type SqliteDriver, type SqliteStatement } from "./dri
 import { assertMigrated, schemaMissing } from "../shared/schema.js";
 import { MIGRATIONS } from "../sql/migrations.js";
 import { migrateSqlite, readLedger, type SqliteLanes } from "./migrate.js";
+import { prepareScheduleStatements, type ScheduleStatementName } from "./schedule-statements.js";
 
 /**
  * The SQLite connection of `SqliteStore`: opening the file (driver in `driver.ts`, migrations in
  * `migrate.ts`), transactions retried on a busy file (`busy.ts`), the prepared statements and
- * typed row reads. What the store does with them lives in `claim.ts`, `runs.ts` and
- * `recovery.ts`. Table names come from a validated prefix only.
+ * typed row reads. What the store does with them lives in `claim.ts`, `runs.ts`,
+ * `recovery.ts` and `schedules.ts`. Table names come from a validated prefix only.
  */
 
 /** What {@link SqliteConnection.open} needs. */
@@ -126,6 +127,11 @@ export class SqliteConnection {
     throw wrapError("STORE_ERROR", `${this.options.where}.${operation}`, error);
   }
 
+  /** A table's name in SQL text (the validated prefix and `name`), for ad-hoc queries. */
+  tableName(name: string): string {
+    return `${this.options.prefix}${name}`;
+  }
+
   /** Names a table for error messages: `SqliteStore("…") table belfry_jobs`. */
   table(name: string): string {
     return `${this.options.where} table ${this.options.prefix}${name}`;
@@ -190,7 +196,12 @@ function connectError(path: string | null, where: string, error: unknown): Belfr
 }
 
 /** Every statement the store runs, prepared once after migrating. */
-function prepareStatements(
+function prepareStatements(db: SqliteDriver, prefix: string): SqliteStatements {
+  return { ...prepareCoreStatements(db, prefix), ...prepareScheduleStatements(db, prefix) };
+}
+
+/** The statements of jobs, runs, replicas and warnings. */
+function prepareCoreStatements(
   db: SqliteDriver,
   prefix: string,
 ): Record<StatementName, SqliteStatement> {
@@ -264,4 +275,4 @@ type StatementName =
   | "warningList";
 
 /** The prepared statements of one store. */
-export type SqliteStatements = Record<StatementName, SqliteStatement>;
+export type SqliteStatements = Record<StatementName | ScheduleStatementName, SqliteStatement>;

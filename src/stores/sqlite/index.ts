@@ -8,12 +8,16 @@ import { assertPrefix, buildHistoryQuery, jobUpdateValues, jobValues } from "../
 import type {
   ClaimedRun,
   ClaimRequest,
+  CompleteStore,
+  DueQuery,
+  DueSchedules,
   ClaimResult,
   FinishResult,
   HistoryQuery,
   JobListing,
   JobRecord,
   JobRegistration,
+  PutScheduleResult,
   Recovered,
   RegisterResult,
   ReplicaInfo,
@@ -22,15 +26,21 @@ import type {
   StartRequest,
   FinishRequest,
   RunRecord,
-  Store,
+  ScheduleAdvance,
+  SchedulePage,
+  ScheduleQuery,
+  ScheduleRecord,
+  ScheduleWrite,
   TransactionResult,
   WarningRecord,
 } from "../store.js";
 import { registerInChunks, registerOne } from "../shared/batches.js";
 import * as claims from "./claim.js";
 import { SqliteConnection } from "./connection.js";
+import { dueSchedules } from "./due.js";
 import { recoverExpired } from "./recovery.js";
 import * as runs from "./runs.js";
+import * as schedules from "./schedules.js";
 import { transactional, type SqliteTransaction } from "./transaction.js";
 
 export type { SqliteTransaction } from "./transaction.js";
@@ -64,7 +74,7 @@ export interface SqliteStoreOptions extends SchemaOptions {
  * const scheduler = new Scheduler({ store });
  * ```
  */
-export class SqliteStore implements Store {
+export class SqliteStore implements CompleteStore {
   readonly kind = "sqlite";
   private readonly path: string;
   private readonly prefix: string;
@@ -259,6 +269,47 @@ export class SqliteStore implements Store {
     const n = Math.max(0, Math.floor(limit));
     const rows = await c.read("listWarnings", () => c.sql.warningList.all(n) as RawRow[]);
     return rows.map((row) => parseWarningRow(row, c.table("warnings")));
+  }
+
+  /** One `BEGIN IMMEDIATE` transaction per chunk of a few hundred writes. */
+  async putSchedules(
+    writes: readonly ScheduleWrite[],
+    mode: "create" | "upsert",
+  ): Promise<PutScheduleResult[]> {
+    return schedules.putSchedules(this.conn, writes, mode);
+  }
+
+  async getSchedule(jobId: string): Promise<ScheduleRecord | null> {
+    return schedules.getSchedule(this.conn, jobId);
+  }
+
+  async listSchedules(query?: ScheduleQuery): Promise<SchedulePage> {
+    return schedules.listSchedules(this.conn, query);
+  }
+
+  async removeSchedules(jobIds: readonly string[]): Promise<boolean[]> {
+    return schedules.removeSchedules(this.conn, jobIds);
+  }
+
+  /** Index seeks on `jobs_due`, whatever the number of rows (see `due.ts`). */
+  async dueSchedules(query: DueQuery): Promise<DueSchedules> {
+    return dueSchedules(this.conn, query);
+  }
+
+  async advanceSchedules(items: readonly ScheduleAdvance[]): Promise<void> {
+    return schedules.advanceSchedules(this.conn, items);
+  }
+
+  async triggerSchedule(jobId: string): Promise<boolean> {
+    return schedules.triggerSchedule(this.conn, jobId);
+  }
+
+  async claimTriggered(
+    jobId: string,
+    replicaId: string,
+    leaseMs: number,
+  ): Promise<ClaimedRun | null> {
+    return schedules.claimTriggered(this.conn, jobId, replicaId, leaseMs);
   }
 
   private get conn(): SqliteConnection {

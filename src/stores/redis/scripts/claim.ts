@@ -1,4 +1,4 @@
-import { jobScript } from "./prelude.js";
+import { jobScript, MANUAL_RUN, scheduleScript } from "./prelude.js";
 
 /** Lua scripts that create runs: the claim, manual runs and missed occurrences. */
 
@@ -9,15 +9,22 @@ import { jobScript } from "./prelude.js";
  * 'paused'), {'missed', runId, recorded} or a refusal; `recorded` lists the
  * instants written as `missed` rows, ascending (for 'missed' the occurrence itself is last).
  * ARGV: base, jobId, scheduledAt, hash, replicaId, leaseMs, toleranceMs, runId, historyLimit,
- * retentionMs, lateAfter ('' for none), then (instant, runId) pairs of missed occurrences,
- * ascending, below scheduledAt.
+ * retentionMs, lateAfter ('' for none), nextAt ('u' for none given, '' for null), then (instant,
+ * runId) pairs of missed occurrences, ascending, below scheduledAt.
+ *
+ * With a `nextAt` the KEYS are a schedule's nine (`RedisKeys.schedule`) and every result that
+ * writes rows also moves a runtime schedule's `next_at` forward (`advanced`) and its due
+ * index with it; a job row that is no schedule is left alone. The schedule fields are read
+ * before anything is written, so a corrupt one fails the claim with nothing written.
  */
-export const CLAIM = jobScript(
+export const CLAIM = scheduleScript(
   "claim",
   `
 local job = read_job()
 if not job then return { 'unknownJob' } end
 if job.hash ~= ARGV[4] then return { 'definitionChanged', job.hash } end
+local sched = nil
+if ARGV[12] ~= 'u' then sched = read_schedule() end
 local now = now_ms()
 local at = tonumber(ARGV[3])
 local due = at - tonumber(ARGV[7])
@@ -40,7 +47,7 @@ elseif busy and job.overlap == 'queueOne' then
   if redis.call('ZCARD', K_QUEUED) > 0 then state, counts = 'skipped', false else state = 'queued' end
 end
 local recorded = {}
-for i = 12, #ARGV - 1, 2 do
+for i = 13, #ARGV - 1, 2 do
   local m = tonumber(ARGV[i])
   if (not wm or m > wm) and m < at and insert_missed(ARGV[i + 1], m, now) then
     recorded[#recorded + 1] = s(m)
@@ -48,6 +55,7 @@ for i = 12, #ARGV - 1, 2 do
 end
 redis.call('HSET', K_JOB, 'watermark', s(at))
 if counts then redis.call('HINCRBY', K_JOB, 'run_count', 1) end
+if sched then set_due(sched, advanced(sched.next_at, instant_arg(ARGV[12])), sched.triggered_at) end
 local id, replica = ARGV[8], ARGV[5]
 local reply
 if state == 'claimed' then
@@ -85,20 +93,9 @@ return reply
  */
 export const CLAIM_MANUAL = jobScript(
   "claimManual",
-  `
+  `${MANUAL_RUN}
 if redis.call('EXISTS', K_JOB) == 0 then return {} end
-local now = now_ms()
-local at = now
-local later = redis.call('ZRANGEBYSCORE', K_RUNS, s(now), '+inf', 'WITHSCORES')
-for i = 1, #later, 2 do
-  local m = tonumber(later[i + 1])
-  if m >= at and redis.call('HGET', run_key(later[i]), 'trigger_kind') == 'manual' then at = m + 1 end
-end
-local lease = now + tonumber(ARGV[4])
-insert_run(ARGV[5], at, 'manual', { 'state', 'claimed', 'attempt', '1', 'token', '1',
-  'replica_id', ARGV[3], 'claimed_at', s(now), 'lease_expires_at', s(lease) })
-redis.call('ZADD', K_ACTIVE, s(lease), ARGV[5])
-return { ARGV[5], s(at), s(lease) }
+return manual_run(ARGV[3], tonumber(ARGV[4]), ARGV[5])
 `,
 );
 

@@ -28,12 +28,13 @@ return { outcome, current or '', redis.call('HGETALL', K_JOB) }
 `,
 );
 
-/** ARGV: base, jobId, '0'|'1'. Returns 1, or 0 for an unknown job. */
+/** ARGV: base, jobId, '0'|'1'. Returns 2 for a runtime schedule, 1 for another job, 0 for none. */
 export const SET_PAUSED = jobScript(
   "setPaused",
   `
 if redis.call('EXISTS', K_JOB) == 0 then return 0 end
 redis.call('HSET', K_JOB, 'paused', ARGV[3], 'updated_at', s(now_ms()))
+if redis.call('HEXISTS', K_JOB, 'task') == 1 then return 2 end
 return 1
 `,
 );

@@ -128,6 +128,96 @@ local function take_over(id, replica, lease_ms, now, next_attempt)
 end
 `;
 
+/**
+ * The due code of an instant: 17 characters whose byte order is the instant's order, so that a
+ * sorted set with every score 0 orders its members by due instant (ZRANGEBYLEX). `'1'` and 16
+ * digits for an instant ≥ 0; `'0'` and 16 digits of `9e15 + n` below 0 (exact in a Lua double;
+ * instants below −9e15, before any valid Date, are treated as −9e15). `due_of` reads it back.
+ */
+export const DUE_CODE = `
+local function due_code(n)
+  if n >= 0 then return '1' .. string.format('%016d', n) end
+  if n < -9e15 then n = -9e15 end
+  return '0' .. string.format('%016d', 9e15 + n)
+end
+local function due_of(code)
+  local n = tonumber(string.sub(code, 2, 17))
+  if string.sub(code, 1, 1) == '1' then return n end
+  return n - 9e15
+end
+`;
+
+/**
+ * What the scripts on a runtime schedule add to the job helpers. KEYS 7 to 9: the job list,
+ * the schedule list and the task's due index (`RedisKeys.schedule`). A due-index member is
+ * `<due code>:<spread, 10 digits>:<jobId>` at score 0: ordered by due instant, then by spread
+ * (`spreadOf`), so the rows due at one instant can be read from any spread value on
+ * (`scripts/schedules.ts#DUE`). `set_due` is the only writer of `next_at`, `triggered_at` and
+ * `due_at`, and keeps the index in step; it returns whether the row became due earlier.
+ */
+const SCHEDULE_PRELUDE = `${DUE_CODE}
+local K_JOBS, K_LIST, K_DUE = KEYS[7], KEYS[8], KEYS[9]
+local function due_member(due, spread)
+  return due_code(due) .. ':' .. string.format('%010d', spread) .. ':' .. job_id
+end
+local function read_schedule()
+  local f = redis.call('HMGET', K_JOB, 'task', 'next_at', 'triggered_at', 'due_at', 'spread')
+  if not f[1] then return nil end
+  return { next_at = int(K_JOB, 'next_at', f[2], true),
+    triggered_at = int(K_JOB, 'triggered_at', f[3], true),
+    due_at = int(K_JOB, 'due_at', f[4], true), spread = int(K_JOB, 'spread', f[5]) }
+end
+local function earliest(a, b)
+  if not a then return b end
+  if not b then return a end
+  return math.min(a, b)
+end
+local function advanced(stored, requested)
+  if not requested or not stored then return requested end
+  return math.max(stored, requested)
+end
+local function instant_arg(value)
+  if value == '' then return nil end
+  return tonumber(value)
+end
+local function set_field(field, value)
+  if value then redis.call('HSET', K_JOB, field, s(value)) else redis.call('HDEL', K_JOB, field) end
+end
+local function set_due(sched, next_at, triggered_at)
+  local due = earliest(next_at, triggered_at)
+  set_field('next_at', next_at)
+  set_field('triggered_at', triggered_at)
+  set_field('due_at', due)
+  if due ~= sched.due_at then
+    if sched.due_at then redis.call('ZREM', K_DUE, due_member(sched.due_at, sched.spread)) end
+    if due then redis.call('ZADD', K_DUE, 0, due_member(due, sched.spread)) end
+  end
+  return due ~= nil and (sched.due_at == nil or due < sched.due_at)
+end
+`;
+
+/**
+ * The manual run of `Store.claimManual`, shared by `CLAIM_MANUAL` and `CLAIM_TRIGGERED`:
+ * scheduled at now, moved 1 ms past the newest manual run of the job at or after now. Returns
+ * {runId, scheduledAt, lease}.
+ */
+export const MANUAL_RUN = `
+local function manual_run(replica, lease_ms, id)
+  local now = now_ms()
+  local at = now
+  local later = redis.call('ZRANGEBYSCORE', K_RUNS, s(now), '+inf', 'WITHSCORES')
+  for i = 1, #later, 2 do
+    local m = tonumber(later[i + 1])
+    if m >= at and redis.call('HGET', run_key(later[i]), 'trigger_kind') == 'manual' then at = m + 1 end
+  end
+  local lease = now + lease_ms
+  insert_run(id, at, 'manual', { 'state', 'claimed', 'attempt', '1', 'token', '1',
+    'replica_id', replica, 'claimed_at', s(now), 'lease_expires_at', s(lease) })
+  redis.call('ZADD', K_ACTIVE, s(lease), id)
+  return { id, s(at), s(lease) }
+end
+`;
+
 /** Store time as `now` (ms) for the store-wide scripts. */
 const GLOBAL_PRELUDE = `
 local function s(n) return string.format('%d', n) end
@@ -138,6 +228,14 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 /** A script on one job's keys, with the job helpers in scope. */
 export function jobScript(name: string, body: string): LuaScript {
   return luaScript(name, JOB_PRELUDE + body);
+}
+
+/**
+ * A script on one runtime schedule (KEYS: `RedisKeys.schedule`), with the job and schedule
+ * helpers in scope. Its keys span the job's hash tag and the store's, so it needs one node.
+ */
+export function scheduleScript(name: string, body: string): LuaScript {
+  return luaScript(name, JOB_PRELUDE + SCHEDULE_PRELUDE + body);
 }
 
 /** A script on the store-wide keys, with `s` and `now` in scope. */

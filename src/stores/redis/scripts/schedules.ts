@@ -1,0 +1,167 @@
+import { DUE_CODE, globalScript, MANUAL_RUN, scheduleScript } from "./prelude.js";
+
+/**
+ * Lua scripts of runtime schedules (`ScheduleRecords`). Each write is one script on the
+ * schedule's nine keys (`RedisKeys.schedule`): the job hash with the schedule fields, and the
+ * job list, schedule list and due index, kept in step with it in the same step.
+ *
+ * The due index of a task is a sorted set with every score 0 whose members are
+ * `<due code>:<spread, 10 digits>:<jobId>` (`SCHEDULE_PRELUDE` in `prelude.ts`), so its byte
+ * order is due instant, then spread. Rows due at one instant are a contiguous range, and the
+ * order `spreadRank` asks for (spread + replica offset mod 2^31, ascending) is that range read
+ * from the replica's start spread to the end, then from the start of the range up to it: two
+ * ZRANGEBYLEX calls with a LIMIT, whatever the number of rows.
+ */
+
+/**
+ * Creates or replaces one schedule (`putSchedules`). ARGV: base, jobId, 'create'|'upsert',
+ * hash, definition, anchor, overlap, onAbandoned, maxAttempts, maxRuns|'', task, key,
+ * '1'|'0' (has data), data, nextAt|'', spread. A job row that is no schedule is replaced by
+ * the new schedule, as the reference store does. Returns {outcome, row (HGETALL), 1|0 (due
+ * earlier than before)}.
+ */
+export const PUT_SCHEDULE = scheduleScript(
+  "putSchedule",
+  `
+local now = s(now_ms())
+local data = nil
+if ARGV[13] == '1' then data = ARGV[14] end
+local stored = redis.call('HMGET', K_JOB, 'hash', 'task', 'data')
+local sched, outcome
+if stored[2] then
+  -- HMGET answers false (not nil) for a missing field.
+  if stored[1] == ARGV[4] and (stored[3] or nil) == data then
+    return { 'unchanged', redis.call('HGETALL', K_JOB), 0 }
+  end
+  if ARGV[3] == 'create' then return { 'conflict', redis.call('HGETALL', K_JOB), 0 } end
+  sched = read_schedule()
+  if stored[1] ~= ARGV[4] then redis.call('HINCRBY', K_JOB, 'version', 1) end
+  redis.call('HSET', K_JOB, 'updated_at', now)
+  outcome = 'updated'
+elseif stored[1] then
+  -- A job defined in code under this id: refused, left untouched.
+  return { 'codeJob', {}, 0 }
+else
+  redis.call('DEL', K_JOB)
+  redis.call('HSET', K_JOB, 'job_id', job_id, 'paused', '0', 'run_count', '0', 'version', '1',
+    'created_at', now, 'updated_at', now, 'task', ARGV[11], 'schedule_key', ARGV[12],
+    'spread', ARGV[16])
+  redis.call('SADD', K_JOBS, job_id)
+  redis.call('ZADD', K_LIST, 0, job_id)
+  sched = { spread = tonumber(ARGV[16]) }
+  outcome = 'created'
+end
+redis.call('HSET', K_JOB, 'hash', ARGV[4], 'definition', ARGV[5], 'anchor', ARGV[6],
+  'overlap', ARGV[7], 'on_abandoned', ARGV[8], 'max_attempts', ARGV[9])
+if ARGV[10] == '' then redis.call('HDEL', K_JOB, 'max_runs')
+else redis.call('HSET', K_JOB, 'max_runs', ARGV[10]) end
+if data then redis.call('HSET', K_JOB, 'data', data) else redis.call('HDEL', K_JOB, 'data') end
+local earlier = set_due(sched, instant_arg(ARGV[15]), sched.triggered_at)
+return { outcome, redis.call('HGETALL', K_JOB), earlier and 1 or 0 }
+`,
+);
+
+/**
+ * Deletes one schedule's job row and its entries in the job list, schedule list and due index
+ * (run rows stay). ARGV: base, jobId. Returns 1, or 0 when the row is no schedule. A row whose
+ * `due_at` or `spread` cannot be read is deleted all the same.
+ */
+export const REMOVE_SCHEDULE = scheduleScript(
+  "removeSchedule",
+  `
+local f = redis.call('HMGET', K_JOB, 'task', 'due_at', 'spread')
+if not f[1] then return 0 end
+local function readable(v) return v and string.match(v, '^%-?%d+$') and tonumber(v) end
+local due, spread = readable(f[2]), readable(f[3])
+if due and spread then redis.call('ZREM', K_DUE, due_member(due, spread)) end
+redis.call('DEL', K_JOB)
+redis.call('SREM', K_JOBS, job_id)
+redis.call('ZREM', K_LIST, job_id)
+return 1
+`,
+);
+
+/**
+ * Moves `next_at` forward (`advanceSchedules`) while the stored hash is the given one. ARGV:
+ * base, jobId, hash, nextAt|''. Returns 1 when the row was a schedule of that hash, else 0.
+ */
+export const ADVANCE_SCHEDULE = scheduleScript(
+  "advanceSchedule",
+  `
+if redis.call('HGET', K_JOB, 'hash') ~= ARGV[3] then return 0 end
+local sched = read_schedule()
+if not sched then return 0 end
+local next_at = advanced(sched.next_at, instant_arg(ARGV[4]))
+if next_at ~= sched.next_at then set_due(sched, next_at, sched.triggered_at) end
+return 1
+`,
+);
+
+/**
+ * Owes a schedule one run now (`triggerSchedule`): `triggered_at` = store now unless one is
+ * pending. ARGV: base, jobId. Returns {1|0 (a schedule), 1|0 (due earlier than before)}.
+ */
+export const TRIGGER_SCHEDULE = scheduleScript(
+  "triggerSchedule",
+  `
+local sched = read_schedule()
+if not sched then return { 0, 0 } end
+if sched.triggered_at then return { 1, 0 } end
+local earlier = set_due(sched, sched.next_at, now_ms())
+return { 1, earlier and 1 or 0 }
+`,
+);
+
+/**
+ * Takes a pending trigger (`claimTriggered`): clears `triggered_at`, puts `due_at` back to
+ * `next_at` and creates the manual run as `CLAIM_MANUAL` does, in one step. ARGV: base, jobId,
+ * replicaId, leaseMs, runId. Returns {runId, scheduledAt, lease}, or {} when none is pending.
+ */
+export const CLAIM_TRIGGERED = scheduleScript(
+  "claimTriggered",
+  `${MANUAL_RUN}
+local sched = read_schedule()
+if not sched or not sched.triggered_at then return {} end
+set_due(sched, sched.next_at, nil)
+return manual_run(ARGV[3], tonumber(ARGV[4]), ARGV[5])
+`,
+);
+
+/**
+ * The due rows of each task (`dueSchedules`), read from the due indexes. KEYS: the tasks' due
+ * indexes. ARGV: until, limit, start spread (the spread whose `spreadRank` for the replica is
+ * 0). Returns, per key, {members, next}: at most `limit` members due by `until` in the
+ * replica's order (due instant, then spread from the start spread round), and the first member
+ * due after `until` ('' for none). Each due instant visited costs three ZRANGEBYLEX calls and
+ * adds at least one member, so the work is O(limit · log n) per task.
+ */
+export const DUE_SCHEDULES = globalScript(
+  "dueSchedules",
+  `${DUE_CODE}
+local until_at, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
+local start = string.format('%010d', tonumber(ARGV[3]))
+local reply = {}
+for k, key in ipairs(KEYS) do
+  local rows, from = {}, '-'
+  while #rows < limit do
+    local first = redis.call('ZRANGEBYLEX', key, from, '+', 'LIMIT', 0, 1)[1]
+    if not first then break end
+    local code = string.sub(first, 1, 17)
+    if due_of(code) > until_at then break end
+    local ranges = { { '[' .. code .. ':' .. start, '(' .. code .. ';' },
+      { '[' .. code .. ':', '(' .. code .. ':' .. start } }
+    for _, range in ipairs(ranges) do
+      local room = limit - #rows
+      if room > 0 then
+        local got = redis.call('ZRANGEBYLEX', key, range[1], range[2], 'LIMIT', 0, room)
+        for _, member in ipairs(got) do rows[#rows + 1] = member end
+      end
+    end
+    from = '[' .. code .. ';'
+  end
+  local after = redis.call('ZRANGEBYLEX', key, '[' .. due_code(until_at) .. ';', '+', 'LIMIT', 0, 1)
+  reply[k] = { rows, after[1] or '' }
+end
+return reply
+`,
+);

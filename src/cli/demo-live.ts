@@ -15,22 +15,29 @@ const TICK_AFTER_MS = 20;
 
 type Start = Extract<ReplicaReport, { type: "start" }>;
 
+/** A last column of the run lines: its header and its text for a run. */
+export interface RunDetail {
+  readonly header: string;
+  readonly of: (start: Start) => string;
+}
+
 /**
- * One line per run start (occurrence, job, replica, attempt, start lag, and `detail` of the
- * run when given), per failed attempt and per replica event: for a few runs a second.
+ * One line per run start (occurrence, job, replica, attempt, start lag, and a `detail` column
+ * when given), per failed attempt and per replica event: for a few runs a second.
  */
 export function runLines(
   say: (line: string) => void,
   jobWidth: number,
-  detail: (start: Start) => string = () => "",
+  detail?: RunDetail,
 ): LiveOutput {
+  const header = `  occurrence    ${"job".padEnd(jobWidth)}  replica     attempt  lag`;
   return {
-    header: `  occurrence    ${"job".padEnd(jobWidth)}  replica     attempt  lag`,
+    header: detail ? `${header.padEnd(header.length + 6)}${detail.header}` : header,
     report(report) {
       if (report.type === "start") {
         const occurrence = new Date(report.scheduledAt).toISOString().slice(11, 23);
         const lag = `${report.at - report.scheduledAt} ms`;
-        const extra = detail(report);
+        const extra = detail?.of(report);
         say(
           `  ${occurrence}  ${report.job.padEnd(jobWidth)}  ${report.replica.padEnd(10)}  ${String(report.attempt).padStart(7)}  ${extra ? `${lag.padEnd(7)}  ${extra}` : lag}`,
         );

@@ -100,7 +100,7 @@ async function run(
     release();
     live.stop();
   }
-  const { window, reports, crashed } = ran;
+  const { window, reports, crashed, replicaIds } = ran;
   const due = demo ? await demo.due(window) : dueInWindow(demoJobs(window), window);
   const summary = summarize(due, reports);
   const schedules = demo?.verdict(due, summary) ?? null;
@@ -110,7 +110,7 @@ async function run(
       `${JSON.stringify({ ...summary, coordinated, replicaFailures: crashed, ...(schedules && { schedules }) })}\n`,
     );
   } else {
-    say(formatSummary(summary));
+    say(formatSummary(summary, replicaIds));
     if (schedules) say(ScheduleDemo.format(schedules));
     if (crashed > 0) say(`${crashed} replica process(es) exited with an error`);
   }
@@ -128,7 +128,12 @@ async function runReplicas(
   demo: ScheduleDemo | null,
   live: LiveOutput,
   say: (text: string) => void,
-): Promise<{ window: ReplicaWindow; reports: ReplicaReport[]; crashed: number }> {
+): Promise<{
+  window: ReplicaWindow;
+  reports: ReplicaReport[];
+  crashed: number;
+  replicaIds: string[];
+}> {
   const replicas = Array.from({ length: options.replicas }, (_, i) => {
     const args: DemoReplicaArgs = {
       storeUrl: options.uncoordinated ? "memory" : storeUrl,
@@ -155,6 +160,7 @@ async function runReplicas(
     window,
     reports: replicas.flatMap((r) => r.reports),
     crashed: codes.filter((code) => code !== 0).length,
+    replicaIds: replicas.map((r) => r.id),
   };
 }
 
@@ -195,7 +201,10 @@ async function drainBacklog(
 function liveOutput(demo: ScheduleDemo | null, say: (text: string) => void): LiveOutput {
   if (!demo) return runLines(say, 13);
   if (demo.count > MAX_RUN_LINES) return progressLines(say, demo.count);
-  return runLines(say, demo.jobWidth, (start) => demo.localTimeOf(start.job));
+  return runLines(say, demo.jobWidth, {
+    header: "local time",
+    of: (start) => demo.localTimeOf(start.job),
+  });
 }
 
 /**
@@ -206,11 +215,17 @@ export function runDemoReplica(args: DemoReplicaArgs): Promise<void> {
   return args.schedules ? runReplica(args, () => [], [demoTask]) : runReplica(args, demoJobs);
 }
 
-/** The closing summary line(s). */
-export function formatSummary(s: Summary): string {
-  const perReplica = Object.entries(s.perReplica)
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([replica, runs]) => `${replica} ${runs} (${Math.round((100 * runs) / s.runs)}%)`)
+/** The closing summary line(s); `replicas` lists those that ran nothing too. */
+export function formatSummary(
+  s: Summary,
+  replicas: readonly string[] = Object.keys(s.perReplica),
+): string {
+  const perReplica = [...replicas]
+    .sort((a, b) => a.localeCompare(b))
+    .map((replica) => {
+      const runs = s.perReplica[replica] ?? 0;
+      return `${replica} ${runs} (${s.runs === 0 ? 0 : Math.round((100 * runs) / s.runs)}%)`;
+    })
     .join(", ");
   return [
     `summary: ${s.due} occurrences due, ${s.runs} runs, ${s.duplicates} duplicates, ${s.misses} misses, start lag p50 ${s.lagP50Ms} ms, p99 ${s.lagP99Ms} ms`,

@@ -42,6 +42,25 @@ describe("examples", () => {
     expect(exit).toEqual({ code: 0, signal: null });
   });
 
+  it("docs/runtime-schedules.md shows the runtime schedules example as it is", () => {
+    const doc = readFileSync(new URL("../docs/runtime-schedules.md", import.meta.url), "utf8");
+    const shown = /```ts\n([\s\S]*?)```/.exec(doc)?.[1];
+    const example = readFileSync(RUNTIME, "utf8")
+      .split("\n")
+      .filter((line, i) => i > 2 || !line.startsWith("//"))
+      .join("\n")
+      .replace('"../src/index.js"', '"belfry"')
+      .replace('"../src/stores/sqlite/index.js"', '"belfry/sqlite"');
+    expect(shown).toBe(example);
+  });
+
+  it("the README's runtime schedules block is an excerpt of the example", () => {
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    const section = readme.slice(readme.indexOf("## Runtime schedules"));
+    const block = /```ts\n([\s\S]*?)```/.exec(section)?.[1] ?? "missing";
+    expect(readFileSync(RUNTIME, "utf8")).toContain(block);
+  });
+
   it("the runtime schedules example runs as written: zones, a trigger, runs, then it exits", async () => {
     const folder = mkdtempSync(join(tmpdir(), "belfry-runtime-"));
     const program = runProgram(RUNTIME, folder);

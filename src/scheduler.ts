@@ -163,6 +163,7 @@ export class Scheduler {
       ? new DuePoller({
           ...shared,
           records: this.store as Required<Store>,
+          warnings: capabilities(this.store).warnings,
           tasks: this.tasks,
           coordinator: this.coordinator,
           runner: this.runner,

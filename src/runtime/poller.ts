@@ -6,7 +6,12 @@ import { BelfryError } from "../errors.js";
 import type { EventHub } from "../observe/events.js";
 import type { Logger } from "../observe/logger.js";
 import type { JobConfig } from "../options.js";
-import type { ScheduleAdvance, ScheduleRecord, ScheduleRecords } from "../stores/store.js";
+import type {
+  ScheduleAdvance,
+  ScheduleRecord,
+  ScheduleRecords,
+  WarningRecords,
+} from "../stores/store.js";
 import { runtimeConfig, runtimeState } from "./definition.js";
 import type { TaskRegistry } from "./tasks.js";
 
@@ -21,6 +26,12 @@ const MAX_CACHED_CONFIGS = 10_000;
 export const POLL_MS = 500;
 /** The same where the store wakes replicas on a change (a safety net for a lost wake-up). */
 export const WAKEABLE_POLL_MS = 30_000;
+/** How often a replica looks for schedules of tasks nobody runs. */
+export const STALL_CHECK_MS = 60_000;
+/** A schedule overdue by more than this counts as stalled. */
+export const STALLED_AFTER_MS = 60_000;
+/** How often one stalled task is reported again while it lasts. */
+const STALL_REPORT_MS = 600_000;
 /** How long a row whose definition this replica cannot build is left alone. */
 const BROKEN_ROW_RETRY_MS = 60_000;
 
@@ -37,6 +48,8 @@ export interface PollerDeps {
   readonly leaseMs: number;
   /** Runs this replica can start now. */
   readonly room: () => number;
+  /** Where stalled tasks are persisted for audits; null on a store without warnings. */
+  readonly warnings: WarningRecords | null;
   /** Runs one pass with the scheduler's pass bookkeeping (health, store-failure backoff). */
   readonly pass: (states: readonly JobState[]) => Promise<void>;
 }
@@ -54,6 +67,9 @@ export class DuePoller {
   private timer: Timer | null = null;
   private running: Promise<void> | null = null;
   private again = false;
+  private stallTimer: Timer | null = null;
+  /** When each stalled task was last reported (store time). */
+  private readonly stallReported = new Map<string, number>();
   /** The last poll may have left due rows behind (no free slot, or a full batch). */
   private starved = false;
   private stopped = true;
@@ -81,6 +97,7 @@ export class DuePoller {
       }
     }
     this.wake();
+    this.armStallCheck();
   }
 
   /** Stops polling; waits for a poll in flight. */
@@ -88,6 +105,8 @@ export class DuePoller {
     this.stopped = true;
     this.timer?.cancel();
     this.timer = null;
+    this.stallTimer?.cancel();
+    this.stallTimer = null;
     await this.running;
     const unsubscribe = this.unsubscribe;
     this.unsubscribe = null;
@@ -168,6 +187,42 @@ export class DuePoller {
     if (this.starved && progress > 0) return 0;
     const nextDue = due.nextDueAt === null ? Infinity : due.nextDueAt - clock.now();
     return Math.max(0, Math.min(pollMs, nextDue));
+  }
+
+  private armStallCheck(): void {
+    this.stallTimer = this.deps.clock.setTimer(STALL_CHECK_MS, () => {
+      void this.checkStalled()
+        .catch((error: unknown) => this.report("scheduleTasks", error))
+        .finally(() => {
+          if (!this.stopped) this.armStallCheck();
+        });
+    });
+  }
+
+  /**
+   * Reports the tasks this replica does not define whose schedules are overdue by more than
+   * {@link STALLED_AFTER_MS}: one due query of one row per such task, so its cost does not grow
+   * with the number of schedules.
+   */
+  private async checkStalled(): Promise<void> {
+    const { records, tasks, clock, replicaId, hub, logger } = this.deps;
+    for (const task of await records.scheduleTasks()) {
+      if (tasks.get(task)) continue;
+      const now = clock.now();
+      const until = now - STALLED_AFTER_MS;
+      const [row] = (await records.dueSchedules({ tasks: [task], until, limit: 1, replicaId }))
+        .schedules;
+      const last = this.stallReported.get(task);
+      if (!row || row.dueAt === null || (last !== undefined && now - last < STALL_REPORT_MS)) {
+        continue;
+      }
+      this.stallReported.set(task, now);
+      const dueSince = new Date(row.dueAt);
+      const message = `belfry: runtime schedules of task ${JSON.stringify(task)} are overdue since ${dueSince.toISOString()} (e.g. key ${JSON.stringify(row.key)}): no live replica seems to define the task, so nothing runs them; define it with scheduler.task(${JSON.stringify(task)}, …) or remove its schedules`;
+      logger.warn({ task, dueSince, key: row.key }, message);
+      hub.emit("schedule:stalled", { replicaId, task, dueSince, key: row.key });
+      await this.deps.warnings?.addWarning({ replicaId, kind: "schedule-stalled", message });
+    }
   }
 
   /** Takes the pending triggers among `rows` (one store step each, exactly one replica wins). */

@@ -274,4 +274,24 @@ describe("runtime schedules (memory store, fake clock)", () => {
     const [run] = await b.history({ jobId: "slow:k" });
     expect(run).toMatchObject({ state: "succeeded", attempt: 2, replicaId: "b" });
   });
+
+  it("schedules of a task no replica defines are reported as stalled, every ten minutes", async () => {
+    const clock = new FakeClock(T0);
+    const s = await scheduler(clock);
+    const stalled: { task: string; key: string; dueSince: Date }[] = [];
+    s.on("schedule:stalled", (e) => void stalled.push(e));
+    s.task("known", () => {});
+    await s.start();
+    await s.schedules.create({ task: "typo-task", key: "k1", schedule: every("1m") });
+    await s.schedules.create({ task: "known", key: "k1", schedule: every("1m") });
+    for (let i = 0; i < 4; i++) await clock.advance(60_000);
+    expect(stalled).toEqual([
+      { replicaId: "a", task: "typo-task", key: "k1", dueSince: new Date(T0 + 60_000) },
+    ]);
+    const warnings = await s.store.listWarnings!(10);
+    expect(warnings.map((w) => w.kind)).toEqual(["schedule-stalled"]);
+    expect(warnings[0]?.message).toContain('scheduler.task("typo-task"');
+    for (let i = 0; i < 10; i++) await clock.advance(60_000);
+    expect(stalled).toHaveLength(2);
+  });
 });

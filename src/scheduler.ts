@@ -168,9 +168,8 @@ export class Scheduler {
           coordinator: this.coordinator,
           runner: this.runner,
           room: () => this.room(),
-          pass: async (states) => {
-            await this.passes.pass(() => this.coordinator.pass(states, () => this.room()));
-          },
+          pass: (states) =>
+            this.passes.pass(() => this.coordinator.pass(states, () => this.room())),
         })
       : null;
     this.schedules = new Schedules({

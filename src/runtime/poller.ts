@@ -1,5 +1,5 @@
 import type { OffsetClock, Timer } from "../clock.js";
-import type { Coordinator } from "../coordination/coordinator.js";
+import type { Coordinator, Wake } from "../coordination/coordinator.js";
 import type { JobState } from "../coordination/job-state.js";
 import type { Runner } from "../coordination/runner.js";
 import { BelfryError } from "../errors.js";
@@ -26,6 +26,10 @@ const MAX_CACHED_CONFIGS = 10_000;
 export const POLL_MS = 500;
 /** The same where the store wakes replicas on a change (a safety net for a lost wake-up). */
 export const WAKEABLE_POLL_MS = 30_000;
+/** Least sleep between two polls that found nothing to move (no spinning on stuck rows). */
+const MIN_POLL_GAP_MS = 5;
+/** Longest sleep after failed polls (1 s, 2 s, 4 s, … while the store fails). */
+const MAX_FAILURE_BACKOFF_MS = 30_000;
 /** How often a replica looks for schedules of tasks nobody runs. */
 export const STALL_CHECK_MS = 60_000;
 /** A schedule overdue by more than this counts as stalled. */
@@ -50,8 +54,8 @@ export interface PollerDeps {
   readonly room: () => number;
   /** Where stalled tasks are persisted for audits; null on a store without warnings. */
   readonly warnings: WarningRecords | null;
-  /** Runs one pass with the scheduler's pass bookkeeping (health, store-failure backoff). */
-  readonly pass: (states: readonly JobState[]) => Promise<void>;
+  /** Runs one pass with the scheduler's pass bookkeeping; says when to look at each again. */
+  readonly pass: (states: readonly JobState[]) => Promise<Wake[]>;
 }
 
 /**
@@ -73,6 +77,8 @@ export class DuePoller {
   /** The last poll may have left due rows behind (no free slot, or a full batch). */
   private starved = false;
   private stopped = true;
+  /** Polls failed in a row (the store is unreachable): the next one waits longer. */
+  private failures = 0;
   private unsubscribe: (() => Promise<void>) | null = null;
   private readonly configs = new Map<string, { key: string; config: JobConfig }>();
   /** Rows this replica could not build, by job id: when to try them again. */
@@ -143,17 +149,25 @@ export class DuePoller {
     this.timer = this.deps.clock.setTimer(delayMs, () => {
       this.timer = null;
       this.running = this.poll()
-        .catch((error: unknown) => this.report("dueSchedules", error))
+        .then((nextIn) => {
+          this.failures = 0;
+          return nextIn;
+        })
+        .catch((error: unknown) => {
+          this.failures += 1;
+          this.report("dueSchedules", error);
+          return Math.min(MAX_FAILURE_BACKOFF_MS, 1_000 * 2 ** (this.failures - 1));
+        })
         .then((nextIn) => {
           this.running = null;
-          const soon = this.again;
+          const soon = this.again && this.failures === 0;
           this.again = false;
-          this.arm(soon ? 0 : (nextIn ?? this.pollMs));
+          this.arm(soon ? 0 : nextIn);
         });
     });
   }
 
-  /** One poll; returns how long to sleep (ms), or null after a failure. */
+  /** One poll; returns how long to sleep (ms). */
   private async poll(): Promise<number> {
     const { records, tasks, clock, replicaId } = this.deps;
     const pollMs = this.pollMs;
@@ -175,18 +189,19 @@ export class DuePoller {
       row.nextAt !== null && row.nextAt <= now ? (this.build(row) ?? []) : [],
     );
     const before = states.map((state) => state.schedule?.storedNextAt);
-    if (states.length > 0) {
-      await this.deps.pass(states);
-      await this.advance(states);
-    }
-    progress += states.filter((state, i) => state.schedule?.storedNextAt !== before[i]).length;
+    const wakes = states.length > 0 ? await this.deps.pass(states) : [];
+    await this.advance(states);
+    const stuck = new Set(states.filter((state, i) => state.schedule?.storedNextAt === before[i]));
+    progress += states.length - stuck.size;
     this.starved = due.schedules.length >= limit;
     // A full batch that moved rows on: more may be due at once. Else sleep until the next due
-    // row (a batch of rows that cannot move, such as claims refused as not yet due by the
-    // store's clock, must not spin).
+    // row, or until a row that did not move asked to be looked at again (a claim refused as
+    // not yet due by the store's clock), never spinning on rows that cannot move.
     if (this.starved && progress > 0) return 0;
-    const nextDue = due.nextDueAt === null ? Infinity : due.nextDueAt - clock.now();
-    return Math.max(0, Math.min(pollMs, nextDue));
+    let wakeAt = due.nextDueAt ?? Infinity;
+    for (const { job, at } of wakes)
+      if (at !== null && stuck.has(job)) wakeAt = Math.min(wakeAt, at);
+    return Math.max(MIN_POLL_GAP_MS, Math.min(pollMs, wakeAt - clock.now()));
   }
 
   private armStallCheck(): void {
@@ -283,6 +298,7 @@ export class DuePoller {
       try {
         cached = { key, config: runtimeConfig(row, task) };
       } catch (error) {
+        if (this.broken.size >= MAX_CACHED_CONFIGS) this.broken.clear();
         this.broken.set(row.jobId, this.deps.clock.now() + BROKEN_ROW_RETRY_MS);
         this.report("schedule", error);
         return null;

@@ -294,4 +294,23 @@ describe("runtime schedules (memory store, fake clock)", () => {
     for (let i = 0; i < 10; i++) await clock.advance(60_000);
     expect(stalled).toHaveLength(2);
   });
+
+  it("a claim the store finds not yet due (the replica's clock ran ahead) is retried when due, not a poll later", async () => {
+    const replicaClock = new FakeClock(T0);
+    const storeClock = new FakeClock(T0);
+    const s = await scheduler(replicaClock, new MemoryStore({ clock: storeClock }));
+    const started: number[] = [];
+    s.task("t", () => void started.push(storeClock.now()));
+    await s.start();
+    await s.schedules.create({ task: "t", key: "k", schedule: every("1m") });
+    // The store's clock steps 3 s back; the replica's estimate of it is 3 s ahead until it
+    // measures again.
+    storeClock.set(T0 - 3_000);
+    for (let i = 0; i < 70; i++) {
+      await replicaClock.advance(1_000);
+      await storeClock.advance(1_000);
+    }
+    expect(started).toHaveLength(1);
+    expect(started[0]! - (T0 + 60_000)).toBeLessThan(5_000);
+  });
 });

@@ -163,13 +163,13 @@ export class Scheduler {
       ? new DuePoller({
           ...shared,
           records: this.store as Required<Store>,
+          warnings: capabilities(this.store).warnings,
           tasks: this.tasks,
           coordinator: this.coordinator,
           runner: this.runner,
           room: () => this.room(),
-          pass: async (states) => {
-            await this.passes.pass(() => this.coordinator.pass(states, () => this.room()));
-          },
+          pass: (states) =>
+            this.passes.pass(() => this.coordinator.pass(states, () => this.room())),
         })
       : null;
     this.schedules = new Schedules({

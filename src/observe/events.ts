@@ -66,6 +66,20 @@ export interface SchedulerEvents {
   /** The store reported a risky setting (e.g. Redis eviction policy). */
   "store:warning": { readonly replicaId: string; readonly message: string };
   /**
+   * Runtime schedules of a task this replica does not define are overdue by more than a
+   * minute: most likely no live replica defines the task (a removed handler, a typo in a
+   * task name, a deploy that has not reached any replica), so nothing runs them. Reported
+   * every ten minutes while it lasts, also as a log line and a persisted warning.
+   */
+  "schedule:stalled": {
+    readonly replicaId: string;
+    readonly task: string;
+    /** The oldest overdue schedule's due instant. */
+    readonly dueSince: Date;
+    /** One of its schedules, as an example to look at. */
+    readonly key: string;
+  };
+  /**
    * A job's stored definition flipped (rolling deploy, or an old replica still running):
    * `superseded` when the store refused this replica's claim for another definition (it
    * registers its own again after one lease: last writer wins), `replaced` when this replica's

@@ -1,12 +1,17 @@
 import type { OffsetClock, Timer } from "../clock.js";
-import type { Coordinator } from "../coordination/coordinator.js";
+import type { Coordinator, Wake } from "../coordination/coordinator.js";
 import type { JobState } from "../coordination/job-state.js";
 import type { Runner } from "../coordination/runner.js";
 import { BelfryError } from "../errors.js";
 import type { EventHub } from "../observe/events.js";
 import type { Logger } from "../observe/logger.js";
 import type { JobConfig } from "../options.js";
-import type { ScheduleAdvance, ScheduleRecord, ScheduleRecords } from "../stores/store.js";
+import type {
+  ScheduleAdvance,
+  ScheduleRecord,
+  ScheduleRecords,
+  WarningRecords,
+} from "../stores/store.js";
 import { runtimeConfig, runtimeState } from "./definition.js";
 import type { TaskRegistry } from "./tasks.js";
 
@@ -21,6 +26,16 @@ const MAX_CACHED_CONFIGS = 10_000;
 export const POLL_MS = 500;
 /** The same where the store wakes replicas on a change (a safety net for a lost wake-up). */
 export const WAKEABLE_POLL_MS = 30_000;
+/** Least sleep between two polls that found nothing to move (no spinning on stuck rows). */
+const MIN_POLL_GAP_MS = 5;
+/** Longest sleep after failed polls (1 s, 2 s, 4 s, … while the store fails). */
+const MAX_FAILURE_BACKOFF_MS = 30_000;
+/** How often a replica looks for schedules of tasks nobody runs. */
+export const STALL_CHECK_MS = 60_000;
+/** A schedule overdue by more than this counts as stalled. */
+export const STALLED_AFTER_MS = 60_000;
+/** How often one stalled task is reported again while it lasts. */
+const STALL_REPORT_MS = 600_000;
 /** How long a row whose definition this replica cannot build is left alone. */
 const BROKEN_ROW_RETRY_MS = 60_000;
 
@@ -37,8 +52,10 @@ export interface PollerDeps {
   readonly leaseMs: number;
   /** Runs this replica can start now. */
   readonly room: () => number;
-  /** Runs one pass with the scheduler's pass bookkeeping (health, store-failure backoff). */
-  readonly pass: (states: readonly JobState[]) => Promise<void>;
+  /** Where stalled tasks are persisted for audits; null on a store without warnings. */
+  readonly warnings: WarningRecords | null;
+  /** Runs one pass with the scheduler's pass bookkeeping; says when to look at each again. */
+  readonly pass: (states: readonly JobState[]) => Promise<Wake[]>;
 }
 
 /**
@@ -54,9 +71,14 @@ export class DuePoller {
   private timer: Timer | null = null;
   private running: Promise<void> | null = null;
   private again = false;
+  private stallTimer: Timer | null = null;
+  /** When each stalled task was last reported (store time). */
+  private readonly stallReported = new Map<string, number>();
   /** The last poll may have left due rows behind (no free slot, or a full batch). */
   private starved = false;
   private stopped = true;
+  /** Polls failed in a row (the store is unreachable): the next one waits longer. */
+  private failures = 0;
   private unsubscribe: (() => Promise<void>) | null = null;
   private readonly configs = new Map<string, { key: string; config: JobConfig }>();
   /** Rows this replica could not build, by job id: when to try them again. */
@@ -81,6 +103,7 @@ export class DuePoller {
       }
     }
     this.wake();
+    this.armStallCheck();
   }
 
   /** Stops polling; waits for a poll in flight. */
@@ -88,6 +111,8 @@ export class DuePoller {
     this.stopped = true;
     this.timer?.cancel();
     this.timer = null;
+    this.stallTimer?.cancel();
+    this.stallTimer = null;
     await this.running;
     const unsubscribe = this.unsubscribe;
     this.unsubscribe = null;
@@ -124,17 +149,25 @@ export class DuePoller {
     this.timer = this.deps.clock.setTimer(delayMs, () => {
       this.timer = null;
       this.running = this.poll()
-        .catch((error: unknown) => this.report("dueSchedules", error))
+        .then((nextIn) => {
+          this.failures = 0;
+          return nextIn;
+        })
+        .catch((error: unknown) => {
+          this.failures += 1;
+          this.report("dueSchedules", error);
+          return Math.min(MAX_FAILURE_BACKOFF_MS, 1_000 * 2 ** (this.failures - 1));
+        })
         .then((nextIn) => {
           this.running = null;
-          const soon = this.again;
+          const soon = this.again && this.failures === 0;
           this.again = false;
-          this.arm(soon ? 0 : (nextIn ?? this.pollMs));
+          this.arm(soon ? 0 : nextIn);
         });
     });
   }
 
-  /** One poll; returns how long to sleep (ms), or null after a failure. */
+  /** One poll; returns how long to sleep (ms). */
   private async poll(): Promise<number> {
     const { records, tasks, clock, replicaId } = this.deps;
     const pollMs = this.pollMs;
@@ -156,18 +189,55 @@ export class DuePoller {
       row.nextAt !== null && row.nextAt <= now ? (this.build(row) ?? []) : [],
     );
     const before = states.map((state) => state.schedule?.storedNextAt);
-    if (states.length > 0) {
-      await this.deps.pass(states);
-      await this.advance(states);
-    }
-    progress += states.filter((state, i) => state.schedule?.storedNextAt !== before[i]).length;
+    const wakes = states.length > 0 ? await this.deps.pass(states) : [];
+    await this.advance(states);
+    const stuck = new Set(states.filter((state, i) => state.schedule?.storedNextAt === before[i]));
+    progress += states.length - stuck.size;
     this.starved = due.schedules.length >= limit;
     // A full batch that moved rows on: more may be due at once. Else sleep until the next due
-    // row (a batch of rows that cannot move, such as claims refused as not yet due by the
-    // store's clock, must not spin).
+    // row, or until a row that did not move asked to be looked at again (a claim refused as
+    // not yet due by the store's clock), never spinning on rows that cannot move.
     if (this.starved && progress > 0) return 0;
-    const nextDue = due.nextDueAt === null ? Infinity : due.nextDueAt - clock.now();
-    return Math.max(0, Math.min(pollMs, nextDue));
+    let wakeAt = due.nextDueAt ?? Infinity;
+    for (const { job, at } of wakes)
+      if (at !== null && stuck.has(job)) wakeAt = Math.min(wakeAt, at);
+    return Math.max(MIN_POLL_GAP_MS, Math.min(pollMs, wakeAt - clock.now()));
+  }
+
+  private armStallCheck(): void {
+    this.stallTimer = this.deps.clock.setTimer(STALL_CHECK_MS, () => {
+      void this.checkStalled()
+        .catch((error: unknown) => this.report("scheduleTasks", error))
+        .finally(() => {
+          if (!this.stopped) this.armStallCheck();
+        });
+    });
+  }
+
+  /**
+   * Reports the tasks this replica does not define whose schedules are overdue by more than
+   * {@link STALLED_AFTER_MS}: one due query of one row per such task, so its cost does not grow
+   * with the number of schedules.
+   */
+  private async checkStalled(): Promise<void> {
+    const { records, tasks, clock, replicaId, hub, logger } = this.deps;
+    for (const task of await records.scheduleTasks()) {
+      if (tasks.get(task)) continue;
+      const now = clock.now();
+      const until = now - STALLED_AFTER_MS;
+      const [row] = (await records.dueSchedules({ tasks: [task], until, limit: 1, replicaId }))
+        .schedules;
+      const last = this.stallReported.get(task);
+      if (!row || row.dueAt === null || (last !== undefined && now - last < STALL_REPORT_MS)) {
+        continue;
+      }
+      this.stallReported.set(task, now);
+      const dueSince = new Date(row.dueAt);
+      const message = `belfry: runtime schedules of task ${JSON.stringify(task)} are overdue since ${dueSince.toISOString()} (e.g. key ${JSON.stringify(row.key)}): no live replica seems to define the task, so nothing runs them; define it with scheduler.task(${JSON.stringify(task)}, …) or remove its schedules`;
+      logger.warn({ task, dueSince, key: row.key }, message);
+      hub.emit("schedule:stalled", { replicaId, task, dueSince, key: row.key });
+      await this.deps.warnings?.addWarning({ replicaId, kind: "schedule-stalled", message });
+    }
   }
 
   /** Takes the pending triggers among `rows` (one store step each, exactly one replica wins). */
@@ -228,6 +298,7 @@ export class DuePoller {
       try {
         cached = { key, config: runtimeConfig(row, task) };
       } catch (error) {
+        if (this.broken.size >= MAX_CACHED_CONFIGS) this.broken.clear();
         this.broken.set(row.jobId, this.deps.clock.now() + BROKEN_ROW_RETRY_MS);
         this.report("schedule", error);
         return null;

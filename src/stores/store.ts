@@ -491,6 +491,12 @@ export interface ScheduleRecords {
   removeSchedules(jobIds: readonly string[]): Promise<boolean[]>;
   /** The schedules due for a replica (see {@link DueQuery}); cheap whatever the number of rows. */
   dueSchedules(query: DueQuery): Promise<DueSchedules>;
+  /**
+   * The tasks that have a schedule still to run (a `dueAt`), sorted: one index skip per task,
+   * whatever the number of rows. With {@link dueSchedules} for one task and a past `until`, it
+   * finds schedules nobody runs (a task no live replica defines).
+   */
+  scheduleTasks(): Promise<string[]>;
   /** Moves `nextAt` forward where a claim did not (a pass found nothing to claim); batched. */
   advanceSchedules(items: readonly ScheduleAdvance[]): Promise<void>;
   /**

@@ -291,6 +291,20 @@ export function scheduleCases(h: Harness): void {
     expect((await h.store.getSchedule(write.jobId))?.nextAt).toBe(t + 2_000);
   });
 
+  it("scheduleTasks lists the tasks with a schedule still due, sorted, not code jobs", async () => {
+    expect(await h.store.scheduleTasks()).toEqual([]);
+    await h.store.registerJob(job({ jobId: "code" }));
+    const b = schedule({ task: "b" });
+    await h.store.putSchedules(
+      [b, schedule({ task: "a" }), schedule({ task: "a" }), schedule({ task: "a-b" })],
+      "create",
+    );
+    await h.store.putSchedules([schedule({ task: "over", nextAt: null })], "create");
+    expect(await h.store.scheduleTasks()).toEqual(["a", "a-b", "b"]);
+    await h.store.removeSchedules([b.jobId]);
+    expect(await h.store.scheduleTasks()).toEqual(["a", "a-b"]);
+  });
+
   it("advanceSchedules moves nextAt forward only, only for the given hash", async () => {
     const a = schedule({ nextAt: 1_000 });
     const b = schedule({ nextAt: 1_000 });

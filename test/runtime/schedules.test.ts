@@ -274,4 +274,43 @@ describe("runtime schedules (memory store, fake clock)", () => {
     const [run] = await b.history({ jobId: "slow:k" });
     expect(run).toMatchObject({ state: "succeeded", attempt: 2, replicaId: "b" });
   });
+
+  it("schedules of a task no replica defines are reported as stalled, every ten minutes", async () => {
+    const clock = new FakeClock(T0);
+    const s = await scheduler(clock);
+    const stalled: { task: string; key: string; dueSince: Date }[] = [];
+    s.on("schedule:stalled", (e) => void stalled.push(e));
+    s.task("known", () => {});
+    await s.start();
+    await s.schedules.create({ task: "typo-task", key: "k1", schedule: every("1m") });
+    await s.schedules.create({ task: "known", key: "k1", schedule: every("1m") });
+    for (let i = 0; i < 4; i++) await clock.advance(60_000);
+    expect(stalled).toEqual([
+      { replicaId: "a", task: "typo-task", key: "k1", dueSince: new Date(T0 + 60_000) },
+    ]);
+    const warnings = await s.store.listWarnings!(10);
+    expect(warnings.map((w) => w.kind)).toEqual(["schedule-stalled"]);
+    expect(warnings[0]?.message).toContain('scheduler.task("typo-task"');
+    for (let i = 0; i < 10; i++) await clock.advance(60_000);
+    expect(stalled).toHaveLength(2);
+  });
+
+  it("a claim the store finds not yet due (the replica's clock ran ahead) is retried when due, not a poll later", async () => {
+    const replicaClock = new FakeClock(T0);
+    const storeClock = new FakeClock(T0);
+    const s = await scheduler(replicaClock, new MemoryStore({ clock: storeClock }));
+    const started: number[] = [];
+    s.task("t", () => void started.push(storeClock.now()));
+    await s.start();
+    await s.schedules.create({ task: "t", key: "k", schedule: every("1m") });
+    // The store's clock steps 3 s back; the replica's estimate of it is 3 s ahead until it
+    // measures again.
+    storeClock.set(T0 - 3_000);
+    for (let i = 0; i < 70; i++) {
+      await replicaClock.advance(1_000);
+      await storeClock.advance(1_000);
+    }
+    expect(started).toHaveLength(1);
+    expect(started[0]! - (T0 + 60_000)).toBeLessThan(5_000);
+  });
 });

@@ -204,6 +204,10 @@ export class MemoryStore implements Store {
     return schedules.dueSchedules(this.db, query);
   }
 
+  async scheduleTasks(): Promise<string[]> {
+    return schedules.scheduleTasks(this.db);
+  }
+
   async advanceSchedules(items: readonly ScheduleAdvance[]): Promise<void> {
     schedules.advanceSchedules(this.db, items);
   }

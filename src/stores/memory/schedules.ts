@@ -149,6 +149,15 @@ export function onScheduleChange(db: MemoryDb, listener: () => void): () => Prom
   return async () => void db.scheduleListeners.delete(once);
 }
 
+/** `scheduleTasks`: the tasks with a row still due, sorted. */
+export function scheduleTasks(db: MemoryDb): string[] {
+  const tasks = new Set<string>();
+  for (const parts of db.schedules.values()) {
+    if (dueAtOf(parts.nextAt, parts.triggeredAt) !== null) tasks.add(parts.task);
+  }
+  return [...tasks].sort();
+}
+
 /** `advanceSchedules`: forward only, for the current hash. */
 export function advanceSchedules(db: MemoryDb, items: readonly ScheduleAdvance[]): void {
   for (const item of items) {

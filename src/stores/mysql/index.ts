@@ -299,6 +299,10 @@ export class MysqlStore implements Store, ScheduleRecords {
     return schedules.dueSchedules(this.conn, query);
   }
 
+  async scheduleTasks(): Promise<string[]> {
+    return schedules.scheduleTasks(this.conn);
+  }
+
   async advanceSchedules(items: readonly ScheduleAdvance[]): Promise<void> {
     return schedules.advanceSchedules(this.conn, items);
   }

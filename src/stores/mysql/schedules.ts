@@ -127,6 +127,18 @@ export async function dueSchedules(db: MysqlDb, query: DueQuery): Promise<DueSch
   return { schedules, unreadable, nextDueAt };
 }
 
+/** `scheduleTasks`: a loose index scan of the due index (one read per task). */
+export async function scheduleTasks(db: MysqlDb): Promise<string[]> {
+  const rows = await db.run(
+    "scheduleTasks",
+    `SELECT DISTINCT task FROM ${db.tables.jobs}
+     WHERE task IS NOT NULL AND due_at IS NOT NULL ORDER BY task`,
+    [],
+  );
+  // Sorted here, by code unit: the server's collation may order names otherwise.
+  return rows.map((row) => String(row.task)).sort();
+}
+
 /**
  * `advanceSchedules`: per chunk one `UPDATE` under the current hash, moving `next_at` forward
  * only (`due_at` follows). A job id named twice starts a new chunk, so the second sees the first.

@@ -300,6 +300,10 @@ export class PostgresStore implements CompleteStore {
     return schedules.dueSchedules(this.conn, query);
   }
 
+  async scheduleTasks(): Promise<string[]> {
+    return schedules.scheduleTasks(this.conn);
+  }
+
   async advanceSchedules(items: readonly ScheduleAdvance[]): Promise<void> {
     return schedules.advanceSchedules(this.conn, items);
   }

@@ -280,6 +280,27 @@ export async function dueSchedules(db: PgDb, query: DueQuery): Promise<DueSchedu
   return { schedules, unreadable, nextDueAt };
 }
 
+/**
+ * `scheduleTasks`: a skip scan of the due index (one index descent per task, not a read of
+ * every row), through a recursive query, as PostgreSQL has no loose index scan of its own.
+ */
+export async function scheduleTasks(db: PgDb): Promise<string[]> {
+  const jobs = db.tables.jobs;
+  const rows = await db.rows(
+    "scheduleTasks",
+    `WITH RECURSIVE t(task) AS (
+  (SELECT task FROM ${jobs} WHERE due_at IS NOT NULL ORDER BY task LIMIT 1)
+  UNION ALL
+  SELECT (SELECT j.task FROM ${jobs} j WHERE j.due_at IS NOT NULL AND j.task > t.task
+          ORDER BY j.task LIMIT 1)
+  FROM t WHERE t.task IS NOT NULL)
+SELECT task FROM t WHERE task IS NOT NULL`,
+    [],
+  );
+  // Sorted here, by code unit: the server's collation may order names otherwise.
+  return rows.map((row) => String(row.task)).sort();
+}
+
 /** `advanceSchedules`: one statement per chunk, rows locked in job id order. */
 export async function advanceSchedules(db: PgDb, items: readonly ScheduleAdvance[]): Promise<void> {
   const next = advancedNextAtSql("j.next_at", "a.next_at");

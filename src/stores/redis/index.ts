@@ -263,6 +263,10 @@ export class RedisStore implements Store {
     return this.guard("dueSchedules", () => schedules.dueSchedules(this.context, query));
   }
 
+  async scheduleTasks(): Promise<string[]> {
+    return this.guard("scheduleTasks", () => schedules.scheduleTasks(this.context));
+  }
+
   async advanceSchedules(items: readonly ScheduleAdvance[]): Promise<void> {
     await this.guard("advanceSchedules", () => schedules.advanceSchedules(this.context, items));
   }

@@ -2,6 +2,7 @@ import { BelfryError } from "../../errors.js";
 import { REGISTER_CHUNK } from "../shared/batches.js";
 import { parseScheduleListing, parseScheduleRow, type RawRow } from "../shared/rows.js";
 import {
+  TASK_KEY_SEPARATOR,
   codeJobClash,
   replicaSpread,
   scheduleJobId,
@@ -142,6 +143,28 @@ const LIST_BATCH = 500;
  * prefix (or after `after`), then the rows. With `paused` the list is read on, a batch at a
  * time, until the page is full (as a SQL store scans without an index on `paused`).
  */
+/**
+ * `scheduleTasks`: a skip scan of the lex-ordered schedule list (job ids `<task>:<key>`, and a
+ * task name never holds `:` or `;`, so `[<task>;` is the first id of the next task), one
+ * round trip per task, then which of them still have a due index (Redis drops empty ones).
+ */
+export async function scheduleTasks(context: RedisContext): Promise<string[]> {
+  const tasks: string[] = [];
+  for (let from = "-"; ;) {
+    const [first] = list(
+      await context.client.call("zrangebylex", context.keys.schedules, from, "+", "LIMIT", 0, 1),
+    ).map(text);
+    if (first === undefined) break;
+    const task = first.split(TASK_KEY_SEPARATOR, 1)[0] as string;
+    tasks.push(task);
+    from = `[${task};`;
+  }
+  const pipeline = context.client.pipeline();
+  for (const task of tasks) pipeline.call("exists", context.keys.due(task));
+  const found = (await pipeline.exec()) ?? [];
+  return tasks.filter((_, i) => Number(found[i]?.[1]) === 1).sort();
+}
+
 export async function listSchedules(
   context: RedisContext,
   query: ScheduleQuery = {},

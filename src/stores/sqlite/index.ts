@@ -296,6 +296,10 @@ export class SqliteStore implements CompleteStore {
     return dueSchedules(this.conn, query);
   }
 
+  async scheduleTasks(): Promise<string[]> {
+    return schedules.scheduleTasks(this.conn);
+  }
+
   async advanceSchedules(items: readonly ScheduleAdvance[]): Promise<void> {
     return schedules.advanceSchedules(this.conn, items);
   }

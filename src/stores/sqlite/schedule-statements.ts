@@ -22,6 +22,7 @@ export const SCHEDULE_COLUMNS = [
 /** Names of the schedule statements. */
 export type ScheduleStatementName =
   | "scheduleGet"
+  | "scheduleTasks"
   | "scheduleTimes"
   | "scheduleSetTimes"
   | "scheduleInsert"
@@ -54,6 +55,14 @@ export function scheduleStatementsSql(prefix: string): Record<ScheduleStatementN
   // of rows; only the rows of the page are then read from the table, by rowid (see `due.ts`).
   const due = `SELECT rowid AS row_id, due_at, spread FROM ${jobs} WHERE task = ? AND due_at IS NOT NULL`;
   return {
+    // A skip scan of the due index: one seek per task, not a read of every entry.
+    scheduleTasks: `WITH RECURSIVE t(task) AS (
+      SELECT (SELECT task FROM ${jobs} WHERE due_at IS NOT NULL ORDER BY task LIMIT 1)
+      UNION ALL
+      SELECT (SELECT j.task FROM ${jobs} j WHERE j.due_at IS NOT NULL AND j.task > t.task
+              ORDER BY j.task LIMIT 1)
+      FROM t WHERE t.task IS NOT NULL)
+    SELECT task FROM t WHERE task IS NOT NULL`,
     scheduleGet: `SELECT * FROM ${jobs} WHERE job_id = ? AND task IS NOT NULL`,
     scheduleTimes: `SELECT hash, next_at, triggered_at FROM ${jobs} WHERE job_id = ? AND task IS NOT NULL`,
     scheduleSetTimes: `UPDATE ${jobs} SET next_at = ?, triggered_at = ?, due_at = ? WHERE job_id = ?`,

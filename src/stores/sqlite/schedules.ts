@@ -42,6 +42,13 @@ export function getSchedule(c: SqliteConnection, jobId: string): Promise<Schedul
   return c.read("getSchedule", () => readSchedule(c, jobId));
 }
 
+/** `scheduleTasks`: the tasks with a row still due, sorted (a skip scan of the due index). */
+export function scheduleTasks(c: SqliteConnection): Promise<string[]> {
+  return c.read("scheduleTasks", () =>
+    (c.sql.scheduleTasks.all() as RawRow[]).map((row) => String(row.task)).sort(),
+  );
+}
+
 /** `putSchedules`: one transaction per chunk; each write applied on its own, in order. */
 export async function putSchedules(
   c: SqliteConnection,

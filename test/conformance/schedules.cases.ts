@@ -405,9 +405,9 @@ export function scheduleCases(h: Harness): void {
     ]);
     expect(await h.store.getSchedule(write.jobId)).toEqual(before);
     // The series goes on from its own watermark: the next scheduled claim is not refused.
-    expect((await claimOne(h.store, request(write, t + 1_000, { nextAt: t + 60_000 }))).status).toBe(
-      "won",
-    );
+    expect(
+      (await claimOne(h.store, request(write, t + 1_000, { nextAt: t + 60_000 }))).status,
+    ).toBe("won");
   });
 
   it("claimBackfill: null for no schedule or a code job; the instants are the caller's", async () => {

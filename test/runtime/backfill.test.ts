@@ -101,9 +101,13 @@ describe("schedules.backfill (memory store, fake clock)", () => {
     expect(runs).toHaveLength(7);
 
     // The schedule's own occurrence still runs, as scheduled.
-    await clock.advance(60_000);
+    await clock.advance(61_000);
     expect(runs.map((run) => run.trigger)).toEqual([...Array(7).fill("backfill"), "schedule"]);
     expect(runs[7]?.scheduledAt.toISOString()).toBe("2026-04-01T07:00:00.000Z");
+    // The audit counts backfill runs apart: nothing ran twice, nothing owed is missing.
+    const report = await s.audit({ since: Date.parse("2026-03-25T00:00:00Z") });
+    expect(report).toMatchObject({ ok: true, backfillRuns: 7, manualRuns: 0, runs: 8 });
+    expect(report.unscheduled.count).toBe(0);
   });
 
   it("bad windows, unknown schedules and tasks not defined here give their codes", async () => {

@@ -49,8 +49,8 @@ export interface BackfillWindow {
 }
 
 /**
- * Reads `from` and `to` (`Date`s, epoch ms or ISO 8601 with an offset). Throws `INVALID_DATE` for a value that is no
- * instant and `INVALID_RANGE` unless `from < to`.
+ * Reads `from` and `to` (`Date`s, epoch ms or ISO 8601 with an offset). Throws
+ * `INVALID_DATE` for a value that is no instant and `INVALID_RANGE` unless `from < to`.
  */
 export function backfillWindow(from: unknown, to: unknown, where: string): BackfillWindow {
   const window = { from: instant(from, "from", where), to: instant(to, "to", where) };

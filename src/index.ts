@@ -10,6 +10,7 @@ export type {
   ScheduleRef,
   CreateManyResult,
 } from "./runtime/schedules.js";
+export type { Backfill, BackfillResult } from "./runtime/backfill.js";
 export type { ScheduleInput, ScheduleOptions } from "./runtime/definition.js";
 export type { TaskOptions } from "./runtime/tasks.js";
 export { scheduleJobId } from "./stores/shared/schedules.js";

@@ -21,7 +21,8 @@ export interface RunContext {
   /** Nominal instant of the occurrence (UTC). */
   readonly scheduledAt: Date;
   /**
-   * `<jobId>@<ISO scheduledAt>` (manual runs: `<jobId>@<ISO>#manual`): the same for every attempt
+   * `<jobId>@<ISO scheduledAt>` (manual runs: `<jobId>@<ISO>#manual`, backfill runs:
+   * `<jobId>@<ISO>#backfill`): the same for every attempt
    * of the occurrence on every replica, so a handler can make its side effects idempotent.
    */
   readonly idempotencyKey: string;

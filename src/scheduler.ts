@@ -19,6 +19,7 @@ import { capabilities } from "./stores/shared/capabilities.js";
 import { MemoryStore } from "./stores/memory/index.js";
 import type { HistoryQuery, RunRecord, Store } from "./stores/store.js";
 import { auditStore, type AuditOptions, type AuditReport } from "./observe/audit.js";
+import { Backfills } from "./runtime/backfill.js";
 import { DuePoller } from "./runtime/poller.js";
 import { Schedules } from "./runtime/schedules.js";
 import { TaskRegistry, type TaskOptions } from "./runtime/tasks.js";
@@ -79,6 +80,8 @@ export class Scheduler {
   private readonly tasks = new TaskRegistry();
   /** The due path of runtime schedules; null on a store that cannot keep them. */
   private readonly poller: DuePoller | null;
+  /** `schedules.backfill` runs on this replica. */
+  private readonly backfills: Backfills;
   private readonly due: DueTimer;
   private readonly concurrency: number;
   private readonly stopTimeoutMs: number;
@@ -142,6 +145,7 @@ export class Scheduler {
       onSettled: () => {
         this.due.wake();
         this.poller?.roomFreed();
+        this.backfills.roomFreed();
       },
     });
     this.coordinator = coordinatorFor(config.coordination, config.leaderTermMs, {
@@ -172,12 +176,15 @@ export class Scheduler {
             this.passes.pass(() => this.coordinator.pass(states, () => this.room())),
         })
       : null;
+    this.backfills = new Backfills({ ...shared, runner: this.runner, room: () => this.room() });
     this.schedules = new Schedules({
       store: this.store,
       clock: this.clock,
       timezone: this.timezone,
       assertStarted: (where) => this.assertStarted(where),
       wake: () => this.poller?.wake(),
+      tasks: this.tasks,
+      backfills: this.backfills,
     });
   }
 
@@ -377,6 +384,7 @@ export class Scheduler {
   }
 
   private async stopNow(drain: boolean): Promise<void> {
+    await this.backfills.stop();
     await this.due.stop();
     await this.poller?.stop();
     await this.coordinator.stop();

@@ -54,7 +54,7 @@ function row(run: RunRecord): string[] {
     iso(run.scheduledAt),
     run.jobId,
     run.state,
-    `attempt ${run.attempt}${run.trigger === "manual" ? " (manual)" : ""}`,
+    `attempt ${run.attempt}${run.trigger === "schedule" ? "" : ` (${run.trigger})`}`,
     run.replicaId ?? "-",
     run.runId,
     run.error ? `error: ${run.error}` : "",

@@ -24,10 +24,14 @@ export interface RunnerDeps {
   readonly onSettled: () => void;
 }
 
-/** The idempotency key of an occurrence: the same on every replica and every attempt. */
+/**
+ * The idempotency key of an occurrence: the same on every replica and every attempt. A run
+ * outside the series' claim carries its trigger (`…#manual`, `…#backfill`), so a backfill of an
+ * instant that also ran as scheduled has a key of its own.
+ */
 export function idempotencyKey(run: Pick<ClaimedRun, "jobId" | "scheduledAt" | "trigger">): string {
   const key = `${run.jobId}@${new Date(run.scheduledAt).toISOString()}`;
-  return run.trigger === "manual" ? `${key}#manual` : key;
+  return run.trigger === "schedule" ? key : `${key}#${run.trigger}`;
 }
 
 const FINISH_RETRY_MS = 1_000;

@@ -111,6 +111,11 @@ export interface AuditReport {
   readonly unscheduled: AuditList<RunRecord>;
   /** Runs started by `runNow` (not occurrences of a schedule). */
   readonly manualRuns: number;
+  /**
+   * Runs of past occurrences made by `schedules.backfill`: checked for duplicates among
+   * themselves, never counted as the occurrence's scheduled run nor as its duplicate.
+   */
+  readonly backfillRuns: number;
   /** Runs still `claimed` or `running`, and `queued` ones. */
   readonly active: number;
   readonly queued: number;

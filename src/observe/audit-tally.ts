@@ -32,6 +32,7 @@ export class Capped<T> implements AuditList<T> {
 export class RunTally {
   rows = 0;
   manualRuns = 0;
+  backfillRuns = 0;
   active = 0;
   queued = 0;
   readonly missed: Capped<RunRecord>;
@@ -45,6 +46,11 @@ export class RunTally {
   readonly perJob = new Map<string, number>();
   /** Scheduled rows per job, per nominal instant. */
   readonly occurrences = new Map<string, Map<number, RunRecord[]>>();
+  /**
+   * `backfill` rows per job, per instant: apart from the scheduled rows (a backfill runs an
+   * instant again by design), but two of them at one instant are a duplicate.
+   */
+  private readonly backfills = new Map<string, Map<number, RunRecord[]>>();
   private readonly lags: LateStart[] = [];
 
   constructor(private readonly listLimit: number) {
@@ -70,25 +76,32 @@ export class RunTally {
       this.manualRuns += 1;
       return;
     }
-    let byInstant = this.occurrences.get(run.jobId);
-    if (!byInstant) this.occurrences.set(run.jobId, (byInstant = new Map()));
-    const same = byInstant.get(run.scheduledAt);
-    if (same) same.push(run);
-    else byInstant.set(run.scheduledAt, [run]);
+    if (run.trigger === "backfill") {
+      this.backfillRuns += 1;
+      byOccurrence(this.backfills, run);
+      return;
+    }
+    byOccurrence(this.occurrences, run);
     if (run.attempt === 1 && run.startedAt !== null) {
       const { jobId, scheduledAt, runId, replicaId } = run;
       this.lags.push({ jobId, scheduledAt, runId, replicaId, lagMs: run.startedAt - scheduledAt });
     }
   }
 
-  /** Occurrences that two or more runs (different `runId`s) started or completed. */
+  /**
+   * Occurrences that two or more scheduled runs (different `runId`s) started or completed, and
+   * instants that two or more backfill runs did. A backfill run beside the occurrence's
+   * scheduled run is no duplicate.
+   */
   duplicates(): Capped<Duplicate> {
     const found = new Capped<Duplicate>(this.listLimit);
-    for (const [jobId, byInstant] of this.occurrences) {
-      for (const [scheduledAt, runs] of byInstant) {
-        const started = runs.filter((run) => run.startedAt !== null || run.state === "succeeded");
-        if (new Set(started.map((run) => run.runId)).size > 1) {
-          found.push({ jobId, scheduledAt, runs: started });
+    for (const rows of [this.occurrences, this.backfills]) {
+      for (const [jobId, byInstant] of rows) {
+        for (const [scheduledAt, runs] of byInstant) {
+          const started = runs.filter((run) => run.startedAt !== null || run.state === "succeeded");
+          if (new Set(started.map((run) => run.runId)).size > 1) {
+            found.push({ jobId, scheduledAt, runs: started });
+          }
         }
       }
     }
@@ -140,6 +153,15 @@ export class RunTally {
 
 function endOf(run: RunRecord, now: number): number {
   return run.finishedAt ?? run.leaseExpiresAt ?? now;
+}
+
+/** Adds `run` to its job's rows at its instant. */
+function byOccurrence(rows: Map<string, Map<number, RunRecord[]>>, run: RunRecord): void {
+  let byInstant = rows.get(run.jobId);
+  if (!byInstant) rows.set(run.jobId, (byInstant = new Map()));
+  const same = byInstant.get(run.scheduledAt);
+  if (same) same.push(run);
+  else byInstant.set(run.scheduledAt, [run]);
 }
 
 function bump(counts: Map<string, number>, key: string): void {

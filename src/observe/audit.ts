@@ -115,6 +115,7 @@ export async function auditStore(store: Store, options: AuditOptions = {}): Prom
     overlaps: tally.overlaps(policies, now),
     unscheduled: found.unscheduled,
     manualRuns: tally.manualRuns,
+    backfillRuns: tally.backfillRuns,
     active: tally.active,
     queued: tally.queued,
     clockSkew,

@@ -1,6 +1,6 @@
 import type { ClaimWrite } from "./claim.js";
 import type { RecoveryAction } from "./recovery.js";
-import { ACTIVE_STATES } from "./vocabulary.js";
+import { ACTIVE_STATES, type RunTrigger } from "./vocabulary.js";
 import type {
   ClaimedRun,
   ClaimRequest,
@@ -92,11 +92,44 @@ export function manualRow(
   leaseMs: number,
   runId: string,
 ): RunRecord {
+  return ownedRow("manual", jobId, scheduledAt, replicaId, now, leaseMs, runId);
+}
+
+/** A `backfill` run of the past occurrence `scheduledAt`, claimed at store `now`. */
+export function backfillRow(
+  jobId: string,
+  scheduledAt: number,
+  replicaId: string,
+  now: number,
+  leaseMs: number,
+  runId: string,
+): RunRecord {
+  return ownedRow("backfill", jobId, scheduledAt, replicaId, now, leaseMs, runId);
+}
+
+/**
+ * The instants a backfill claims of those asked for: deduplicated, none after store `now` (an
+ * occurrence still to come is the schedule's to claim), oldest first.
+ */
+export function backfillInstants(instants: readonly number[], now: number): number[] {
+  return newMissedInstants(null, instants, now);
+}
+
+/** A run outside the series' claim (`manual`, `backfill`): `claimed`, token 1, a fresh lease. */
+function ownedRow(
+  trigger: RunTrigger,
+  jobId: string,
+  scheduledAt: number,
+  replicaId: string,
+  now: number,
+  leaseMs: number,
+  runId: string,
+): RunRecord {
   return baseRow({
     runId,
     jobId,
     scheduledAt,
-    trigger: "manual",
+    trigger,
     state: "claimed",
     token: 1,
     replicaId,

@@ -29,5 +29,11 @@ export type OverlapPolicy = "allow" | "skip" | "queueOne";
 /** What recovery does with a run whose lease expired (its replica died or hung). */
 export type AbandonPolicy = "retry" | "abandon";
 
-/** Why a run exists: its schedule, or an explicit `runNow`. */
-export type RunTrigger = "schedule" | "manual";
+/**
+ * Why a run exists: its schedule, an explicit `runNow` / `schedules.trigger` (`manual`), or a
+ * runtime schedule's `schedules.backfill` of a past occurrence (`backfill`).
+ */
+export type RunTrigger = "schedule" | "manual" | "backfill";
+
+/** Every {@link RunTrigger}, as stores read them back from `trigger_kind`. */
+export const RUN_TRIGGERS: readonly RunTrigger[] = ["schedule", "manual", "backfill"];

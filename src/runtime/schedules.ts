@@ -1,6 +1,7 @@
 import { OffsetClock, systemClock } from "../clock.js";
 import { measureOffset } from "../coordination/clock-sync.js";
 import { BelfryError, quote } from "../errors.js";
+import type { InstantInput } from "../schedules/instant.js";
 import type { ScheduleSpec } from "../schedules/schedule.js";
 import { scheduleJobId } from "../stores/shared/schedules.js";
 import type {
@@ -12,6 +13,13 @@ import type {
   UnreadableJob,
 } from "../stores/store.js";
 import {
+  backfillPlan,
+  backfillWindow,
+  checkPastWindow,
+  type Backfill,
+  type Backfills,
+} from "./backfill.js";
+import {
   checkKey,
   scheduleWhere,
   scheduleWrite,
@@ -19,7 +27,7 @@ import {
   type ScheduleInput,
   type ScheduleOptions,
 } from "./definition.js";
-import { checkTaskName } from "./tasks.js";
+import { checkTaskName, type TaskRegistry } from "./tasks.js";
 
 /** A runtime schedule as `scheduler.schedules` shows it. */
 export interface ScheduleInfo {
@@ -99,6 +107,10 @@ export interface SchedulesDeps {
   readonly assertStarted: (where: string) => void;
   /** Polls this replica's due schedules now (a write here made something due). */
   readonly wake: () => void;
+  /** The tasks defined on this replica (a backfill runs here, so its task must be one). */
+  readonly tasks: TaskRegistry;
+  /** Where backfills run on this replica. */
+  readonly backfills: Backfills;
 }
 
 /** Writes of one `createMany` round. */
@@ -235,6 +247,49 @@ export class Schedules {
     const found = await this.records("trigger").triggerSchedule(this.jobIdOf(task, key, "trigger"));
     if (!found) throw unknownSchedule("trigger", task, key);
     this.deps.wake();
+  }
+
+  /**
+   * Runs the schedule's past occurrences in `[from, to)` again, each at most once ever, on this
+   * replica (Temporal's backfill): the occurrences of its series as its stored definition
+   * computes them (its zone, `startAt`, `stopAt`), whatever ran at them before, each a
+   * `backfill` run (idempotency key `…#backfill`) claimed as run slots free up, with the leases,
+   * heartbeats and recovery of any run. A second backfill of the window claims nothing again.
+   * It never moves the series (watermark, run count, next run) and ignores `paused` and the
+   * overlap policy, as `trigger` does.
+   *
+   * Resolves once the window is checked, with the number of occurrences and `finished`, which
+   * settles when all of them are claimed (or found backfilled before) and their runs have
+   * ended: `{ claimed, alreadyClaimed }`.
+   *
+   * @param from - first instant of the window, inclusive (`Date`, epoch ms or ISO 8601).
+   * @param to - end of the window, exclusive, not after store now.
+   * @throws BelfryError `INVALID_DATE` for a bound that is no instant; `INVALID_RANGE` unless
+   *   `from < to ≤ store now`, or for more than 10,000 occurrences (the message says where to
+   *   split); `UNKNOWN_SCHEDULE`; `UNKNOWN_JOB` when this replica does not define the task.
+   */
+  async backfill(
+    task: string,
+    key: string,
+    from: InstantInput,
+    to: InstantInput,
+  ): Promise<Backfill> {
+    const jobId = this.jobIdOf(task, key, "backfill");
+    const where = `schedules.backfill(${quote(task)}, ${quote(key)})`;
+    const records = this.records("backfill");
+    const window = backfillWindow(from, to, where);
+    const row = await records.getSchedule(jobId);
+    if (!row) throw unknownSchedule("backfill", task, key);
+    const entry = this.deps.tasks.get(row.task);
+    if (!entry) {
+      throw new BelfryError(
+        "UNKNOWN_JOB",
+        `${where}: task ${quote(row.task)} is not defined on this scheduler; a backfill runs on the replica that asks for it: call scheduler.task(${quote(row.task)}, …) here first`,
+      );
+    }
+    checkPastWindow(window, await this.deps.store.now(), where);
+    const { config, instants } = backfillPlan(row, entry, window, where);
+    return this.deps.backfills.start(records, jobId, config, instants, where);
   }
 
   private writeOf(input: ScheduleInput): ScheduleWrite {

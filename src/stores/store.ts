@@ -511,6 +511,26 @@ export interface ScheduleRecords {
    */
   claimTriggered(jobId: string, replicaId: string, leaseMs: number): Promise<ClaimedRun | null>;
   /**
+   * Claims past occurrences of the schedule again, as `backfill` runs (`schedules.backfill`),
+   * in one atomic step: for each of `instants` not after store now and with no `backfill` row
+   * yet (the unique occurrence key `(jobId, scheduledAt, "backfill")`, whatever its state),
+   * inserts a `backfill` run (`claimed`, token 1, attempt 1, `claimedAt` = store now, lease
+   * until store now + `leaseMs`) and returns them, oldest first; the others are skipped, so an
+   * occurrence is backfilled at most once while its row is kept (retention can delete it). A
+   * `schedule` or `manual` row at the same instant does not count. Like
+   * {@link Store.claimManual} it never touches the watermark, run count, `nextAt`,
+   * `triggeredAt` or `paused`, and ignores `paused` and the overlap policy. The store does not
+   * check that the instants are occurrences of the series (the caller computed them from the
+   * definition); callers send a few hundred at a time. Null when `jobId` is no schedule (none,
+   * or a job defined in code).
+   */
+  claimBackfill(
+    jobId: string,
+    instants: readonly number[],
+    replicaId: string,
+    leaseMs: number,
+  ): Promise<ClaimedRun[] | null>;
+  /**
    * Calls `listener` soon after a write on any replica made a schedule due earlier than before
    * (create, upsert, trigger, resume): PostgreSQL `LISTEN/NOTIFY`, Redis pub/sub. Returns the
    * unsubscribe function. Absent on stores that cannot (MySQL, SQLite, memory across

@@ -1,7 +1,16 @@
 import { expect, it } from "vitest";
 import { scheduleJobId } from "../../src/stores/shared/schedules.js";
 import type { ScheduleWrite } from "../../src/stores/store.js";
-import { claimOne, job, pastBase, rejectsWith, request, type Harness } from "./harness.js";
+import {
+  claimOne,
+  claimWon,
+  job,
+  pastBase,
+  rejectsWith,
+  request,
+  waitPast,
+  type Harness,
+} from "./harness.js";
 
 let scheduleCounter = 0;
 
@@ -356,6 +365,110 @@ export function scheduleCases(h: Harness): void {
     expect(await h.store.claimTriggered(write.jobId, "r1", 30_000)).toBeNull();
     const history = await h.store.history({ jobId: write.jobId });
     expect(history.map((run) => run.trigger)).toEqual(["manual"]);
+  });
+
+  it("claimBackfill claims past instants once as backfill runs, whatever ran there, and leaves the series alone", async () => {
+    const t = await pastBase(h.store);
+    const write = schedule({ nextAt: t });
+    await h.store.putSchedules([write], "create");
+    await claimWon(h.store, request(write, t, { nextAt: t + 60_000 }));
+    const before = await h.store.getSchedule(write.jobId);
+    const now = await h.store.now();
+    const instants = [t + 2_000, t, t + 1_000, t + 1_000, now + 600_000];
+    const runs = await h.store.claimBackfill(write.jobId, instants, "r7", 30_000);
+    // The scheduled run at t does not count; the repeated and the future instants are skipped.
+    expect(runs?.map((run) => run.scheduledAt)).toEqual([t, t + 1_000, t + 2_000]);
+    for (const run of runs ?? []) {
+      expect(run).toMatchObject({ jobId: write.jobId, trigger: "backfill", attempt: 1, token: 1 });
+      expect(run.leaseExpiresAt).toBeGreaterThanOrEqual(now + 30_000);
+      expect(run.leaseExpiresAt).toBeLessThanOrEqual((await h.store.now()) + 30_000);
+    }
+    expect(await h.store.getSchedule(write.jobId)).toEqual(before);
+    // A second backfill of the window (and past it) claims only what was never backfilled.
+    const again = await h.store.claimBackfill(write.jobId, [t, t + 2_000, t + 3_000], "r8", 30_000);
+    expect(again?.map((run) => run.scheduledAt)).toEqual([t + 3_000]);
+    expect(await h.store.claimBackfill(write.jobId, [], "r8", 30_000)).toEqual([]);
+    const history = await h.store.history({ jobId: write.jobId });
+    // Rows at one instant come by run id: compare them sorted.
+    expect(history.map((run) => [run.scheduledAt - t, run.trigger, run.state]).sort()).toEqual([
+      [0, "backfill", "claimed"],
+      [0, "schedule", "claimed"],
+      [1_000, "backfill", "claimed"],
+      [2_000, "backfill", "claimed"],
+      [3_000, "backfill", "claimed"],
+    ]);
+    expect(history.filter((run) => run.trigger === "backfill").map((r) => r.replicaId)).toEqual([
+      "r8",
+      "r7",
+      "r7",
+      "r7",
+    ]);
+    expect(await h.store.getSchedule(write.jobId)).toEqual(before);
+    // The series goes on from its own watermark: the next scheduled claim is not refused.
+    expect(
+      (await claimOne(h.store, request(write, t + 1_000, { nextAt: t + 60_000 }))).status,
+    ).toBe("won");
+  });
+
+  it("claimBackfill: null for no schedule or a code job; the instants are the caller's", async () => {
+    const t = await pastBase(h.store);
+    const code = job();
+    await h.store.registerJob(code);
+    expect(await h.store.claimBackfill(code.jobId, [t], "r1", 30_000)).toBeNull();
+    expect(await h.store.claimBackfill("digest:nobody", [t], "r1", 30_000)).toBeNull();
+    expect(await h.store.history({ jobId: code.jobId })).toEqual([]);
+    // The store cannot compute a series: an instant off the schedule's grid is claimed as asked.
+    const write = schedule({ nextAt: null });
+    await h.store.putSchedules([write], "create");
+    const runs = await h.store.claimBackfill(write.jobId, [t + 123], "r1", 30_000);
+    expect(runs?.map((run) => run.scheduledAt)).toEqual([t + 123]);
+  });
+
+  it("claimBackfill ignores paused and the overlap policy; a finished backfill run is never claimed again", async () => {
+    const t = await pastBase(h.store);
+    const write = schedule({ nextAt: t, overlap: "skip" });
+    await h.store.putSchedules([write], "create");
+    await claimWon(h.store, request(write, t, { nextAt: t + 60_000 }));
+    await h.store.setPaused(write.jobId, true);
+    const [run] = (await h.store.claimBackfill(write.jobId, [t - 1_000], "r1", 30_000)) ?? [];
+    expect(run?.scheduledAt).toBe(t - 1_000);
+    expect(await h.store.getSchedule(write.jobId)).toMatchObject({ paused: true, watermark: t });
+    expect(await h.store.startRun(run!.runId, run!.token, run!.attempt)).toBe(true);
+    const finished = await h.store.finishRun(run!.runId, run!.token, { state: "failed" }, 30_000);
+    expect(finished.ok).toBe(true);
+    expect(await h.store.claimBackfill(write.jobId, [t - 1_000], "r1", 30_000)).toEqual([]);
+  });
+
+  it("replicas backfilling one window at once claim each instant once", async () => {
+    const t = await pastBase(h.store);
+    const write = schedule({ nextAt: null });
+    await h.store.putSchedules([write], "create");
+    const instants = Array.from({ length: 50 }, (_, i) => t + i * 1_000);
+    const replicas = await h.replicas(4);
+    const claimed = await Promise.all(
+      replicas.map((store, i) => store.claimBackfill(write.jobId, instants, `r${i}`, 30_000)),
+    );
+    const all = claimed.flatMap((runs) => runs ?? []).map((run) => run.scheduledAt);
+    expect(all.sort((a, b) => a - b)).toEqual(instants);
+  });
+
+  it("an expired backfill run is recovered as a backfill run", async () => {
+    const t = await pastBase(h.store);
+    const write = schedule({ nextAt: null, onAbandoned: "retry", maxAttempts: 3 });
+    await h.store.putSchedules([write], "create");
+    const [run] = (await h.store.claimBackfill(write.jobId, [t], "r1", 50)) ?? [];
+    expect(run).toBeDefined();
+    await h.store.startRun(run!.runId, run!.token, run!.attempt);
+    await waitPast(h.store, run!.leaseExpiresAt);
+    const recovered = await h.store.recoverExpired("r2", 30_000, 10);
+    expect(recovered).toHaveLength(1);
+    expect(recovered[0]).toMatchObject({
+      action: "retried",
+      run: { runId: run!.runId, scheduledAt: t, trigger: "backfill", attempt: 2, token: 2 },
+    });
+    const [row] = await h.store.history({ jobId: write.jobId });
+    expect(row).toMatchObject({ trigger: "backfill", state: "claimed", replicaId: "r2" });
+    expect(await h.store.getSchedule(write.jobId)).toMatchObject({ watermark: null, runCount: 0 });
   });
 
   it("removeSchedules deletes the row at once (claims are unknownJob) and keeps its runs", async () => {

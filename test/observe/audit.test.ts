@@ -115,3 +115,30 @@ for (const [kind, make] of Object.entries(backends)) {
     });
   });
 }
+
+describe("auditStore and backfill runs", () => {
+  it("counts a backfill run apart from the occurrence's scheduled run; two of one instant are a duplicate", async () => {
+    const clock = new FakeClock(T0);
+    const store = new MemoryStore({ clock });
+    await fill(store, clock);
+    const [run] = await store.history({ jobId: "tick", from: T0 + 30_000, limit: 1 });
+    const backfill = (runId: string): RunRecord => ({
+      ...(run as RunRecord),
+      runId,
+      trigger: "backfill",
+      replicaId: "replica-b",
+    });
+    withExtraRows(store, [backfill("backfill-1")]);
+    const beside = await auditStore(store, { ...WINDOW, now: clock.now() });
+    expect(beside).toMatchObject({ ok: true, runs: 82, backfillRuns: 1, manualRuns: 0 });
+    expect(beside.duplicates.count).toBe(0);
+    expect(beside.unscheduled.count).toBe(0);
+    withExtraRows(store, [backfill("backfill-2")]);
+    const twice = await auditStore(store, { ...WINDOW, now: clock.now() });
+    expect(twice.ok).toBe(false);
+    expect(twice.duplicates.items).toHaveLength(1);
+    const [duplicate] = twice.duplicates.items;
+    expect(duplicate).toMatchObject({ jobId: "tick", scheduledAt: run?.scheduledAt });
+    expect(duplicate?.runs.map((r) => r.runId).sort()).toEqual(["backfill-1", "backfill-2"]);
+  });
+});

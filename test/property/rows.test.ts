@@ -126,7 +126,7 @@ describe("rows read back from a store (property)", () => {
         const read = belfryOrValue(() => parseRunRow(raw, "test runs"));
         if ("error" in read) return void expect(read.error.code).toBe("CORRUPT_ROW");
         const run = read.ok;
-        expect(["schedule", "manual"]).toContain(run.trigger);
+        expect(["schedule", "manual", "backfill"]).toContain(run.trigger);
         expect(typeof run.runId === "string" && typeof run.jobId === "string").toBe(true);
         assertIntegers(run, ["scheduledAt", "attempt", "token", "claimedAt", "startedAt"]);
         assertIntegers(run, ["finishedAt", "leaseExpiresAt"]);

@@ -224,6 +224,15 @@ export class MemoryStore implements Store {
     return schedules.claimTriggered(this.db, jobId, replicaId, leaseMs);
   }
 
+  async claimBackfill(
+    jobId: string,
+    instants: readonly number[],
+    replicaId: string,
+    leaseMs: number,
+  ): Promise<ClaimedRun[] | null> {
+    return schedules.claimBackfill(this.db, jobId, instants, replicaId, leaseMs);
+  }
+
   async onScheduleChange(listener: () => void): Promise<() => Promise<void>> {
     return schedules.onScheduleChange(this.db, listener);
   }

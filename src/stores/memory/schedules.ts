@@ -1,3 +1,5 @@
+import { randomUUID } from "node:crypto";
+import * as writes from "../../protocol/transitions.js";
 import {
   codeJobClash,
   dueAtOf,
@@ -187,4 +189,24 @@ export function claimTriggered(
   if (!parts || parts.triggeredAt === null) return null;
   db.schedules.set(jobId, { ...parts, triggeredAt: null });
   return claimManual(db, jobId, replicaId, leaseMs);
+}
+
+/**
+ * `claimBackfill`: the `backfill` runs of `instants` (not after now) with no `backfill` row
+ * yet, oldest first (the run table's unique occurrence key skips the others), in one step;
+ * null for no schedule.
+ */
+export function claimBackfill(
+  db: MemoryDb,
+  jobId: string,
+  instants: readonly number[],
+  replicaId: string,
+  leaseMs: number,
+): ClaimedRun[] | null {
+  if (!db.schedules.has(jobId)) return null;
+  const now = db.now();
+  return writes.backfillInstants(instants, now).flatMap((at) => {
+    const row = writes.backfillRow(jobId, at, replicaId, now, leaseMs, randomUUID());
+    return db.runs.insert(row) ? [writes.toClaimedRun(row)] : [];
+  });
 }

@@ -318,4 +318,13 @@ export class MysqlStore implements Store, ScheduleRecords {
   ): Promise<ClaimedRun | null> {
     return schedules.claimTriggered(this.conn, jobId, replicaId, leaseMs);
   }
+
+  async claimBackfill(
+    jobId: string,
+    instants: readonly number[],
+    replicaId: string,
+    leaseMs: number,
+  ): Promise<ClaimedRun[] | null> {
+    return schedules.claimBackfill(this.conn, jobId, instants, replicaId, leaseMs);
+  }
 }

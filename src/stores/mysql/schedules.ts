@@ -1,3 +1,4 @@
+import * as writes from "../../protocol/transitions.js";
 import { registrationChunks } from "../shared/batches.js";
 import { parseEpochOrNull, parseScheduleListing, parseScheduleRow } from "../shared/rows.js";
 import {
@@ -15,8 +16,9 @@ import type {
   ScheduleQuery,
   ScheduleRecord,
 } from "../store.js";
+import { newRunId, RUN_COLUMN_LIST as RUN_COLUMNS, runValues } from "../sql/shared.js";
 import { insertManualRun } from "./claim.js";
-import { MY_NOW, affected, type MysqlDb } from "./connection.js";
+import { MY_NOW, affected, readNow, type MysqlDb } from "./connection.js";
 import { advancedNextAtCase, jobsWhere, likePrefix } from "./schedule-sql.js";
 
 /**
@@ -196,5 +198,47 @@ export async function claimTriggered(
     );
     if (affected(taken) === 0) return null;
     return insertManualRun(db, query, jobId, replicaId, leaseMs);
+  });
+}
+
+/**
+ * `claimBackfill`: one transaction locks the schedule's row (`FOR UPDATE`, as every step that
+ * makes a run of the job active), reads store now and the instants already backfilled (every
+ * backfill of the job holds the same lock, so none can slip in between), and inserts a
+ * `backfill` run for each other instant not after now, in one statement. Null when `jobId` is
+ * no schedule.
+ */
+export async function claimBackfill(
+  db: MysqlDb,
+  jobId: string,
+  instants: readonly number[],
+  replicaId: string,
+  leaseMs: number,
+): Promise<ClaimedRun[] | null> {
+  const { jobs, runs } = db.tables;
+  return db.transaction("claimBackfill", async (query) => {
+    const [job] = await query(
+      `SELECT job_id FROM ${jobs} WHERE job_id = ? AND task IS NOT NULL FOR UPDATE`,
+      [jobId],
+    );
+    if (!job) return null;
+    const now = await readNow(db, query);
+    const wanted = writes.backfillInstants(instants, now);
+    if (wanted.length === 0) return [];
+    const done = await query(
+      `SELECT scheduled_at FROM ${runs}
+       WHERE job_id = ? AND trigger_kind = 'backfill' AND scheduled_at IN (?)`,
+      [jobId, wanted],
+    );
+    const taken = new Set(
+      done.map((row) => parseEpochOrNull(row.scheduled_at, "scheduled_at", db.where)),
+    );
+    const rows = wanted
+      .filter((at) => !taken.has(at))
+      .map((at) => writes.backfillRow(jobId, at, replicaId, now, leaseMs, newRunId()));
+    if (rows.length > 0) {
+      await query(`INSERT INTO ${runs} (${RUN_COLUMNS}) VALUES ?`, [rows.map(runValues)]);
+    }
+    return rows.map(writes.toClaimedRun);
   });
 }

@@ -320,6 +320,15 @@ export class PostgresStore implements CompleteStore {
     return schedules.claimTriggered(this.conn, jobId, replicaId, leaseMs);
   }
 
+  async claimBackfill(
+    jobId: string,
+    instants: readonly number[],
+    replicaId: string,
+    leaseMs: number,
+  ): Promise<ClaimedRun[] | null> {
+    return schedules.claimBackfill(this.conn, jobId, instants, replicaId, leaseMs);
+  }
+
   /**
    * `LISTEN`s on the schedule channel of this schema and prefix, on one connection of its own
    * (outside the pool) that `close()` ends and that is reopened after a server restart (see

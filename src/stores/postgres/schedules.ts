@@ -1,6 +1,7 @@
 import { BelfryError } from "../../errors.js";
 import { REGISTER_CHUNK, registerInChunks, registrationChunks } from "../shared/batches.js";
 import { parseScheduleListing, parseScheduleRow, type RawRow } from "../shared/rows.js";
+import { RUN_COLUMN_LIST as RUN_COLUMNS } from "../sql/shared.js";
 import {
   codeJobClash,
   replicaSpread,
@@ -20,6 +21,7 @@ import type {
   ScheduleWrite,
 } from "../store.js";
 import { claimManualWith } from "./claim.js";
+import { toClaimed } from "./runs.js";
 import { PG_NOW, type PgDb } from "./connection.js";
 import { notifyColumn, scheduleChannel } from "./notify.js";
 import { advancedNextAtSql, dueAtSql, spreadRankSql } from "./schedule-sql.js";
@@ -365,4 +367,41 @@ export async function claimTriggered(
     if (!run) throw new BelfryError("STORE_ERROR", "PostgresStore.claimTriggered: no manual run");
     return run;
   });
+}
+
+/**
+ * `claimBackfill`: one statement. It locks the schedule's row (`run_count = run_count`, as
+ * every step that makes a run active, so a racing claim sees all of its runs or none, see
+ * `claim.ts`), reads store now after the lock and inserts a `backfill` run per distinct instant
+ * not after it; `ON CONFLICT DO NOTHING` on the unique occurrence key skips the instants already
+ * backfilled. Null when `jobId` is no schedule.
+ */
+export async function claimBackfill(
+  db: PgDb,
+  jobId: string,
+  instants: readonly number[],
+  replicaId: string,
+  leaseMs: number,
+): Promise<ClaimedRun[] | null> {
+  const { jobs, runs } = db.tables;
+  const sql = `
+WITH job AS (
+  UPDATE ${jobs} SET run_count = run_count WHERE job_id = $1 AND task IS NOT NULL RETURNING job_id
+),
+clock AS MATERIALIZED (SELECT ${PG_NOW} AS now_ms FROM (SELECT count(*) FROM job) AS after_lock),
+ins AS (
+  INSERT INTO ${runs} (${RUN_COLUMNS})
+  SELECT gen_random_uuid()::text, j.job_id, m.at, 'backfill', 'claimed', 1, 1, $3, c.now_ms,
+         NULL, NULL, c.now_ms + $4, NULL
+  FROM (SELECT DISTINCT at FROM unnest($2::bigint[]) AS u(at)) m
+  CROSS JOIN job j CROSS JOIN clock c
+  WHERE m.at <= c.now_ms
+  ON CONFLICT (job_id, scheduled_at, trigger_kind) DO NOTHING
+  RETURNING *
+)
+SELECT (SELECT count(*) FROM job) AS known, ins.*
+FROM (SELECT 1) AS one LEFT JOIN ins ON true ORDER BY ins.scheduled_at`;
+  const rows = await db.rows("claimBackfill", sql, [jobId, instants, replicaId, leaseMs]);
+  if (Number(rows[0]?.known ?? 0) === 0) return null;
+  return rows.filter((row) => typeof row.run_id === "string").map((row) => toClaimed(db, row));
 }

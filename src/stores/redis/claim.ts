@@ -6,7 +6,8 @@ import { newRunId } from "./keys.js";
 import { indexRuns, type LeaseEntry } from "./leases.js";
 import { CLAIM, CLAIM_MANUAL, RECORD_MISSED } from "./scripts/claim.js";
 import type { LuaScript } from "./scripts/prelude.js";
-import type { ClaimedRun, ClaimRequest, ClaimResult, RunTrigger } from "../store.js";
+import { RUN_TRIGGERS } from "../../protocol/vocabulary.js";
+import type { ClaimedRun, ClaimRequest, ClaimResult } from "../store.js";
 
 /**
  * The claims of the Redis store: scheduled claims (one script per job, batched in one
@@ -153,14 +154,15 @@ export function parseClaimedTuple(
   tuple: readonly (string | undefined)[],
 ): ClaimedRun {
   const [runId, scheduledAt, trigger, attempt, token, lease] = tuple;
-  if (runId === undefined || (trigger !== "schedule" && trigger !== "manual")) {
+  const known = RUN_TRIGGERS.find((name) => name === trigger);
+  if (runId === undefined || known === undefined) {
     throw new Error(`unexpected run reply ${JSON.stringify(tuple)}`);
   }
   return {
     runId,
     jobId,
     scheduledAt: Number(scheduledAt),
-    trigger: trigger satisfies RunTrigger,
+    trigger: known,
     attempt: Number(attempt),
     token: Number(token),
     leaseExpiresAt: Number(lease),

@@ -285,6 +285,17 @@ export class RedisStore implements Store {
     );
   }
 
+  async claimBackfill(
+    jobId: string,
+    instants: readonly number[],
+    replicaId: string,
+    leaseMs: number,
+  ): Promise<ClaimedRun[] | null> {
+    return this.guard("claimBackfill", () =>
+      schedules.claimBackfill(this.context, jobId, instants, replicaId, leaseMs),
+    );
+  }
+
   /**
    * Redis pub/sub on the channel `<prefix>:schedule-changes`, heard on a connection of its own
    * (a `duplicate()` of the store's client, closed by `close()` or with the last listener).

@@ -22,14 +22,17 @@ import type {
   ScheduleRecord,
   ScheduleWrite,
 } from "../store.js";
-import { manualRun } from "./claim.js";
+import { manualRun, parseClaimedTuple } from "./claim.js";
 import { list, record, runGroups, runSteps, settledValue, text } from "./connection.js";
 import type { RedisArg, RedisContext, Step } from "./connection.js";
 import { readJobHashes } from "./jobs.js";
+import { newRunId } from "./keys.js";
+import { indexRuns } from "./leases.js";
 import type { LuaScript } from "./scripts/prelude.js";
 import { publishScheduleChange } from "./schedule-changes.js";
 import {
   ADVANCE_SCHEDULE,
+  CLAIM_BACKFILL,
   CLAIM_TRIGGERED,
   DUE_SCHEDULES,
   PUT_SCHEDULE,
@@ -320,6 +323,34 @@ export async function claimTriggered(
   singleNode(context, "claimTriggered");
   const target = context.keys.schedule(jobId);
   return manualRun(context, CLAIM_TRIGGERED, target, jobId, replicaId, leaseMs);
+}
+
+/**
+ * `ScheduleRecords.claimBackfill`: one script on the job's keys creates the runs, then one
+ * command adds them to the lease index (as every step that makes runs active).
+ */
+export async function claimBackfill(
+  context: RedisContext,
+  jobId: string,
+  instants: readonly number[],
+  replicaId: string,
+  leaseMs: number,
+): Promise<ClaimedRun[] | null> {
+  const { base, keys } = context.keys.job(jobId);
+  const sorted = [...new Set(instants)].sort((a, b) => a - b);
+  const args = [base, jobId, replicaId, leaseMs, ...sorted.flatMap((at) => [at, newRunId(jobId)])];
+  const [reply] = await runSteps(context.client, [{ script: CLAIM_BACKFILL, keys, args }]);
+  const [found, lease = "", ...pairs] = list(reply).map(text);
+  if (found !== "1") return null;
+  const runs: ClaimedRun[] = [];
+  for (let i = 0; i + 1 < pairs.length; i += 2) {
+    runs.push(parseClaimedTuple(jobId, [pairs[i], pairs[i + 1], "backfill", "1", "1", lease]));
+  }
+  await indexRuns(
+    context,
+    runs.map((run) => [lease, run.runId]),
+  );
+  return runs;
 }
 
 /** A schedule script on `jobId` (ARGV: base, jobId, then `args`). */

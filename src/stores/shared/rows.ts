@@ -1,4 +1,5 @@
 import { BelfryError, quote } from "../../errors.js";
+import { RUN_TRIGGERS } from "../../protocol/vocabulary.js";
 import type {
   AbandonPolicy,
   JobListing,
@@ -7,7 +8,6 @@ import type {
   ReplicaRecord,
   RunRecord,
   RunState,
-  RunTrigger,
   ScheduleRecord,
   UnreadableJob,
   WarningRecord,
@@ -51,7 +51,6 @@ const RUN_STATES: readonly RunState[] = [
 ];
 const OVERLAP_POLICIES: readonly OverlapPolicy[] = ["allow", "skip", "queueOne"];
 const ABANDON_POLICIES: readonly AbandonPolicy[] = ["retry", "abandon"];
-const RUN_TRIGGERS: readonly RunTrigger[] = ["schedule", "manual"];
 
 /** Reads columns of one row, naming the row in every error. */
 class RowReader {

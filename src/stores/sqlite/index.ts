@@ -316,6 +316,15 @@ export class SqliteStore implements CompleteStore {
     return schedules.claimTriggered(this.conn, jobId, replicaId, leaseMs);
   }
 
+  async claimBackfill(
+    jobId: string,
+    instants: readonly number[],
+    replicaId: string,
+    leaseMs: number,
+  ): Promise<ClaimedRun[] | null> {
+    return schedules.claimBackfill(this.conn, jobId, instants, replicaId, leaseMs);
+  }
+
   private get conn(): SqliteConnection {
     if (!this.connection) {
       throw new BelfryError("NOT_STARTED", `${this.where}: call init() before using the store`);

@@ -8,7 +8,8 @@ import {
   scheduleJobId,
   spreadOf,
 } from "../shared/schedules.js";
-import { jobValues } from "../sql/shared.js";
+import * as writes from "../../protocol/transitions.js";
+import { jobValues, newRunId, runValues } from "../sql/shared.js";
 import type {
   ClaimedRun,
   PutScheduleResult,
@@ -213,5 +214,27 @@ export function claimTriggered(
     if (!times || times.triggeredAt === null) return null;
     writeTimes(c, jobId, times.nextAt, null);
     return claimManualLocked(c, jobId, replicaId, leaseMs, now);
+  });
+}
+
+/**
+ * `claimBackfill`: in one transaction, a `backfill` run per instant (not after now) that has
+ * none yet; `INSERT OR IGNORE` on the unique occurrence key skips the others. Null when `jobId`
+ * is no schedule.
+ */
+export function claimBackfill(
+  c: SqliteConnection,
+  jobId: string,
+  instants: readonly number[],
+  replicaId: string,
+  leaseMs: number,
+): Promise<ClaimedRun[] | null> {
+  return c.write("claimBackfill", (now) => {
+    if (!c.sql.scheduleTimes.get(jobId)) return null;
+    return writes.backfillInstants(instants, now).flatMap((at) => {
+      const row = writes.backfillRow(jobId, at, replicaId, now, leaseMs, newRunId());
+      const inserted = Number(c.sql.runInsertIgnore.run(...runValues(row)).changes) > 0;
+      return inserted ? [writes.toClaimedRun(row)] : [];
+    });
   });
 }

@@ -1,4 +1,4 @@
-import { DUE_CODE, globalScript, MANUAL_RUN, scheduleScript } from "./prelude.js";
+import { DUE_CODE, globalScript, jobScript, MANUAL_RUN, scheduleScript } from "./prelude.js";
 
 /**
  * Lua scripts of runtime schedules (`ScheduleRecords`). Each write is one script on the
@@ -161,6 +161,34 @@ for k, key in ipairs(KEYS) do
   end
   local after = redis.call('ZRANGEBYLEX', key, '[' .. due_code(until_at) .. ';', '+', 'LIMIT', 0, 1)
   reply[k] = { rows, after[1] or '' }
+end
+return reply
+`,
+);
+
+/**
+ * Claims past occurrences of a schedule as `backfill` runs (`claimBackfill`), on the job's own
+ * keys only: for each instant not after now whose `<at>:backfill` occurrence key is free, a
+ * `claimed` run leased until now + leaseMs. ARGV: base, jobId, replicaId, leaseMs, then
+ * (instant, runId) pairs. Returns {0} for no schedule, else {1, lease, then runId and instant
+ * of each run created, in ARGV order}.
+ */
+export const CLAIM_BACKFILL = jobScript(
+  "claimBackfill",
+  `
+if not redis.call('HGET', K_JOB, 'task') then return { 0 } end
+local now = now_ms()
+local lease = now + tonumber(ARGV[4])
+local reply = { 1, s(lease) }
+for i = 5, #ARGV - 1, 2 do
+  local at, id = tonumber(ARGV[i]), ARGV[i + 1]
+  if at <= now and redis.call('HEXISTS', K_OCC, s(at) .. ':backfill') == 0 then
+    insert_run(id, at, 'backfill', { 'state', 'claimed', 'attempt', '1', 'token', '1',
+      'replica_id', ARGV[3], 'claimed_at', s(now), 'lease_expires_at', s(lease) })
+    redis.call('ZADD', K_ACTIVE, s(lease), id)
+    reply[#reply + 1] = id
+    reply[#reply + 1] = s(at)
+  end
 end
 return reply
 `,

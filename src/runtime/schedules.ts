@@ -27,7 +27,7 @@ import {
   type ScheduleInput,
   type ScheduleOptions,
 } from "./definition.js";
-import { checkTaskName, type TaskRegistry } from "./tasks.js";
+import { checkTaskName, TaskRegistry } from "./tasks.js";
 
 /** A runtime schedule as `scheduler.schedules` shows it. */
 export interface ScheduleInfo {
@@ -109,8 +109,8 @@ export interface SchedulesDeps {
   readonly wake: () => void;
   /** The tasks defined on this replica (a backfill runs here, so its task must be one). */
   readonly tasks: TaskRegistry;
-  /** Where backfills run on this replica. */
-  readonly backfills: Backfills;
+  /** Where backfills run on this replica; null for a tool without a scheduler. */
+  readonly backfills: Backfills | null;
 }
 
 /** Writes of one `createMany` round. */
@@ -281,7 +281,8 @@ export class Schedules {
     const row = await records.getSchedule(jobId);
     if (!row) throw unknownSchedule("backfill", task, key);
     const entry = this.deps.tasks.get(row.task);
-    if (!entry) {
+    const backfills = this.deps.backfills;
+    if (!entry || !backfills) {
       throw new BelfryError(
         "UNKNOWN_JOB",
         `${where}: task ${quote(row.task)} is not defined on this scheduler; a backfill runs on the replica that asks for it: call scheduler.task(${quote(row.task)}, …) here first`,
@@ -289,7 +290,7 @@ export class Schedules {
     }
     checkPastWindow(window, await this.deps.store.now(), where);
     const { config, instants } = backfillPlan(row, entry, window, where);
-    return this.deps.backfills.start(records, jobId, config, instants, where);
+    return backfills.start(records, jobId, config, instants, where);
   }
 
   private writeOf(input: ScheduleInput): ScheduleWrite {
@@ -346,7 +347,15 @@ export class Schedules {
 export async function storeSchedules(store: Store, timezone = "UTC"): Promise<Schedules> {
   const clock = new OffsetClock(systemClock);
   clock.offset = (await measureOffset(store, systemClock)).offsetMs;
-  return new Schedules({ store, clock, timezone, assertStarted: () => {}, wake: () => {} });
+  return new Schedules({
+    store,
+    clock,
+    timezone,
+    assertStarted: () => {},
+    wake: () => {},
+    tasks: new TaskRegistry(),
+    backfills: null,
+  });
 }
 
 /** The `UNKNOWN_SCHEDULE` error of `schedules.<where>(task, key)`. */

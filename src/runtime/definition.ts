@@ -43,10 +43,12 @@ const KEY = /^[\p{L}\p{M}\p{N}_.:@/-]{1,199}$/u;
 
 const HOOKS = ["beforeRun", "afterRun", "afterError"] as const;
 
+// Every field optional here: the schema only refuses unknown keys (naming the nearest one);
+// the checks below say what a missing or bad task, key or schedule should be.
 const inputSchema = strictOptions({
-  task: z.unknown(),
-  key: z.unknown(),
-  schedule: z.unknown(),
+  task: z.unknown().optional(),
+  key: z.unknown().optional(),
+  schedule: z.unknown().optional(),
   timezone: z.unknown().optional(),
   data: z.unknown().optional(),
   options: z.unknown().optional(),
@@ -88,6 +90,12 @@ export function checkKey(key: unknown, where: string): asserts key is string {
 }
 
 function toSchedule(value: unknown, where: string): Schedule {
+  if (value === undefined) {
+    throw new BelfryError(
+      "INVALID_SCHEDULE",
+      `${where}: schedule is missing: give cron(…), every(…), daily(…), weekly(…), monthly(…), once(…) or a spec`,
+    );
+  }
   if (typeof value === "object" && value !== null && "next" in value && "spec" in value) {
     return value as Schedule;
   }

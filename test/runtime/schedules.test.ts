@@ -133,6 +133,8 @@ describe("runtime schedules (memory store, fake clock)", () => {
         "INVALID_OPTION",
       ],
       [{ task: "t", key: "k", schedule: every("1h"), shedule: 1 }, "UNKNOWN_OPTION"],
+      [{ task: "t", key: "k", shedule: every("1h") }, "UNKNOWN_OPTION"],
+      [{ task: "t", key: "k" }, "INVALID_SCHEDULE"],
     ];
     for (const [input, code] of cases) {
       const error = await s.schedules.create(input as never).catch((e: unknown) => e);
@@ -142,6 +144,10 @@ describe("runtime schedules (memory store, fake clock)", () => {
       ).toBeInstanceOf(BelfryError);
       expect((error as BelfryError).code).toBe(code);
     }
+    const typo = await s.schedules
+      .create({ task: "t", key: "k", shedule: every("1h") } as never)
+      .catch((e: unknown) => e);
+    expect((typo as Error).message).toContain('did you mean "schedule"');
     expect(() => s.task("t", "not a function" as never)).toThrow(BelfryError);
     s.task("dup", () => {});
     expect(() => s.task("dup", () => {})).toThrow(

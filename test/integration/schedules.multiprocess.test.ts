@@ -1,0 +1,254 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { spawnReplica, type ReplicaProcess } from "../../src/cli/cluster.js";
+import type { ReplicaWindow } from "../../src/cli/replica.js";
+import { sleep, systemClock } from "../../src/clock.js";
+import { scheduleJobId } from "../../src/stores/shared/schedules.js";
+import { openStore } from "../../src/stores/open.js";
+import type { ScheduleRecord, ScheduleRecords, Store } from "../../src/stores/store.js";
+import { dropPrefixed } from "./harness/cleanup.js";
+import { stopAll, waitFor } from "./harness/multiprocess.js";
+import {
+  checkLedger,
+  checkOccurrences,
+  inFlight,
+  readLedger,
+  startedTwiceOrUnrecorded,
+} from "./harness/schedule-checks.js";
+import {
+  expectedOccurrences,
+  REMOVED_KEYS,
+  SCHEDULE_COUNT,
+  TASK,
+  TRIGGERED_KEY,
+  type CreatorCommand,
+  type CreatorStep,
+  type ScheduleReplicaArgs,
+} from "./harness/schedule-scenario.js";
+import { runSources } from "./harness/sources.js";
+
+// The "done when" test of runtime schedules, on every store: a creator process that defines no
+// task creates 2,000 schedules at run time; three runner processes define the task and run
+// them; one runner is killed with SIGKILL mid-run; the creator removes 200 schedules mid-window
+// and later triggers one. Every occurrence due in the window runs exactly once (a run the kill
+// interrupted is retried as a later attempt of the same run), removed schedules stop within a
+// second, the trigger runs once. Timings are never asserted but for those two bounds. One file,
+// stores one after another, so no two stores' processes compete for the machine's cores.
+const POSTGRES = process.env.BELFRY_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+const MYSQL = process.env.BELFRY_TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
+const REDIS = process.env.BELFRY_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+const run = `rs${randomBytes(3).toString("hex")}`;
+const withPrefix = (url: string) => `${url}${url.includes("?") ? "&" : "?"}prefix=${run}_`;
+const folder = mkdtempSync(join(tmpdir(), "belfry-schedules-"));
+const SCRIPT = runSources(fileURLToPath(new URL("./harness/schedule-replica.ts", import.meta.url)));
+
+/** Runners' lease: a killed runner's runs are retried this long after its last heartbeat. */
+const LEASE_MS = 4_000;
+/** From the moment every process is up to the window's start: the creator writes in it. */
+const LEAD_MS = 8_000;
+/** The window every schedule is bounded to (`startAt` … `stopAt`). */
+const WINDOW_MS = 20_000;
+/** When, after the window's start, the creator removes its set of schedules. */
+const REMOVE_AT_MS = 6_000;
+/** When, after the window's start, a runner is killed (once it has a handler running). */
+const KILL_AT_MS = 9_000;
+/** The issue's bound: no run of a removed schedule starts later than this after the removal. */
+const REMOVAL_BOUND_MS = 1_000;
+/** A generous bound from a trigger to its run's claim. */
+const TRIGGER_BOUND_MS = 5_000;
+/** Longest wait for the store to show every occurrence settled (a loaded machine is slow). */
+const SETTLE_MS = 90_000;
+const RUNNERS = ["r1", "r2", "r3"];
+const VICTIM = "r3";
+const KEPT = SCHEDULE_COUNT - REMOVED_KEYS.size;
+
+/** Waits for the creator's report of `name` and returns its store times. */
+async function creatorStep(creator: ReplicaProcess, name: string): Promise<CreatorStep> {
+  let exited = false;
+  void creator.exited.then(() => (exited = true));
+  const reported = await waitFor(() => {
+    if (exited) throw new Error(`the creator exited before it reported ${name}`);
+    return creator.reports.find((r) => r.type === "event" && r.name === name);
+  }, 60_000);
+  return JSON.parse((reported as { detail: string }).detail) as CreatorStep;
+}
+
+function tell(creator: ReplicaProcess, line: ReplicaWindow | CreatorCommand): void {
+  creator.child.stdin!.write(`${JSON.stringify(line)}\n`);
+}
+
+const t0 = Date.now();
+function trace(message: string): void {
+  console.error(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${message}`);
+}
+
+async function sleepUntil(at: number): Promise<void> {
+  await sleep(systemClock, Math.max(0, at - systemClock.now()));
+}
+
+/** Every stored schedule, page by page. */
+async function allSchedules(records: ScheduleRecords): Promise<ScheduleRecord[]> {
+  const rows: ScheduleRecord[] = [];
+  let after: string | undefined;
+  do {
+    const page = await records.listSchedules({ limit: 1_000, after });
+    rows.push(...page.schedules);
+    after = page.next ?? undefined;
+  } while (after !== undefined);
+  return rows;
+}
+
+function schedulesAcrossProcesses(name: string, storeUrl: string): void {
+  it(`${name}: ${SCHEDULE_COUNT} runtime schedules run once each across 3 processes, through a kill -9, a removal and a trigger`, async () => {
+    const ledgerOf = (id: string) => join(folder, `${name}-${id}.jsonl`);
+    const spawn = (replicaId: string, role: ScheduleReplicaArgs["role"]) => {
+      const args: ScheduleReplicaArgs = {
+        storeUrl,
+        replicaId,
+        clockSkewMs: 0,
+        leaseMs: LEASE_MS,
+        role,
+        ledger: ledgerOf(replicaId),
+      };
+      return spawnReplica(SCRIPT, args);
+    };
+    const runners = RUNNERS.map((id) => spawn(id, "runner"));
+    const creator = spawn("creator", "creator");
+    const victim = runners.find((r) => r.id === VICTIM)!;
+    const survivors = runners.filter((r) => r !== victim);
+    const store: Store = await openStore(storeUrl);
+    try {
+      await Promise.all([...runners, creator].map((p) => p.loaded));
+      trace(`loaded`);
+      await store.init();
+      const records = store as Store & ScheduleRecords;
+
+      // 1. The creator writes every schedule at run time, while the runners are up.
+      const startAt = Math.ceil((systemClock.now() + LEAD_MS) / 1000) * 1000;
+      const window: ReplicaWindow = { startAt, stopAt: startAt + WINDOW_MS - 1 };
+      tell(creator, window);
+      const created = await creatorStep(creator, "created");
+      trace(`created ${JSON.stringify(created)} startAt ${startAt}`);
+      const stored = await allSchedules(records);
+      const expected = new Map(
+        stored
+          .filter((row) => !REMOVED_KEYS.has(row.key))
+          .map((row) => [row.jobId, expectedOccurrences(row, window)]),
+      );
+      const due = [...expected.values()].reduce((sum, at) => sum + at.length, 0);
+      trace(`listed ${stored.length}, due ${due}`);
+
+      // 2. Mid-window the creator removes a set of schedules, then a runner dies mid-run.
+      await sleepUntil(startAt + REMOVE_AT_MS);
+      tell(creator, { op: "remove" });
+      trace(`asked to remove; ledgers ${RUNNERS.map((id) => readLedger(ledgerOf(id)).length).join(",")}`);
+      const removed = await creatorStep(creator, "removed");
+      trace(`removed ${JSON.stringify(removed)}`);
+      await sleepUntil(startAt + KILL_AT_MS);
+      const killedWhile = await waitFor(() => {
+        const running = inFlight(readLedger(ledgerOf(VICTIM)));
+        return running.length > 0 ? running : undefined;
+      }, 30_000);
+      victim.child.kill("SIGKILL");
+      await victim.exited;
+      trace(`killed, in flight ${killedWhile.length}`);
+
+      // 3. Wait until every occurrence owed is settled, then trigger one schedule.
+      const settled = async () => {
+        const rows = await store.history({ from: startAt, limit: 100_000 });
+        const verdict = checkOccurrences(expected, rows);
+        const active = rows.some((r) => r.state === "claimed" || r.state === "running");
+        trace(`settle: ${verdict.rows.size}/${due} done, ${rows.length} rows, active ${active}`);
+        return verdict.rows.size === due && !active ? rows : undefined;
+      };
+      await waitFor(settled, SETTLE_MS, 1_000).catch(() => undefined);
+      tell(creator, { op: "trigger" });
+      const triggered = await creatorStep(creator, "triggered");
+      trace(`triggered ${JSON.stringify(triggered)}`);
+      const triggeredJob = scheduleJobId(TASK, TRIGGERED_KEY);
+      await waitFor(async () => {
+        const rows = await store.history({ jobId: triggeredJob, limit: 100 });
+        const manual = rows.filter((r) => r.trigger === "manual" && r.state === "succeeded");
+        return manual.length > 0 ? manual : undefined;
+      }, 30_000).catch(() => undefined);
+      // A second trigger that a replica would take twice shows up within this pause.
+      await sleep(systemClock, 2_000);
+      trace("stopping");
+      await stopAll([...survivors, creator]);
+      trace("stopped");
+
+      const history = await store.history({ from: startAt, limit: 100_000 });
+      const remaining = await allSchedules(records);
+      const ledger = RUNNERS.flatMap((id) => readLedger(ledgerOf(id)));
+      const verdict = checkOccurrences(expected, history);
+      const shares = RUNNERS.map((id) => [...verdict.rows.values()].filter((r) => r.replicaId === id).length);
+      console.log(
+        `${name}: ${due} occurrences due, ${history.length} rows; runs per replica ${RUNNERS.map((id, i) => `${id} ${shares[i]}`).join(", ")}; ` +
+          `${killedWhile.length} in flight on ${VICTIM} when killed; removal took ${removed.after - removed.before} ms`,
+      );
+
+      // The schedules were written at run time by a process without the task.
+      expect(created.count).toBe(SCHEDULE_COUNT);
+      expect(stored).toHaveLength(SCHEDULE_COUNT);
+      expect(due).toBeGreaterThanOrEqual(KEPT * 2);
+
+      // Every occurrence due ran exactly once (one row, succeeded), none at another instant.
+      expect(verdict.notOnce).toEqual([]);
+      expect(verdict.unexpected).toEqual([]);
+      expect(verdict.rows.size).toBe(due);
+      // Each handler ran once per occurrence, but for a killed attempt retried as the next one.
+      expect(checkLedger(verdict.rows, ledger, VICTIM)).toEqual([]);
+      // The kill hit running handlers; each of their occurrences was retried on a survivor.
+      const retried = killedWhile
+        .filter((e) => e.trigger === "schedule")
+        .map((e) => verdict.rows.get(`${e.jobId}@${e.scheduledAt}`));
+      expect(retried.length).toBeGreaterThan(0);
+      for (const row of retried) {
+        expect(row?.replicaId).not.toBe(VICTIM);
+        expect(row?.attempt).toBeGreaterThanOrEqual(2);
+      }
+      // The work was spread: every runner ran some of it, the survivors a fair part each.
+      for (const [i, id] of RUNNERS.entries()) {
+        expect(shares[i], id).toBeGreaterThan(id === VICTIM ? 0 : due * 0.1);
+      }
+      expect(history.some((r) => r.replicaId === "creator")).toBe(false);
+
+      // Removal: gone from the store, and no run of a removed schedule started a second later.
+      const removedJobs = new Set([...REMOVED_KEYS].map((key) => scheduleJobId(TASK, key)));
+      const removedRows = history.filter((r) => removedJobs.has(r.jobId));
+      const bound = removed.after + REMOVAL_BOUND_MS;
+      expect(removed.count).toBe(REMOVED_KEYS.size);
+      expect(remaining).toHaveLength(KEPT);
+      expect(remaining.some((row) => REMOVED_KEYS.has(row.key))).toBe(false);
+      expect(removedRows.length).toBeGreaterThan(0);
+      expect(removedRows.filter((r) => (r.claimedAt ?? 0) > bound || r.scheduledAt > bound)).toEqual(
+        [],
+      );
+      expect(startedTwiceOrUnrecorded(ledger, history, removedJobs)).toEqual([]);
+
+      // Trigger: exactly one manual run, on a runner, soon after.
+      const manual = history.filter((r) => r.trigger === "manual");
+      expect(manual).toHaveLength(1);
+      expect(manual[0]).toMatchObject({ jobId: triggeredJob, state: "succeeded" });
+      expect(survivors.map((r) => r.id)).toContain(manual[0]!.replicaId);
+      expect(manual[0]!.claimedAt! - triggered.before).toBeLessThanOrEqual(TRIGGER_BOUND_MS);
+      expect(ledger.filter((e) => e.trigger === "manual" && e.phase === "start")).toHaveLength(1);
+    } finally {
+      await stopAll([...runners, creator]);
+      await store.close();
+    }
+  }, 240_000);
+}
+
+describe("runtime schedules in separate processes", () => {
+  schedulesAcrossProcesses("sqlite", `sqlite:${join(folder, "schedules.db")}`);
+  schedulesAcrossProcesses("postgres", withPrefix(POSTGRES));
+  schedulesAcrossProcesses("mysql", withPrefix(MYSQL));
+  schedulesAcrossProcesses("redis", withPrefix(REDIS));
+});
+
+afterAll(() => dropPrefixed({ postgres: POSTGRES, mysql: MYSQL, redis: REDIS }, run));

@@ -97,7 +97,11 @@ if (args.role === "creator") {
     if (window === null) {
       window = JSON.parse(line) as ReplicaWindow;
       const inputs = scheduleInputs(window);
-      await step(store, "created", async () => (await scheduler.schedules.createMany(inputs)).created);
+      await step(
+        store,
+        "created",
+        async () => (await scheduler.schedules.createMany(inputs)).created,
+      );
       return;
     }
     const command = JSON.parse(line) as CreatorCommand;

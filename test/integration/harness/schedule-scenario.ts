@@ -57,9 +57,13 @@ export function keyOf(i: number): string {
   return `s${String(i).padStart(4, "0")}`;
 }
 
-/** Every tenth schedule is removed mid-window. */
+/**
+ * A tenth of the schedules, removed mid-window: one in each ten, at a position that moves so
+ * they cover every offset and kind (the 10k + (k mod 5)-th: offset k mod 5, kind 2k mod 3),
+ * and some are due at the removal's instant whatever its offset.
+ */
 export const REMOVED_KEYS = new Set(
-  Array.from({ length: SCHEDULE_COUNT / 10 }, (_, i) => keyOf(i * 10)),
+  Array.from({ length: SCHEDULE_COUNT / 10 }, (_, k) => keyOf(10 * k + (k % PERIOD_S))),
 );
 
 /** The schedule the creator triggers once the window is over. */
@@ -122,7 +126,7 @@ export function expectedOccurrences(row: ScheduleRecord, window: ReplicaWindow):
   const context = { anchor: startAt, timezone: info.timezone, jobId: row.jobId };
   const instants: number[] = [];
   // A few at a time: a zoned calendar instant costs ~0.1 ms, and the window holds a handful.
-  for (let from = Math.max(startAt, window.startAt, row.createdAt + 1); ; ) {
+  for (let from = Math.max(startAt, window.startAt, row.createdAt + 1); ;) {
     const batch = preview(schedule, { ...context, count: 8, from }).map((at) => at.getTime());
     instants.push(...batch.filter((at) => at <= stopAt));
     const last = batch.at(-1);

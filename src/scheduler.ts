@@ -162,6 +162,7 @@ export class Scheduler {
         this.due.wake();
       },
       job: (jobId) => this.entries.get(jobId)?.state ?? this.poller?.stateOf(jobId),
+      runsAnything: () => this.entries.size > 0 || this.tasks.names().length > 0,
     });
     this.poller = this.store.dueSchedules
       ? new DuePoller({

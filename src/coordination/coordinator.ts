@@ -76,6 +76,8 @@ export interface CoordinatorDeps {
    * defined here, read from the store), for runs taken over by recovery.
    */
   readonly job: (jobId: string) => JobState | undefined | Promise<JobState | undefined>;
+  /** True while this replica defines a job or a task, so it could run a run it takes over. */
+  readonly runsAnything: () => boolean;
 }
 
 /** The coordinator for a coordination mode; `leaderTermMs` is the `leader` mode's term. */

@@ -100,9 +100,15 @@ export class Maintenance {
     });
   }
 
-  /** Takes over expired runs (exactly one replica wins each) per the job's `onAbandoned`. */
+  /**
+   * Takes over expired runs (exactly one replica wins each) per the job's `onAbandoned`. A
+   * replica that defines no job and no task (one that only writes runtime schedules) takes
+   * none: it could run none, and a take-over it handed back would have spent one of the run's
+   * attempts, so the replica that then recovers it would find none left and abandon it.
+   */
   async recover(): Promise<void> {
     const { store, hub, logger, replicaId, leaseMs } = this.deps;
+    if (!this.deps.runsAnything()) return;
     try {
       for (const item of await store.recoverExpired(replicaId, leaseMs, RECOVER_BATCH)) {
         if (item.action === "abandoned") {

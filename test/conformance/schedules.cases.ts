@@ -497,7 +497,10 @@ export function scheduleCases(h: Harness): void {
     });
     expect(due.schedules).toEqual([]);
     expect((await h.store.history({ jobId: write.jobId })).map((r) => r.scheduledAt)).toEqual([t]);
+    // History across jobs lists them too, as any run row.
+    expect((await h.store.history()).filter((r) => r.jobId === write.jobId)).toHaveLength(1);
     expect((await h.store.listSchedules()).schedules).toEqual([]);
+    expect((await h.store.listJobs()).jobs.map((j) => j.jobId)).toEqual([code.jobId]);
   });
 
   it("replicas creating one key at once end with one row, one created", async () => {

@@ -305,8 +305,8 @@ describe("runtime schedules (memory store, fake clock)", () => {
     const replicaClock = new FakeClock(T0);
     const storeClock = new FakeClock(T0);
     const s = await scheduler(replicaClock, new MemoryStore({ clock: storeClock }));
-    const started: number[] = [];
-    s.task("t", () => void started.push(storeClock.now()));
+    const startedAt: number[] = [];
+    s.task("t", () => void startedAt.push(storeClock.now()));
     await s.start();
     await s.schedules.create({ task: "t", key: "k", schedule: every("1m") });
     // The store's clock steps 3 s back; the replica's estimate of it is 3 s ahead until it
@@ -316,7 +316,33 @@ describe("runtime schedules (memory store, fake clock)", () => {
       await replicaClock.advance(1_000);
       await storeClock.advance(1_000);
     }
-    expect(started).toHaveLength(1);
-    expect(started[0]! - (T0 + 60_000)).toBeLessThan(5_000);
+    expect(startedAt).toHaveLength(1);
+    expect(startedAt[0]! - (T0 + 60_000)).toBeLessThan(5_000);
+  });
+
+  it("a replica that only writes schedules takes no run over, so none loses its retry", async () => {
+    const clock = new FakeClock(T0);
+    const store = new MemoryStore({ clock });
+    // The writer's recovery runs before `b` starts: were it to take the run over and hand it
+    // back, that would spend the run's one retry and `b` would abandon it.
+    const writer = new Scheduler({ store, clock, replicaId: "writer", recoveryInterval: 100 });
+    started.push(writer);
+    const a = await scheduler(clock, store, "a");
+    const b = await scheduler(clock, store, "b");
+    a.task(
+      "slow",
+      (run) => new Promise((resolve) => run.signal.addEventListener("abort", resolve)),
+    );
+    b.task("slow", () => {});
+    await writer.start();
+    await a.start();
+    await writer.schedules.create({ task: "slow", key: "k", schedule: every("1h") });
+    await clock.advance(3_600_000);
+    await a.stop({ drain: false });
+    for (let i = 0; i < 5; i++) await clock.advance(100);
+    await b.start();
+    for (let i = 0; i < 10; i++) await clock.advance(10_000);
+    const [run] = await b.history({ jobId: "slow:k" });
+    expect(run).toMatchObject({ state: "succeeded", attempt: 2, replicaId: "b" });
   });
 });

@@ -139,8 +139,32 @@ describe("RedisStore runtime schedules", () => {
       nextAt: t + 9_000,
       dueAt: t + 9_000,
     });
-    expect(await admin.sismember(keys.jobs, b!.jobId)).toBe(0);
+    // The removed `b` has a run: its id stays in the job list, where history finds its runs.
+    expect(await admin.sismember(keys.jobs, b!.jobId)).toBe(1);
     expect(await admin.sismember(keys.jobs, a!.jobId)).toBe(1);
+  });
+
+  it("a removed schedule stays in the job list while it has runs: history lists them, prune forgets it", async () => {
+    const prefix = newPrefix();
+    const store = await openStore(prefix);
+    const keys = new RedisKeys(prefix);
+    const t = await pastBase(store);
+    const [ran, idle] = ["ran", "idle"].map((key) => schedule({ key, nextAt: t }));
+    await store.putSchedules([ran!, idle!], "create");
+    const claimed = await claimOne(store, request(ran!, t, { nextAt: t + 1_000 }));
+    if (claimed.status !== "won") throw new Error(`claim: ${claimed.status}`);
+    await store.finishRun(claimed.run.runId, claimed.run.token, { state: "succeeded" }, 30_000);
+    await store.removeSchedules([ran!.jobId, idle!.jobId]);
+    expect(await admin.sismember(keys.jobs, idle!.jobId)).toBe(0);
+    expect(await admin.sismember(keys.jobs, ran!.jobId)).toBe(1);
+    expect((await store.history()).map((run) => run.jobId)).toEqual([ran!.jobId]);
+    expect((await store.listJobs()).jobs).toEqual([]);
+    expect(await store.prune(t + 1)).toBe(1);
+    expect(await admin.sismember(keys.jobs, ran!.jobId)).toBe(0);
+    expect(await store.history()).toEqual([]);
+    // Created again under the same key, it is listed as any new schedule.
+    await store.putSchedules([ran!], "create");
+    expect(await admin.sismember(keys.jobs, ran!.jobId)).toBe(1);
   });
 
   it("reads a burst due at one instant in each replica's spreadRank order, page after page", async () => {

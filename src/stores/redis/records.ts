@@ -2,6 +2,7 @@ import { BelfryError } from "../../errors.js";
 import { list, record, runGroups, runSteps, settledValue, text } from "./connection.js";
 import type { RedisContext, Step } from "./connection.js";
 import { listJobIds } from "./jobs.js";
+import { forgetRemovedSchedules } from "./schedules.js";
 import { ADD_WARNING, HISTORY, PRUNE, TOUCH_REPLICA } from "./scripts/records.js";
 import { parseReplicaRow, parseRunRow, parseWarningRow } from "../shared/rows.js";
 import type {
@@ -43,14 +44,23 @@ export async function readHistory(
   return rows.slice(0, limit);
 }
 
-/** Deletes terminal runs scheduled before `before`, job by job; returns how many. */
+/**
+ * Deletes terminal runs scheduled before `before`, job by job; returns how many. A removed
+ * schedule left with no run is then dropped from the job list (its id stayed for its runs).
+ */
 export async function pruneRuns(context: RedisContext, before: number): Promise<number> {
-  const groups = (await listJobIds(context)).map((jobId): Step[] => {
+  const jobIds = await listJobIds(context);
+  const groups = jobIds.map((jobId): Step[] => {
     const { base, keys } = context.keys.job(jobId);
     return [{ script: PRUNE, keys, args: [base, jobId, Math.floor(before)] }];
   });
   const settled = await runGroups(context.client, groups);
-  return settled.reduce((sum, group) => sum + Number(text(settledValue(group[0]))), 0);
+  const replies = settled.map((group) => list(settledValue(group[0])).map((v) => Number(text(v))));
+  await forgetRemovedSchedules(
+    context,
+    jobIds.filter((_, i) => replies[i]![1] === 1),
+  );
+  return replies.reduce((sum, [count]) => sum + count!, 0);
 }
 
 /** Upserts a replica's row with `last_seen_at` = Redis `TIME`. */

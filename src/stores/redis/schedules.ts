@@ -35,6 +35,7 @@ import {
   CLAIM_BACKFILL,
   CLAIM_TRIGGERED,
   DUE_SCHEDULES,
+  FORGET_SCHEDULE,
   PUT_SCHEDULE,
   REMOVE_SCHEDULE,
   TRIGGER_SCHEDULE,
@@ -226,6 +227,23 @@ export async function removeSchedules(
     jobIds,
   );
   return settled.map((group) => Number(text(settledValue(group[0]))) === 1);
+}
+
+/**
+ * Drops from the job list the removed schedules among `jobIds` once they have no run left (a
+ * prune found them so), each in one script that checks again. None on a Cluster, where no
+ * schedule can have been written.
+ */
+export async function forgetRemovedSchedules(
+  context: RedisContext,
+  jobIds: readonly string[],
+): Promise<void> {
+  if (jobIds.length === 0 || context.client.isCluster) return;
+  await runGroups(
+    context.client,
+    jobIds.map((jobId) => [scheduleStep(context, FORGET_SCHEDULE, jobId, [])]),
+    jobIds,
+  );
 }
 
 /**

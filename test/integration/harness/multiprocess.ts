@@ -109,15 +109,17 @@ export function describeMultiProcess(name: string, storeUrl: StoreUrlFactory): v
   });
 }
 
-async function waitFor<T>(
+/** Polls `probe` every `everyMs` until it gives a value; throws after `timeoutMs`. */
+export async function waitFor<T>(
   probe: () => T | undefined | Promise<T | undefined>,
   timeoutMs: number,
+  everyMs = 100,
 ): Promise<T> {
   const deadline = systemClock.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
     if (systemClock.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(systemClock, 100);
+    await sleep(systemClock, everyMs);
   }
 }

@@ -34,19 +34,24 @@ end
 `,
 );
 
-/** Deletes the job's terminal runs with scheduledAt < ARGV[3]; returns how many. */
+/**
+ * Deletes the job's terminal runs with scheduledAt < ARGV[3]; returns how many, and 1 when the
+ * job has no row and no run left (a removed schedule the job list can forget), else 0.
+ */
 export const PRUNE = jobScript(
   "prune",
   `
 local count = 0
 while true do
   local ids = redis.call('ZRANGEBYSCORE', K_DONE, '-inf', '(' .. ARGV[3], 'LIMIT', 0, 500)
-  if #ids == 0 then return count end
+  if #ids == 0 then break end
   for _, id in ipairs(ids) do
     drop(id)
     count = count + 1
   end
 end
+local gone = redis.call('EXISTS', K_JOB) == 0 and redis.call('EXISTS', K_RUNS) == 0
+return { count, gone and 1 or 0 }
 `,
 );
 

@@ -62,9 +62,11 @@ return { outcome, redis.call('HGETALL', K_JOB), earlier and 1 or 0 }
 );
 
 /**
- * Deletes one schedule's job row and its entries in the job list, schedule list and due index
- * (run rows stay). ARGV: base, jobId. Returns 1, or 0 when the row is no schedule. A row whose
- * `due_at` or `spread` cannot be read is deleted all the same.
+ * Deletes one schedule's job row and its entries in the schedule list and due index (run rows
+ * stay). Its id stays in the job list while it has runs, because history, prune and the
+ * reconcile pass find runs through that list; prune forgets it with its last run
+ * ({@link FORGET_SCHEDULE}). ARGV: base, jobId. Returns 1, or 0 when the row is no schedule. A
+ * row whose `due_at` or `spread` cannot be read is deleted all the same.
  */
 export const REMOVE_SCHEDULE = scheduleScript(
   "removeSchedule",
@@ -75,9 +77,21 @@ local function readable(v) return v and string.match(v, '^%-?%d+$') and tonumber
 local due, spread = readable(f[2]), readable(f[3])
 if due and spread then redis.call('ZREM', K_DUE, due_member(due, spread)) end
 redis.call('DEL', K_JOB)
-redis.call('SREM', K_JOBS, job_id)
+if redis.call('EXISTS', K_RUNS) == 0 then redis.call('SREM', K_JOBS, job_id) end
 redis.call('ZREM', K_LIST, job_id)
 return 1
+`,
+);
+
+/**
+ * Drops a removed schedule's id from the job list once it has no run left (after a prune).
+ * ARGV: base, jobId. Returns 1 when it did, else 0 (the row is back, or runs remain).
+ */
+export const FORGET_SCHEDULE = scheduleScript(
+  "forgetSchedule",
+  `
+if redis.call('EXISTS', K_JOB) == 1 or redis.call('EXISTS', K_RUNS) == 1 then return 0 end
+return redis.call('SREM', K_JOBS, job_id)
 `,
 );
 

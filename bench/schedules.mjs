@@ -37,7 +37,9 @@ import { clearTimeout, setTimeout } from "node:timers";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { URL, fileURLToPath } from "node:url";
+import { performance } from "node:perf_hooks";
 import { score, settledStats } from "./burst.mjs";
+import { belfryDist, openBelfryStore } from "./drivers.mjs";
 import {
   REPLICAS,
   mark,
@@ -179,7 +181,7 @@ function redisCpuS() {
  * SCAN calls, wall time, and the Redis server's CPU meanwhile.
  */
 async function reconcileScan(data) {
-  const dist = (file) => new URL(`../dist/${file}`, import.meta.url).href;
+  const dist = belfryDist();
   const { jobsWithLiveRuns } = await import(dist("stores/redis/live-jobs.js"));
   const { RedisKeys } = await import(dist("stores/redis/keys.js"));
   return withRedis(async (redis) => {
@@ -198,6 +200,64 @@ async function reconcileScan(data) {
     const keys = await redis.dbsize();
     return { scans, ms, redisCpuS: (await redisCpuS()) - cpu, live: live.length, dbKeys: keys };
   });
+}
+
+/**
+ * The due query of an idle replica, asked from this process on belfry's store `rounds` times
+ * (nothing due: what every replica sends every 30 s, and at each instant) → ms p50 / max.
+ */
+async function dueProbe(data, rounds = 20) {
+  const store = await openBelfryStore(belfryDist(), data.cfg);
+  try {
+    await store.init();
+    const ms = [];
+    let rows = 0;
+    for (let i = 0; i < rounds; i++) {
+      const until = await store.now();
+      const started = performance.now();
+      const due = await store.dueSchedules({
+        tasks: [TASK],
+        until,
+        limit: 100,
+        replicaId: `probe#${i}`,
+      });
+      ms.push(performance.now() - started);
+      rows += due.schedules.length;
+    }
+    return { p50Ms: percentile(ms, 0.5), maxMs: Math.max(...ms), rows };
+  } finally {
+    await store.close();
+  }
+}
+
+/** Sequential and index scans of belfry's PostgreSQL tables so far (`pg_stat_user_tables`). */
+async function pgScans(data) {
+  const pg = (await import("pg")).default;
+  const client = new pg.Client({ connectionString: URLS.postgres });
+  await client.connect();
+  try {
+    const { rows } = await client.query(
+      `SELECT relname, seq_scan, coalesce(idx_scan, 0) AS idx_scan FROM pg_stat_user_tables
+       WHERE schemaname = $1`,
+      [`belfry_${data.tag}`],
+    );
+    return Object.fromEntries(
+      rows.map((r) => [r.relname, { seq: Number(r.seq_scan), idx: Number(r.idx_scan) }]),
+    );
+  } finally {
+    await client.end();
+  }
+}
+
+/** `after − before` of {@link pgScans}, summed over the tables. */
+function scansBetween(before, after) {
+  let seq = 0;
+  let idx = 0;
+  for (const [table, a] of Object.entries(after)) {
+    seq += a.seq - (before[table]?.seq ?? 0);
+    idx += a.idx - (before[table]?.idx ?? 0);
+  }
+  return { seq, idx };
 }
 
 // ---------------------------------------------------------------- create
@@ -239,15 +299,22 @@ async function createPhase(names, s, reps) {
 
 // ---------------------------------------------------------------- scale
 
-/** The idle measurement of a cluster: `seconds` after the settle time. */
-async function idlePhase(cluster, name, seconds) {
+/**
+ * The idle measurement of a cluster: `seconds` after the settle time; on PostgreSQL also the
+ * table scans the store server made meanwhile (statistics are flushed about once a second).
+ */
+async function idlePhase(cluster, name, data, seconds) {
   await sleep(SETTLE_MS);
+  const pgBefore = name === "belfry-postgres" ? await pgScans(data) : null;
   const redisBefore = name === "belfry-postgres" ? NaN : await redisCpuS();
   mark(cluster);
   await sleep(seconds * 1_000);
   const stats = summarizeStats(await readStats(cluster));
   const redisAfter = name === "belfry-postgres" ? NaN : await redisCpuS();
+  await sleep(pgBefore ? 1_500 : 0);
+  const pgScanCounts = pgBefore ? scansBetween(pgBefore, await pgScans(data)) : null;
   return {
+    pgScans: pgScanCounts,
     seconds,
     cpuPct: stats.cpuS.map((x) => (100 * x) / seconds),
     callsPerS: stats.calls / seconds,
@@ -361,8 +428,9 @@ async function cycle(name, data, size, rep, s, phases) {
   try {
     if (phases.includes("idle")) {
       log("schedules", `${name} ${size} rep ${rep}: idle ${s.seconds} s`);
-      result.idle = await idlePhase(cluster, name, s.seconds);
+      result.idle = await idlePhase(cluster, name, data, s.seconds);
       if (name === "belfry-redis") result.reconcile = await reconcileScan(data);
+      if (name.startsWith("belfry-")) result.dueProbe = await dueProbe(data);
     } else await sleep(SETTLE_MS);
     if (phases.includes("lag")) {
       log("schedules", `${name} ${size} rep ${rep}: lag, ${s.lagCount} schedules`);
@@ -566,13 +634,14 @@ function scaleTables(rows, s) {
         "wire queries/s",
         "by method / command per s",
         "Redis server CPU % (shared)",
+        "PostgreSQL seq / index scans",
+        "due query p50 / max ms",
         "load avg",
       ],
       rows
         .filter((r) => r.idle || r.error)
         .map((r) => {
-          if (!r.idle)
-            return [r.system, r.size, r.rep, `error: ${r.error}`, "", "", "", "", "", "", "", ""];
+          if (!r.idle) return [r.system, r.size, r.rep, `error: ${r.error}`, ...Array(10).fill("")];
           const i = r.idle;
           const belfry = r.system.startsWith("belfry-");
           return [
@@ -588,6 +657,8 @@ function scaleTables(rows, s) {
             `${belfry ? byCount(i.callsByMethod, i.seconds) : ""}${i.queriesByCommand && Object.keys(i.queriesByCommand).length ? `${belfry ? "; " : ""}${byCount(i.queriesByCommand, i.seconds)}` : ""}` ||
               "–",
             fmt(i.redisServerCpuPct, 1),
+            i.pgScans ? `${i.pgScans.seq} / ${i.pgScans.idx}` : "–",
+            r.dueProbe ? `${fmt(r.dueProbe.p50Ms, 1)} / ${fmt(r.dueProbe.maxMs, 1)}` : "–",
             fmt(r.loadAvg, 1),
           ];
         }),

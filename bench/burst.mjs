@@ -62,7 +62,7 @@ async function burstOnce(name, n, leadMs) {
  * The counters once the burst's trailing writes are done (outcomes queued for a pool connection
  * are counted only when sent): read every second until two reads agree, at most 30 s.
  */
-async function settledStats(cluster) {
+export async function settledStats(cluster) {
   let last = null;
   for (let i = 0; i < 30; i++) {
     const stats = summarizeStats(await readStats(cluster));
@@ -74,7 +74,7 @@ async function settledStats(cluster) {
 }
 
 /** Start offsets, work share, duplicates and misses of one burst's runs. */
-function score(runs, n, at, replicas) {
+export function score(runs, n, at, replicas) {
   const first = new Map();
   for (const run of runs)
     if (!first.has(run.job) || run.start < first.get(run.job).start) first.set(run.job, run);

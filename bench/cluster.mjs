@@ -21,8 +21,12 @@ export const REPLICAS = 3;
 const CHILD = fileURLToPath(new URL("./load-replica.mjs", import.meta.url));
 const SKEW_CLOCK = fileURLToPath(new URL("./skew-clock.mjs", import.meta.url));
 
-/** Replica configuration and clean-up for a system name (`belfry-postgres`, `bullmq`, …). */
-function setup(name, tag) {
+/**
+ * Replica configuration and clean-up for a system name (`belfry-postgres`, `bullmq`, …) and a
+ * run tag: `cfg` is what a replica (and bench/schedules-loader.mjs) is given, `drop` deletes
+ * what the run stored.
+ */
+export function setup(name, tag) {
   if (name === "belfry-sqlite") {
     const dir = mkdtempSync(join(tmpdir(), "belfry-bench-"));
     const cfg = { system: "belfry", store: "sqlite", sqlitePath: join(dir, "bench.db") };
@@ -98,8 +102,11 @@ export async function startCluster(
   bootTimeoutMs = 600_000,
   perReplica = () => ({}),
 ) {
-  const tag = runTag();
-  const { cfg, drop } = setup(name, tag);
+  // `options.data`: the `{ tag, cfg }` of data the caller set up and drops itself (the runtime
+  // schedules bench restarts replicas on the same schedules); else a fresh tag, dropped on stop.
+  const given = options.data;
+  const tag = given?.tag ?? runTag();
+  const { cfg, drop } = given ? { cfg: given.cfg, drop: async () => {} } : setup(name, tag);
   const replicas = [];
   const cleanup = cleanupOnSignal(async () => {
     for (const r of replicas) r.child.kill("SIGTERM");
@@ -109,7 +116,14 @@ export async function startCluster(
   const spawnedAt = Date.now();
   for (let i = 0; i < REPLICAS; i++) {
     replicas.push(
-      spawnReplica({ ...cfg, ...options, ...perReplica(i), tag, replica: `replica-${i + 1}` }),
+      spawnReplica({
+        ...cfg,
+        ...options,
+        data: undefined,
+        ...perReplica(i),
+        tag,
+        replica: `replica-${i + 1}`,
+      }),
     );
   }
   const timeout = sleep(bootTimeoutMs, null, { ref: false }).then(() => {
@@ -162,13 +176,24 @@ export function summarizeStats(stats) {
   const sum = (key) => ok.reduce((n, s) => n + s[key], 0);
   const range = (key) => ok.map((s) => s[key]);
   const byMethod = {};
+  const byCommand = {};
+  const claims = {};
   for (const s of ok) {
+    for (const [status, n] of Object.entries(s.claims ?? {})) {
+      claims[status] = (claims[status] ?? 0) + n;
+    }
     for (const [method, n] of Object.entries(s.callsByMethod ?? {})) {
       byMethod[method] = (byMethod[method] ?? 0) + n;
+    }
+    for (const [command, n] of Object.entries(s.queriesByCommand ?? {})) {
+      byCommand[command] = (byCommand[command] ?? 0) + n;
     }
   }
   return {
     callsByMethod: byMethod,
+    queriesByCommand: byCommand,
+    claims,
+    lifetimePeakRssMiB: range("lifetimePeakRssMiB"),
     cpuS: range("cpuS"),
     rssMiB: range("rssMiB"),
     peakRssMiB: range("peakRssMiB"),

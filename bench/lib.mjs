@@ -99,7 +99,7 @@ export async function dropMysqlTables(prefix) {
   }
 }
 
-/** Deletes every Redis key that starts with `prefix`. */
+/** Deletes every Redis key that starts with `prefix` (SCAN + UNLINK: never the others' keys). */
 export async function deleteRedisKeys(prefix) {
   const { Redis } = await import("ioredis");
   const redis = new Redis(URLS.redis, { lazyConnect: true, maxRetriesPerRequest: 2 });
@@ -109,9 +109,9 @@ export async function deleteRedisKeys(prefix) {
     let rounds = 0;
     do {
       const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-      if (keys.length > 0) await redis.del(...keys);
+      if (keys.length > 0) await redis.unlink(...keys);
       cursor = next;
-    } while (cursor !== "0" && ++rounds < 10_000);
+    } while (cursor !== "0" && ++rounds < 1_000_000);
   } finally {
     redis.disconnect();
   }

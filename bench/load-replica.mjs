@@ -2,7 +2,9 @@
 // idle benchmarks (bench/cluster.mjs starts three of these per system). Argument: one JSON object
 //   { system: belfry | bullmq | graphile, store?, sqlitePath?, tag, replica, jobs,
 //     pattern?: cron expression (burst, idle) | every?: "1s" (lag),
-//     skewMs?: this replica's clock offset (skew bench; peers get it through bench/skew-clock.mjs) }
+//     skewMs?: this replica's clock offset (skew bench; peers get it through bench/skew-clock.mjs),
+//     tasks?: task names (runtime schedules bench: belfry defines these tasks and no jobs, BullMQ
+//       upserts nothing; the schedules are written by bench/schedules-loader.mjs) }
 // stdout, JSON lines:
 //   {"t":"ready"}                                   once every job is registered and started
 //   {"t":"run","job":…,"at":nominal ms,"start":ms}  first thing in every handler call
@@ -13,11 +15,14 @@ import { createInterface } from "node:readline";
 import { clearInterval, setInterval, setTimeout } from "node:timers";
 import { setTimeout as sleep } from "node:timers/promises";
 import { URL } from "node:url";
+import { belfryDist, openBelfryStore } from "./drivers.mjs";
 import { URLS } from "./lib.mjs";
 
 const cfg = JSON.parse(process.argv[2]);
 const jobIds = Array.from({ length: cfg.jobs }, (_, j) => `job-${j}`);
 const counts = { calls: 0, queries: 0 };
+/** Redis commands by name (ioredis), for finding what an idle replica sends. */
+const byCommand = new Map();
 /** Store calls by method name (belfry), for finding what an idle replica keeps asking. */
 const byMethod = new Map();
 
@@ -41,8 +46,17 @@ async function countWireQueries() {
   const send = Redis.prototype.sendCommand;
   Redis.prototype.sendCommand = function (...args) {
     counts.queries++;
+    const name = args[0]?.name;
+    if (name) byCommand.set(name, (byCommand.get(name) ?? 0) + 1);
     return send.apply(this, args);
   };
+}
+
+/** Claim results by status (won, lost, …), for seeing how much of a burst replicas contend for. */
+const claims = new Map();
+
+function countClaims(results) {
+  for (const { status } of results) claims.set(status, (claims.get(status) ?? 0) + 1);
 }
 
 /** The store seen through a proxy that counts every method call (belfry's store round trips). */
@@ -54,7 +68,9 @@ function counted(store) {
       return (...args) => {
         counts.calls++;
         byMethod.set(property, (byMethod.get(property) ?? 0) + 1);
-        return value.apply(target, args);
+        const result = value.apply(target, args);
+        if (property === "claim") void result.then(countClaims, () => {});
+        return result;
       };
     },
   });
@@ -62,37 +78,23 @@ function counted(store) {
 
 const systems = {
   async belfry() {
-    const dist = (file) => new URL(`../dist/${file}`, import.meta.url).href;
+    const dist = belfryDist(); // BENCH_BELFRY_DIST: another build to compare with
     const { Scheduler, every, cron, systemClock } = await import(dist("index.js"));
-    const opened = {
-      sqlite: async () =>
-        new (await import(dist("stores/sqlite/index.js"))).SqliteStore({ path: cfg.sqlitePath }),
-      postgres: async () =>
-        new (await import(dist("stores/postgres/index.js"))).PostgresStore({
-          connectionString: URLS.postgres,
-          schema: `belfry_${cfg.tag}`,
-        }),
-      mysql: async () =>
-        new (await import(dist("stores/mysql/index.js"))).MysqlStore({
-          uri: URLS.mysql,
-          tablePrefix: `belfry_${cfg.tag}_`,
-        }),
-      redis: async () =>
-        new (await import(dist("stores/redis/index.js"))).RedisStore({
-          url: URLS.redis,
-          keyPrefix: `belfry-${cfg.tag}`,
-        }),
-    };
-    const store = await opened[cfg.store]();
+    const store = await openBelfryStore(dist, cfg);
     // The skew bench: this replica's own clock reads `skewMs` off (belfry's store time is measured
     // against it, as on a host whose clock is off).
     const clock = cfg.skewMs
       ? { ...systemClock, now: () => systemClock.now() + cfg.skewMs }
       : systemClock;
     const scheduler = new Scheduler({ store: counted(store), replicaId: cfg.replica, clock });
-    const schedule = cfg.every ? every(cfg.every) : cron(cfg.pattern, { timezone: "UTC" });
-    for (const id of jobIds) {
-      scheduler.job(id, schedule, (run) => report(id, run.scheduledAt.getTime()));
+    for (const task of cfg.tasks ?? []) {
+      scheduler.task(task, (run) => report(run.jobId, run.scheduledAt.getTime()));
+    }
+    if (jobIds.length > 0) {
+      const schedule = cfg.every ? every(cfg.every) : cron(cfg.pattern, { timezone: "UTC" });
+      for (const id of jobIds) {
+        scheduler.job(id, schedule, (run) => report(id, run.scheduledAt.getTime()));
+      }
     }
     await scheduler.start();
     return async () => {
@@ -142,10 +144,21 @@ const systems = {
   },
 };
 
-let mark = { cpu: process.cpuUsage(), calls: 0, queries: 0, byMethod: new Map() };
+let mark = {
+  cpu: process.cpuUsage(),
+  calls: 0,
+  queries: 0,
+  byMethod: new Map(),
+  byCommand: new Map(),
+  claims: new Map(),
+};
 let peakRss = 0;
+/** Peak RSS since the process started (never reset by "mark"). */
+let lifetimePeakRss = 0;
 const sampler = setInterval(() => {
-  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  const rss = process.memoryUsage().rss;
+  peakRss = Math.max(peakRss, rss);
+  lifetimePeakRss = Math.max(lifetimePeakRss, rss);
 }, 250);
 
 createInterface({ input: process.stdin }).on("line", (line) => {
@@ -155,6 +168,8 @@ createInterface({ input: process.stdin }).on("line", (line) => {
       calls: counts.calls,
       queries: counts.queries,
       byMethod: new Map(byMethod),
+      byCommand: new Map(byCommand),
+      claims: new Map(claims),
     };
     peakRss = process.memoryUsage().rss;
   } else if (line === "stats") {
@@ -165,10 +180,17 @@ createInterface({ input: process.stdin }).on("line", (line) => {
       cpuS: (cpu.user + cpu.system) / 1e6,
       rssMiB: rss / 2 ** 20,
       peakRssMiB: Math.max(peakRss, rss) / 2 ** 20,
+      lifetimePeakRssMiB: Math.max(lifetimePeakRss, rss) / 2 ** 20,
       calls: counts.calls - mark.calls,
       queries: counts.queries - mark.queries,
       callsByMethod: Object.fromEntries(
         [...byMethod].map(([m, n]) => [m, n - (mark.byMethod.get(m) ?? 0)]).filter(([, n]) => n),
+      ),
+      claims: Object.fromEntries(
+        [...claims].map(([c, n]) => [c, n - (mark.claims.get(c) ?? 0)]).filter(([, n]) => n),
+      ),
+      queriesByCommand: Object.fromEntries(
+        [...byCommand].map(([c, n]) => [c, n - (mark.byCommand.get(c) ?? 0)]).filter(([, n]) => n),
       ),
     };
     process.stdout.write(`${JSON.stringify(stats)}\n`);

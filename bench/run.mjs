@@ -1,8 +1,9 @@
 // The benchmark runner: `npm run build && npm run bench` (or `node bench/run.mjs [parts…]`).
 // Parts: claims (store-level claim step, ~1 min), second (1-second schedule, ~2.5 min),
 // minute (minute cron with pg-boss and graphile-worker, ~2–3.5 min), the load parts burst, lag,
-// skew, idle and math (bench/load.mjs), startup (register and start 1k/10k/100k jobs with the
-// peers, see bench/startup.mjs; long). Default: claims, second, minute. Any parts run in one
+// skew, idle, math and schedules (runtime schedules, bench/schedules.mjs) in bench/load.mjs,
+// startup (register and start 1k/10k/100k jobs with the peers, see bench/startup.mjs; long).
+// Default: claims, second, minute (never schedules: it takes over an hour). Any parts run in one
 // invocation, e.g. `node bench/run.mjs burst lag skew idle startup math --peers --reps 3`
 // (--reps, --sizes and --systems also apply to startup).
 // Prints the environment and one Markdown table per part (what bench/RESULTS.md records);
@@ -18,8 +19,8 @@ import { round, serverVersions } from "./lib.mjs";
 
 const args = process.argv.slice(2);
 // Options that take a value: --json <file>, and the load parts' --reps, --seconds, --sizes,
-// --jobs, --systems (comma lists); --peers is a flag.
-const VALUED = ["--json", "--reps", "--seconds", "--sizes", "--jobs", "--systems"];
+// --jobs, --systems, --phases (comma lists); --peers and --quick (schedules) are flags.
+const VALUED = ["--json", "--reps", "--seconds", "--sizes", "--jobs", "--systems", "--phases"];
 const option = (name) => {
   const at = args.indexOf(name);
   return at >= 0 ? args[at + 1] : undefined;
@@ -202,6 +203,8 @@ const loadOptions = {
   sizes: list("--sizes")?.map(Number),
   jobs: list("--jobs")?.map(Number),
   systems: list("--systems"),
+  phases: list("--phases"),
+  quick: args.includes("--quick"),
 };
 for (const part of load.PARTS) {
   if (!want(part)) continue;

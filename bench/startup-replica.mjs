@@ -7,65 +7,22 @@
 // is one round trip), every SQLite statement (a transaction is one "round trip": one write lock).
 // Argument: one JSON object { system, store?, jobs, tag, sqlitePath?, schedule? }
 // system: belfry (store: postgres | mysql | redis | sqlite) | bullmq | pgboss | graphile
-import { createRequire } from "node:module";
 import { performance } from "node:perf_hooks";
 import { setTimeout } from "node:timers";
-import { URL, pathToFileURL } from "node:url";
+import { URL } from "node:url";
+import { belfryDist, countDrivers, openBelfryStore } from "./drivers.mjs";
 import { URLS } from "./lib.mjs";
 
 const cfg = JSON.parse(process.argv[2]);
-const require = createRequire(import.meta.url);
 const jobIds = Array.from({ length: cfg.jobs }, (_, j) => `job-${j}`);
 const count = { roundTrips: 0, statements: 0 };
-
-/** Wraps `proto[name]` so that each call adds `weight(this, args)` to the counters. */
-function tally(proto, name, roundTrips, statements) {
-  const original = proto[name];
-  proto[name] = function (...args) {
-    count.roundTrips += roundTrips(this, args);
-    count.statements += statements(this, args);
-    return original.apply(this, args);
-  };
-}
-
-function countDrivers() {
-  const one = () => 1;
-  const none = () => 0;
-  tally(require("pg").Client.prototype, "query", one, one);
-  const mysql = require("mysql2").Connection.prototype;
-  tally(mysql, "query", one, one);
-  tally(mysql, "execute", one, one);
-  // A pipelined command is counted as a statement by sendCommand and its pipeline as one round
-  // trip; the pipeline's commands are taken back off the round trips.
-  tally(require("ioredis").Redis.prototype, "sendCommand", one, one);
-  const pipeline = require("ioredis/built/Pipeline").default.prototype;
-  tally(pipeline, "exec", (p) => 1 - p.length, none);
-  const sqlite = require("better-sqlite3");
-  const prepare = sqlite.prototype.prepare;
-  sqlite.prototype.prepare = function (...args) {
-    const statement = prepare.apply(this, args);
-    for (const name of ["run", "get", "all"]) tally(statement, name, none, one);
-    return statement;
-  };
-  const transaction = sqlite.prototype.transaction;
-  sqlite.prototype.transaction = function (fn) {
-    return transaction.call(this, (...args) => {
-      count.roundTrips += 1;
-      return fn(...args);
-    });
-  };
-}
 
 /** Each system: define its jobs; resolve to { start, stop }. */
 const systems = {
   async belfry() {
-    // BENCH_BELFRY_DIST: another build to compare with (e.g. of an older commit).
-    const base = process.env.BENCH_BELFRY_DIST
-      ? pathToFileURL(`${process.env.BENCH_BELFRY_DIST}/`)
-      : new URL("../dist/", import.meta.url);
-    const dist = (file) => new URL(file, base).href;
+    const dist = belfryDist(); // BENCH_BELFRY_DIST: another build to compare with
     const { Scheduler, every, cron } = await import(dist("index.js"));
-    const store = await belfryStore(dist);
+    const store = await openBelfryStore(dist, cfg, { pool: 3, sqliteBusyMs: 60_000 });
     const scheduler = new Scheduler({ store });
     // A yearly occurrence: nothing is due while the bench runs.
     const schedule = () => (cfg.schedule === "every" ? every("365d") : cron("0 0 1 1 *"));
@@ -139,30 +96,8 @@ const systems = {
   },
 };
 
-async function belfryStore(dist) {
-  if (cfg.store === "sqlite") {
-    const { SqliteStore } = await import(dist("stores/sqlite/index.js"));
-    return new SqliteStore({ path: cfg.sqlitePath, busyTimeoutMs: 60_000 });
-  }
-  if (cfg.store === "postgres") {
-    const { PostgresStore } = await import(dist("stores/postgres/index.js"));
-    const schema = `belfry_${cfg.tag}`;
-    return new PostgresStore({ connectionString: URLS.postgres, schema, maxConnections: 3 });
-  }
-  if (cfg.store === "mysql") {
-    const { MysqlStore } = await import(dist("stores/mysql/index.js"));
-    const tablePrefix = `belfry_${cfg.tag}_`;
-    return new MysqlStore({ uri: URLS.mysql, tablePrefix, maxConnections: 3 });
-  }
-  if (cfg.store === "redis") {
-    const { RedisStore } = await import(dist("stores/redis/index.js"));
-    return new RedisStore({ url: URLS.redis, keyPrefix: `belfry-${cfg.tag}` });
-  }
-  throw new Error(`unknown store ${cfg.store}`);
-}
-
 const send = (message) => process.stdout.write(`${JSON.stringify(message)}\n`);
-countDrivers();
+countDrivers(count);
 const defineStarted = performance.now();
 const system = await systems[cfg.system]();
 const defineMs = performance.now() - defineStarted;

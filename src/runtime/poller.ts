@@ -79,6 +79,8 @@ export class DuePoller {
   private stopped = true;
   /** Polls failed in a row (the store is unreachable): the next one waits longer. */
   private failures = 0;
+  /** Polls so far: picks each poll's order of the rows due at one instant. */
+  private polls = 0;
   private unsubscribe: (() => Promise<void>) | null = null;
   private readonly configs = new Map<string, { key: string; config: JobConfig }>();
   /** Rows this replica could not build, by job id: when to try them again. */
@@ -180,7 +182,12 @@ export class DuePoller {
     }
     const now = clock.now();
     const limit = Math.min(room, DUE_BATCH);
-    const due = await records.dueSchedules({ tasks: names, until: now, limit, replicaId });
+    // The rotation of the spread order rows due at one instant come in: a new one each poll.
+    // With one rotation per replica, a replica that finished its stretch of a burst reached
+    // another's front and from then on read the same rows as it, so most of its claims lost;
+    // a fresh point per poll keeps the replicas' pages apart while much of the burst is left.
+    const order = `${replicaId}#${(this.polls += 1)}`;
+    const due = await records.dueSchedules({ tasks: names, until: now, limit, replicaId: order });
     for (const row of due.unreadable) {
       this.report("dueSchedules", new BelfryError("CORRUPT_ROW", row.message));
     }

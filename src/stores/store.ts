@@ -432,7 +432,10 @@ export interface DueQuery {
   readonly until: number;
   /** At most this many rows. */
   readonly limit: number;
-  /** Rows due at one instant come in an order that differs per replica (see below). */
+  /**
+   * Picks the order of rows due at one instant (see below): any string. The poller passes its
+   * replica id and a poll count, so each poll of each replica starts at another point.
+   */
   readonly replicaId: string;
 }
 

@@ -54,6 +54,8 @@ CREATE TABLE belfry_warnings (
 
 CREATE INDEX belfry_jobs_due ON belfry_jobs (task, due_at, spread) WHERE due_at IS NOT NULL;
 
+CREATE INDEX belfry_jobs_task ON belfry_jobs (task, job_id);
+
 CREATE INDEX belfry_replicas_last_seen ON belfry_replicas (last_seen_at);
 
 CREATE INDEX belfry_runs_job_state ON belfry_runs (job_id, state, scheduled_at);

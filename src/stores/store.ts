@@ -424,6 +424,12 @@ export interface SchedulePage {
   readonly next: string | null;
 }
 
+/** Filter of {@link ScheduleRecords.countSchedules}. */
+export interface ScheduleCountFilter {
+  /** Only the schedules of this task; absent: every schedule. */
+  readonly task?: string;
+}
+
 /** Query of {@link ScheduleRecords.dueSchedules}. */
 export interface DueQuery {
   /** Only schedules of these tasks (the ones this replica can run). */
@@ -500,6 +506,13 @@ export interface ScheduleRecords {
    * finds schedules nobody runs (a task no live replica defines).
    */
   scheduleTasks(): Promise<string[]>;
+  /**
+   * How many schedules are stored (all of them, or those of `filter.task`), finished series
+   * included: one index count, never a read of the rows (SQL `COUNT` over an index on `task`;
+   * Redis `ZLEXCOUNT` of the schedule list). With {@link scheduleTasks} it sums up the
+   * schedules per task without listing them.
+   */
+  countSchedules(filter?: ScheduleCountFilter): Promise<number>;
   /** Moves `nextAt` forward where a claim did not (a pass found nothing to claim); batched. */
   advanceSchedules(items: readonly ScheduleAdvance[]): Promise<void>;
   /**
@@ -581,7 +594,13 @@ export interface Store
    * transaction or one pipeline), not one per job; each job's upsert is atomic on its own.
    */
   registerJobs(registrations: readonly JobRegistration[]): Promise<RegisterResult[]>;
-  /** Every stored job; a row that cannot be read is listed in `unreadable`, not thrown. */
+  /**
+   * Every job defined in code (a row without a task), by job id; runtime schedules
+   * ({@link ScheduleRecords}) are not listed: read them a page at a time with
+   * `listSchedules` and count them with `countSchedules`, so this stays as small as the code's
+   * job list however many schedules the store holds, and the store reads only those rows. A
+   * row that cannot be read is listed in `unreadable`, not thrown.
+   */
   listJobs(): Promise<JobListing>;
   /** Pauses or resumes a job for every replica; false if the job is unknown. */
   setPaused(jobId: string, paused: boolean): Promise<boolean>;

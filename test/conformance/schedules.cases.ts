@@ -170,6 +170,46 @@ export function scheduleCases(h: Harness): void {
     expect(last.next).toBeNull();
   });
 
+  it("listJobs lists the code-defined jobs only: no schedule row, paused, finished or triggered", async () => {
+    const code = job({ jobId: "code-job" });
+    await h.store.registerJob(code);
+    const writes = [
+      schedule({ key: "plain" }),
+      schedule({ key: "paused" }),
+      schedule({ key: "over", nextAt: null }),
+      schedule({ task: "feed", key: "x" }),
+    ];
+    await h.store.putSchedules(writes, "create");
+    await h.store.setPaused(writes[1]!.jobId, true);
+    await h.store.triggerSchedule(writes[0]!.jobId);
+    const listing = await h.store.listJobs();
+    expect(listing.jobs.map((j) => j.jobId)).toEqual([code.jobId]);
+    expect(listing.unreadable).toEqual([]);
+    // Registering a code job again after schedules exist changes nothing of that.
+    await h.store.registerJobs([code, job({ jobId: "another" })]);
+    expect((await h.store.listJobs()).jobs.map((j) => j.jobId)).toEqual(["another", "code-job"]);
+  });
+
+  it("countSchedules counts every schedule or one task's, finished series included, never code jobs", async () => {
+    await h.store.registerJob(job({ jobId: "digest:code" }));
+    const writes = [
+      ...["a", "b", "c"].map((key) => schedule({ key })),
+      schedule({ key: "over", nextAt: null }),
+      schedule({ task: "dig", key: "x" }),
+      schedule({ task: "digest.v2", key: "y" }),
+    ];
+    await h.store.putSchedules(writes, "create");
+    await h.store.setPaused(writes[0]!.jobId, true);
+    expect(await h.store.countSchedules()).toBe(6);
+    expect(await h.store.countSchedules({ task: "digest" })).toBe(4);
+    expect(await h.store.countSchedules({ task: "dig" })).toBe(1);
+    expect(await h.store.countSchedules({ task: "digest.v2" })).toBe(1);
+    expect(await h.store.countSchedules({ task: "nobody" })).toBe(0);
+    await h.store.removeSchedules([writes[1]!.jobId]);
+    expect(await h.store.countSchedules({ task: "digest" })).toBe(3);
+    expect(await h.store.countSchedules()).toBe(5);
+  });
+
   it("a key prefix holding LIKE wildcards matches them literally", async () => {
     await h.store.putSchedules(
       ["50%_off", "50x_off", "a_b", "a\\b", "axb"].map((key) => schedule({ key })),

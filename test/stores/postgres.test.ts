@@ -135,6 +135,7 @@ describe("PostgresStore", () => {
     expect(rows).toEqual([
       { version: 1, n: 1 },
       { version: 2, n: 1 },
+      { version: 3, n: 1 },
     ]);
     await dropPrefix(prefix);
   });

@@ -9,7 +9,7 @@ import {
   spreadOf,
   spreadRank,
 } from "../../src/stores/shared/schedules.js";
-import { claimOne, pastBase, rejectsWith, request } from "../conformance/harness.js";
+import { claimOne, job, pastBase, rejectsWith, request } from "../conformance/harness.js";
 import { schedule } from "../conformance/schedules.cases.js";
 
 const url = process.env.BELFRY_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -165,6 +165,35 @@ describe("RedisStore runtime schedules", () => {
     // Created again under the same key, it is listed as any new schedule.
     await store.putSchedules([ran!], "create");
     expect(await admin.sismember(keys.jobs, ran!.jobId)).toBe(1);
+  });
+
+  it("lists code jobs from the code job list, which holds no schedule; layout 1 is migrated into it", async () => {
+    const prefix = newPrefix();
+    const store = await openStore(prefix);
+    const keys = new RedisKeys(prefix);
+    const t = await pastBase(store);
+    await store.registerJob(job({ jobId: "nightly" }));
+    const [ran, idle] = ["ran", "idle"].map((key) => schedule({ key, nextAt: t }));
+    await store.putSchedules([ran!, idle!], "create");
+    expect(await admin.smembers(keys.codeJobs)).toEqual(["nightly"]);
+    const claimed = await claimOne(store, request(ran!, t, { nextAt: t + 1_000 }));
+    if (claimed.status !== "won") throw new Error(`claim: ${claimed.status}`);
+    await store.removeSchedules([ran!.jobId]);
+    // As a store written by a release before the code job list (layout 1, or no layout key).
+    for (const layout of ["1", null]) {
+      await admin.del(keys.codeJobs);
+      if (layout === null) await admin.del(keys.schema);
+      else await admin.set(keys.schema, layout);
+      const readOnly = new RedisStore({ url, keyPrefix: prefix, autoMigrate: false });
+      opened.push(readOnly);
+      const message = await rejectsWith(readOnly.init(), "SCHEMA_MISSING");
+      expect(message).toContain("holds key layout 1, this release needs 2");
+      const migrated = await openStore(prefix);
+      expect(await admin.get(keys.schema)).toBe("2");
+      // The removed schedule kept in the job list for its run is no code job either.
+      expect(await admin.smembers(keys.codeJobs)).toEqual(["nightly"]);
+      expect((await migrated.listJobs()).jobs.map((j) => j.jobId)).toEqual(["nightly"]);
+    }
   });
 
   it("reads a burst due at one instant in each replica's spreadRank order, page after page", async () => {

@@ -6,6 +6,7 @@ import { replicaSpread } from "../../src/stores/shared/schedules.js";
 import { MIGRATIONS } from "../../src/stores/sql/migrations.js";
 import { jobInsertSql, jobValues, ledgerDdl, renderSql } from "../../src/stores/sql/shared.js";
 import { openSqliteDriver, type SqliteDriver } from "../../src/stores/sqlite/driver.js";
+import { jobListSql } from "../../src/stores/sqlite/connection.js";
 import { SqliteStore } from "../../src/stores/sqlite/index.js";
 import { scheduleStatementsSql } from "../../src/stores/sqlite/schedule-statements.js";
 import { prefixEnd } from "../../src/stores/sqlite/schedules.js";
@@ -107,6 +108,30 @@ describe("SqliteStore runtime schedules", () => {
       expect(plan(text, params)).not.toMatch(/SCAN|TEMP B-TREE/);
     }
     expect(plan(sql.dueRows, ["[1]"])).toMatch(/USING INTEGER PRIMARY KEY \(rowid=\?\)/);
+  });
+
+  it("listJobs and countSchedules read the index jobs_task, never the schedule rows", async () => {
+    const { store, db } = await openStore();
+    await store.putSchedules(
+      Array.from({ length: 2_000 }, (_, i) => schedule({ key: `c-${i}` })),
+      "create",
+    );
+    await store.registerJob(job({ jobId: "code" }));
+    db.exec("ANALYZE");
+    const plan = (text: string, params: unknown[] = []) =>
+      (db.prepare(`EXPLAIN QUERY PLAN ${text}`).all(...params) as { detail: string }[])
+        .map((row) => row.detail)
+        .join(" | ");
+    expect(plan(jobListSql("belfry_jobs"))).toMatch(
+      /^SEARCH belfry_jobs USING INDEX belfry_jobs_task \(task=\?\)$/,
+    );
+    const sql = scheduleStatementsSql("belfry_");
+    expect(plan(sql.scheduleCountTask, ["digest"])).toMatch(
+      /^SEARCH belfry_jobs USING COVERING INDEX belfry_jobs_task \(task=\?\)$/,
+    );
+    expect(plan(sql.scheduleCount)).toMatch(/COVERING INDEX belfry_jobs_(task|due)/);
+    expect((await store.listJobs()).jobs.map((j) => j.jobId)).toEqual(["code"]);
+    expect(await store.countSchedules({ task: "digest" })).toBe(2_000);
   });
 
   it("every write keeps due_at equal to the earlier of next_at and a pending trigger", async () => {

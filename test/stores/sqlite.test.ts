@@ -69,6 +69,7 @@ describe("SqliteStore", () => {
     expect(ledger).toEqual([
       { version: 1, name: "0001_init" },
       { version: 2, name: "0002_schedules" },
+      { version: 3, name: "0003_jobs_task" },
     ]);
     expect(mode).toBe("wal");
   });

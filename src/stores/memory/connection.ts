@@ -51,9 +51,13 @@ export class MemoryDb {
     return job ? parseJobRow(jobRowOf(job), WHERE) : null;
   }
 
-  /** Every job by id, checked like {@link readJob}; a corrupt row is listed as unreadable. */
+  /**
+   * Every code-defined job by id (runtime schedules are not listed), checked like
+   * {@link readJob}; a corrupt row is listed as unreadable.
+   */
   listJobs(): JobListing {
-    const rows = [...this.jobs.keys()].sort().map((jobId) => jobRowOf(this.jobs.get(jobId)!));
+    const ids = [...this.jobs.keys()].filter((jobId) => !this.schedules.has(jobId)).sort();
+    const rows = ids.map((jobId) => jobRowOf(this.jobs.get(jobId)!));
     return parseJobListing(rows, () => WHERE);
   }
 

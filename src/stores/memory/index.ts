@@ -27,6 +27,7 @@ import type {
   DueQuery,
   DueSchedules,
   ScheduleAdvance,
+  ScheduleCountFilter,
 } from "../store.js";
 import * as claims from "./claim.js";
 import { MemoryDb } from "./connection.js";
@@ -206,6 +207,10 @@ export class MemoryStore implements Store {
 
   async scheduleTasks(): Promise<string[]> {
     return schedules.scheduleTasks(this.db);
+  }
+
+  async countSchedules(filter?: ScheduleCountFilter): Promise<number> {
+    return schedules.countSchedules(this.db, filter);
   }
 
   async advanceSchedules(items: readonly ScheduleAdvance[]): Promise<void> {

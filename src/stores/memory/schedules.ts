@@ -16,6 +16,7 @@ import type {
   DueSchedules,
   PutScheduleResult,
   ScheduleAdvance,
+  ScheduleCountFilter,
   SchedulePage,
   ScheduleQuery,
   ScheduleRecord,
@@ -158,6 +159,14 @@ export function scheduleTasks(db: MemoryDb): string[] {
     if (dueAtOf(parts.nextAt, parts.triggeredAt) !== null) tasks.add(parts.task);
   }
   return [...tasks].sort();
+}
+
+/** `countSchedules`: the schedules of `filter.task`, or all of them. */
+export function countSchedules(db: MemoryDb, filter: ScheduleCountFilter = {}): number {
+  if (filter.task === undefined) return db.schedules.size;
+  let count = 0;
+  for (const parts of db.schedules.values()) if (parts.task === filter.task) count += 1;
+  return count;
 }
 
 /** `advanceSchedules`: forward only, for the current hash. */

@@ -46,6 +46,7 @@ import {
   type FinishRequest,
   type RunRecord,
   type ScheduleAdvance,
+  type ScheduleCountFilter,
   type SchedulePage,
   type ScheduleQuery,
   type ScheduleRecord,
@@ -301,6 +302,10 @@ export class MysqlStore implements Store, ScheduleRecords {
 
   async scheduleTasks(): Promise<string[]> {
     return schedules.scheduleTasks(this.conn);
+  }
+
+  async countSchedules(filter?: ScheduleCountFilter): Promise<number> {
+    return schedules.countSchedules(this.conn, filter);
   }
 
   async advanceSchedules(items: readonly ScheduleAdvance[]): Promise<void> {

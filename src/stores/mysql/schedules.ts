@@ -12,6 +12,7 @@ import type {
   DueQuery,
   DueSchedules,
   ScheduleAdvance,
+  ScheduleCountFilter,
   SchedulePage,
   ScheduleQuery,
   ScheduleRecord,
@@ -139,6 +140,24 @@ export async function scheduleTasks(db: MysqlDb): Promise<string[]> {
   );
   // Sorted here, by code unit: the server's collation may order names otherwise.
   return rows.map((row) => String(row.task)).sort();
+}
+
+/**
+ * `countSchedules`: a count of the due index `(task, due_at, spread)` alone, whose leading
+ * column is `task` (MySQL indexes every row, finished series included).
+ */
+export async function countSchedules(
+  db: MysqlDb,
+  filter: ScheduleCountFilter = {},
+): Promise<number> {
+  const where = filter.task === undefined ? "task IS NOT NULL" : "task = ?";
+  const params = filter.task === undefined ? [] : [filter.task];
+  const [row] = await db.run(
+    "countSchedules",
+    `SELECT COUNT(*) AS n FROM ${db.tables.jobs} WHERE ${where}`,
+    params,
+  );
+  return Number(row?.n ?? 0);
 }
 
 /**

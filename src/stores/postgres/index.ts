@@ -50,6 +50,7 @@ import {
   type RunRecord,
   type PutScheduleResult,
   type ScheduleAdvance,
+  type ScheduleCountFilter,
   type SchedulePage,
   type ScheduleQuery,
   type ScheduleRecord,
@@ -302,6 +303,10 @@ export class PostgresStore implements CompleteStore {
 
   async scheduleTasks(): Promise<string[]> {
     return schedules.scheduleTasks(this.conn);
+  }
+
+  async countSchedules(filter?: ScheduleCountFilter): Promise<number> {
+    return schedules.countSchedules(this.conn, filter);
   }
 
   async advanceSchedules(items: readonly ScheduleAdvance[]): Promise<void> {

@@ -15,6 +15,7 @@ import type {
   DueSchedules,
   PutScheduleResult,
   ScheduleAdvance,
+  ScheduleCountFilter,
   SchedulePage,
   ScheduleQuery,
   ScheduleRecord,
@@ -301,6 +302,16 @@ SELECT task FROM t WHERE task IS NOT NULL`,
   );
   // Sorted here, by code unit: the server's collation may order names otherwise.
   return rows.map((row) => String(row.task)).sort();
+}
+
+/** `countSchedules`: an index-only count of the index on `(task, job_id)` (migration 3). */
+export async function countSchedules(db: PgDb, filter: ScheduleCountFilter = {}): Promise<number> {
+  const [sql, params] =
+    filter.task === undefined
+      ? [`SELECT count(*) AS n FROM ${db.tables.jobs} WHERE task IS NOT NULL`, []]
+      : [`SELECT count(*) AS n FROM ${db.tables.jobs} WHERE task = $1::text`, [filter.task]];
+  const rows = await db.rows("countSchedules", sql, params);
+  return Number(rows[0]?.n ?? 0);
 }
 
 /** `advanceSchedules`: one statement per chunk, rows locked in job id order. */

@@ -4,7 +4,7 @@ import { inspectStore, redact } from "../shared/url.js";
 import { registerInChunks, registerOne } from "../shared/batches.js";
 import * as claims from "./claim.js";
 import { list, RedisConnection, text, toStoreError, type RedisContext } from "./connection.js";
-import { listJobs, readJobs, registerJobs, setPaused } from "./jobs.js";
+import { indexCodeJobs, listJobs, readJobs, registerJobs, setPaused } from "./jobs.js";
 import { RedisKeys } from "./keys.js";
 import { resolveOptions, type RedisStoreOptions } from "./options.js";
 import * as records from "./records.js";
@@ -34,6 +34,7 @@ import type {
   RunRecord,
   PutScheduleResult,
   ScheduleAdvance,
+  ScheduleCountFilter,
   SchedulePage,
   ScheduleQuery,
   ScheduleRecord,
@@ -45,8 +46,12 @@ import type {
 export type { RedisClientLike } from "./connection.js";
 export type { RedisStoreOptions } from "./options.js";
 
-/** Version of the key layout, kept at `<prefix>:{<prefix>}:schema`. */
-const SCHEMA_VERSION = "1";
+/**
+ * Version of the key layout, kept at `<prefix>:{<prefix>}:schema`. 2 added the code job list
+ * (`:code-jobs`), filled from the job list by a migrating `init` on a store of layout 1 (or of
+ * no layout key: an older release's).
+ */
+const SCHEMA_VERSION = 2;
 
 /**
  * A {@link Store} on Redis (≥ 6.2; ioredis ≥ 6 as a peer dependency). Every decision is one Lua
@@ -98,29 +103,52 @@ export class RedisStore implements Store {
   }
 
   /**
-   * Connects, checks the server settings and marks the key layout's version; with
-   * `autoMigrate: false`, checks that belfry's keys exist instead and writes nothing.
+   * Connects, checks the server settings and brings the key layout to {@link SCHEMA_VERSION}
+   * (from layout 1: fills the code job list); with `autoMigrate: false`, checks the layout
+   * instead and writes nothing.
    * @throws BelfryError `STORE_CONNECT`, `INVALID_STORE_URL` (a database the server lacks),
-   *   `SCHEMA_MISSING` (`autoMigrate: false`).
+   *   `SCHEMA_MISSING` (`autoMigrate: false`: no belfry keys, or an older layout).
    */
   private async initOnce(): Promise<void> {
     await this.connection.connect();
     const { client, keys } = this.context;
+    const stored = await this.guard("init", () => client.call("get", keys.schema));
+    // No layout key: an older release's store (layout 1), or no store yet.
+    const layout = stored === null ? null : Number(text(stored));
     if (!this.autoMigrate) {
-      const found = await this.guard("init", () => client.call("exists", keys.schema, keys.jobs));
-      if (Number(found) === 0) {
-        throw schemaMissing("RedisStore", this.target, "holds no belfry keys");
-      }
+      await this.checkLayout(layout);
       const warnings = await this.guard("init", () => checkRedisSettings(client));
       this.settingsWarnings.splice(0, this.settingsWarnings.length, ...warnings);
       return;
     }
-    await this.guard("init", () => client.call("set", keys.schema, SCHEMA_VERSION));
+    if (layout === null || layout < SCHEMA_VERSION) {
+      await this.guard("init", () => indexCodeJobs(this.context));
+      await this.guard("init", () => client.call("set", keys.schema, SCHEMA_VERSION));
+    }
     const warnings = await this.guard("init", () => checkRedisSettings(client));
     for (const message of warnings) {
       await this.addWarning({ replicaId: "store", kind: "store-settings", message });
     }
     this.settingsWarnings.splice(0, this.settingsWarnings.length, ...warnings);
+  }
+
+  /**
+   * `autoMigrate: false`: the stored layout must be this release's (or a later one).
+   * @throws BelfryError `SCHEMA_MISSING` naming what was found.
+   */
+  private async checkLayout(layout: number | null): Promise<void> {
+    if (layout !== null && layout >= SCHEMA_VERSION) return;
+    const { client, keys } = this.context;
+    const jobs = await this.guard("init", () => client.call("exists", keys.jobs));
+    if (layout === null && Number(jobs) === 0) {
+      throw schemaMissing("RedisStore", this.target, "holds no belfry keys");
+    }
+    const found = layout ?? 1;
+    throw schemaMissing(
+      "RedisStore",
+      this.target,
+      `holds key layout ${found}, this release needs ${SCHEMA_VERSION} (the code job list)`,
+    );
   }
 
   /** Shows the server and key prefix, never the password. */
@@ -265,6 +293,10 @@ export class RedisStore implements Store {
 
   async scheduleTasks(): Promise<string[]> {
     return this.guard("scheduleTasks", () => schedules.scheduleTasks(this.context));
+  }
+
+  async countSchedules(filter?: ScheduleCountFilter): Promise<number> {
+    return this.guard("countSchedules", () => schedules.countSchedules(this.context, filter));
   }
 
   async advanceSchedules(items: readonly ScheduleAdvance[]): Promise<void> {

@@ -11,8 +11,8 @@ import type { JobListing, JobRecord, JobRegistration, RegisterResult } from "../
  */
 
 /**
- * `Store.registerJobs` for a chunk: one pipeline of an SADD of the chunk's ids to the job list,
- * then the register script per job (each on its own job's keys).
+ * `Store.registerJobs` for a chunk: one pipeline of an SADD of the chunk's ids to the job list
+ * and to the code job list, then the register script per job (each on its own job's keys).
  */
 export async function registerJobs(
   context: RedisContext,
@@ -25,9 +25,12 @@ export async function registerJobs(
     return [{ script: REGISTER, keys, args }];
   });
   const ids = registrations.map((reg) => reg.jobId);
-  const jobList: Step[] = [{ command: "sadd", args: [context.keys.jobs, ...ids] }];
-  const [added, ...settled] = await runGroups(context.client, [jobList, ...scripts]);
-  settledValue(added?.[0]);
+  const jobLists: Step[] = [
+    { command: "sadd", args: [context.keys.jobs, ...ids] },
+    { command: "sadd", args: [context.keys.codeJobs, ...ids] },
+  ];
+  const [added, ...settled] = await runGroups(context.client, [jobLists, ...scripts]);
+  for (const step of added ?? []) settledValue(step);
   return settled.map((group, i) => toResult(context, registrations[i] as JobRegistration, group));
 }
 
@@ -73,14 +76,45 @@ export async function readJobs(
   return hashes.map(({ key, raw }) => parseJobRow(raw, `RedisStore key ${key}`));
 }
 
-/** Every job by id; a hash that cannot be read is listed as unreadable. */
+/**
+ * Every code-defined job by id, read through the code job list, so no schedule's hash is
+ * fetched (a code job id that a schedule took over is left out as the other stores do); a hash
+ * that cannot be read is listed as unreadable.
+ */
 export async function listJobs(context: RedisContext): Promise<JobListing> {
-  const hashes = await readJobHashes(context, (await listJobIds(context)).sort());
+  const ids = list(await context.client.call("smembers", context.keys.codeJobs)).map(text);
+  const hashes = (await readJobHashes(context, ids.sort())).filter(({ raw }) => !("task" in raw));
   const keys = new Map(hashes.map(({ key, raw }) => [raw, key]));
   return parseJobListing(
     hashes.map(({ raw }) => raw),
     (raw) => `RedisStore key ${keys.get(raw)}`,
   );
+}
+
+/** Job hashes looked at per pipeline while {@link indexCodeJobs} walks the job list. */
+const INDEX_BATCH = 5_000;
+
+/**
+ * Key layout 1 → 2: fills the code job list from the job list, with the ids whose hash exists
+ * and has no `task` field (a runtime schedule, or a removed schedule kept for its runs, is
+ * left out). Reads every job id once, so it runs in `init` only when the stored layout is
+ * older; idempotent, so replicas starting together may all run it.
+ */
+export async function indexCodeJobs(context: RedisContext): Promise<void> {
+  const ids = await listJobIds(context);
+  for (let i = 0; i < ids.length; i += INDEX_BATCH) {
+    const batch = ids.slice(i, i + INDEX_BATCH);
+    const groups = batch.map((id): Step[] => {
+      const key = context.keys.job(id).keys[0] as string;
+      return [{ command: "hmget", args: [key, "hash", "task"] }];
+    });
+    const settled = await runGroups(context.client, groups);
+    const code = batch.filter((_, j) => {
+      const [hash, task] = list(settledValue(settled[j]?.[0]));
+      return hash !== null && hash !== undefined && (task === null || task === undefined);
+    });
+    if (code.length > 0) await context.client.call("sadd", context.keys.codeJobs, ...code);
+  }
 }
 
 /** The job hashes of `jobIds` that exist, in order, each with its key (one pipeline). */

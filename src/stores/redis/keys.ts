@@ -6,7 +6,8 @@ import { TASK_KEY_SEPARATOR } from "../shared/schedules.js";
  *
  * - per job, tag `{<prefix>:<jobId>}`, base `<prefix>:{<prefix>:<jobId>}`: `:job` (hash),
  *   `:runs`, `:active`, `:queued`, `:done` (sorted sets), `:occ` (hash), `:run:<runId>` (hash);
- * - store-wide, tag `{<prefix>}`: `:jobs` (set of job ids), `:leases` (sorted set of the run ids
+ * - store-wide, tag `{<prefix>}`: `:jobs` (set of job ids), `:code-jobs` (set of the ids of the
+ *   jobs defined in code, for `listJobs`), `:leases` (sorted set of the run ids
  *   of active and queued runs by when recovery should look at them), `:reconcile` (lock),
  *   `:replicas` (hash), `:warnings` (list), `:schema` (the key layout's version, set by `init`),
  *   and for runtime schedules `:schedules` (their job ids, all at score 0, for listing by
@@ -26,6 +27,8 @@ import { TASK_KEY_SEPARATOR } from "../shared/schedules.js";
  */
 export class RedisKeys {
   readonly jobs: string;
+  /** Set of the ids of jobs defined in code (`registerJobs`): `listJobs` reads no schedule. */
+  readonly codeJobs: string;
   readonly leases: string;
   readonly reconcile: string;
   readonly replicas: string;
@@ -39,6 +42,7 @@ export class RedisKeys {
   constructor(readonly prefix: string) {
     const global = `${prefix}:{${prefix}}`;
     this.jobs = `${global}:jobs`;
+    this.codeJobs = `${global}:code-jobs`;
     this.leases = `${global}:leases`;
     this.reconcile = `${global}:reconcile`;
     this.replicas = `${global}:replicas`;

@@ -17,6 +17,7 @@ import type {
   DueSchedules,
   PutScheduleResult,
   ScheduleAdvance,
+  ScheduleCountFilter,
   SchedulePage,
   ScheduleQuery,
   ScheduleRecord,
@@ -167,6 +168,23 @@ export async function scheduleTasks(context: RedisContext): Promise<string[]> {
   for (const task of tasks) pipeline.call("exists", context.keys.due(task));
   const found = (await pipeline.exec()) ?? [];
   return tasks.filter((_, i) => Number(found[i]?.[1]) === 1).sort();
+}
+
+/**
+ * `countSchedules`: ZCARD of the schedule list, or for a task ZLEXCOUNT of its range
+ * `[<task>:` … `(<task>;` (its job ids, finished series included; the due index holds only the
+ * rows still due), O(log n) either way.
+ */
+export async function countSchedules(
+  context: RedisContext,
+  filter: ScheduleCountFilter = {},
+): Promise<number> {
+  const key = context.keys.schedules;
+  const reply =
+    filter.task === undefined
+      ? await context.client.call("zcard", key)
+      : await context.client.call("zlexcount", key, `[${filter.task}:`, `(${filter.task};`);
+  return Number(reply);
 }
 
 export async function listSchedules(

@@ -195,6 +195,14 @@ function connectError(path: string | null, where: string, error: unknown): Belfr
   return new BelfryError("STORE_CONNECT", message, { cause: error });
 }
 
+/**
+ * `listJobs`: the code-defined jobs only, a range of the index jobs_task (task, job_id) of
+ * migration 0003 (exported for the query-plan test).
+ */
+export function jobListSql(jobs: string): string {
+  return `SELECT * FROM ${jobs} WHERE task IS NULL ORDER BY job_id`;
+}
+
 /** Every statement the store runs, prepared once after migrating. */
 function prepareStatements(db: SqliteDriver, prefix: string): SqliteStatements {
   return { ...prepareCoreStatements(db, prefix), ...prepareScheduleStatements(db, prefix) };
@@ -212,7 +220,7 @@ function prepareCoreStatements(
   const sql = (text: string): SqliteStatement => db.prepare(text);
   return {
     jobGet: sql(`SELECT * FROM ${jobs} WHERE job_id = ?`),
-    jobList: sql(`SELECT * FROM ${jobs} ORDER BY job_id`),
+    jobList: sql(jobListSql(jobs)),
     jobInsert: sql(jobInsertSql(jobs)),
     jobUpdate: sql(jobUpdateSql(jobs)),
     jobPause: sql(`UPDATE ${jobs} SET paused = ?, updated_at = ? WHERE job_id = ?`),

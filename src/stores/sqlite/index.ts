@@ -27,6 +27,7 @@ import type {
   FinishRequest,
   RunRecord,
   ScheduleAdvance,
+  ScheduleCountFilter,
   SchedulePage,
   ScheduleQuery,
   ScheduleRecord,
@@ -298,6 +299,10 @@ export class SqliteStore implements CompleteStore {
 
   async scheduleTasks(): Promise<string[]> {
     return schedules.scheduleTasks(this.conn);
+  }
+
+  async countSchedules(filter?: ScheduleCountFilter): Promise<number> {
+    return schedules.countSchedules(this.conn, filter);
   }
 
   async advanceSchedules(items: readonly ScheduleAdvance[]): Promise<void> {

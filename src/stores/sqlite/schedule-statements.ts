@@ -23,6 +23,8 @@ export const SCHEDULE_COLUMNS = [
 export type ScheduleStatementName =
   | "scheduleGet"
   | "scheduleTasks"
+  | "scheduleCount"
+  | "scheduleCountTask"
   | "scheduleTimes"
   | "scheduleSetTimes"
   | "scheduleInsert"
@@ -63,6 +65,9 @@ export function scheduleStatementsSql(prefix: string): Record<ScheduleStatementN
               ORDER BY j.task LIMIT 1)
       FROM t WHERE t.task IS NOT NULL)
     SELECT task FROM t WHERE task IS NOT NULL`,
+    // Counts from the index jobs_task (task, job_id) of migration 0003 alone.
+    scheduleCount: `SELECT count(*) AS n FROM ${jobs} WHERE task IS NOT NULL`,
+    scheduleCountTask: `SELECT count(*) AS n FROM ${jobs} WHERE task = ?`,
     scheduleGet: `SELECT * FROM ${jobs} WHERE job_id = ? AND task IS NOT NULL`,
     scheduleTimes: `SELECT hash, next_at, triggered_at FROM ${jobs} WHERE job_id = ? AND task IS NOT NULL`,
     scheduleSetTimes: `UPDATE ${jobs} SET next_at = ?, triggered_at = ?, due_at = ? WHERE job_id = ?`,

@@ -14,6 +14,7 @@ import type {
   ClaimedRun,
   PutScheduleResult,
   ScheduleAdvance,
+  ScheduleCountFilter,
   SchedulePage,
   ScheduleQuery,
   ScheduleRecord,
@@ -48,6 +49,21 @@ export function scheduleTasks(c: SqliteConnection): Promise<string[]> {
   return c.read("scheduleTasks", () =>
     (c.sql.scheduleTasks.all() as RawRow[]).map((row) => String(row.task)).sort(),
   );
+}
+
+/** `countSchedules`: a count of the index on `(task, job_id)`. */
+export function countSchedules(
+  c: SqliteConnection,
+  filter: ScheduleCountFilter = {},
+): Promise<number> {
+  return c.read("countSchedules", () => {
+    const row = (
+      filter.task === undefined
+        ? c.sql.scheduleCount.get()
+        : c.sql.scheduleCountTask.get(filter.task)
+    ) as RawRow;
+    return Number(row.n);
+  });
 }
 
 /** `putSchedules`: one transaction per chunk; each write applied on its own, in order. */

@@ -4,6 +4,7 @@ import {
   type AuditList,
   type AuditProgress,
   type AuditReport,
+  type TaskAudit,
 } from "../observe/audit.js";
 import type { RunRecord } from "../stores/store.js";
 import { positiveInt, resolveWhen, whenArg, type WhenArg } from "./args.js";
@@ -76,16 +77,22 @@ function progressLine(): { update: (progress: AuditProgress) => void; end: () =>
   };
 }
 
-/** The report as text: a verdict, then one line per finding with examples. */
+/**
+ * The report as text: a verdict, one line per task of runtime schedules, then one line per
+ * finding with examples.
+ */
 export function renderAudit(report: AuditReport): string[] {
   const lag = report.lateStarts;
+  const schedules = scheduleSummary(report);
   const lines = [
     `belfry audit ${iso(report.since)} → ${iso(report.until)}`,
-    `jobs ${report.jobs.length} · occurrences due ${report.due} · run rows ${report.runs} · manual runs ${report.manualRuns} · replicas ${report.replicas.length}`,
+    `jobs ${report.jobs.length}${schedules ? ` · runtime schedules ${schedules}` : ""} · occurrences due ${report.due} · run rows ${report.runs} · manual runs ${report.manualRuns} · replicas ${report.replicas.length}`,
     report.ok
       ? "OK: no duplicates, no unexplained misses"
       : `FAILED: ${report.duplicates.count} duplicates, ${report.unexplainedMisses.count} unexplained misses, ${report.unreadableJobs.length} unreadable jobs`,
     "",
+    ...(schedules ? [`${"runtime schedules".padEnd(21)} ${schedules}`] : []),
+    ...report.tasks.map((task) => `  ${taskLine(task)}`),
     ...section(
       "duplicates",
       report.duplicates,
@@ -134,6 +141,20 @@ export function renderAudit(report: AuditReport): string[] {
       .map((job) => `note: ${job.jobId}: ${job.note}`),
   ];
   return lines;
+}
+
+/** `<n> in <t> tasks`, or null for a report without runtime schedules. */
+function scheduleSummary(report: AuditReport): string | null {
+  if (report.tasks.length === 0) return null;
+  const count = report.tasks.reduce((sum, task) => sum + task.schedules, 0);
+  return `${count} in ${report.tasks.length} task${report.tasks.length === 1 ? "" : "s"}`;
+}
+
+/** One task's runtime schedules, summed up. */
+function taskLine(task: TaskAudit): string {
+  const unchecked =
+    task.unchecked > 0 ? ` · unchecked ${task.unchecked} (unreadable definition)` : "";
+  return `${task.task}: ${task.schedules} schedules · due ${task.due} · run rows ${task.runs} · unexplained misses ${task.unexplainedMisses}${unchecked}`;
 }
 
 function section<T>(title: string, list: AuditList<T>, line: (item: T) => string): string[] {

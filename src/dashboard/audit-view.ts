@@ -9,7 +9,8 @@ const SHOWN = 20;
 
 /**
  * The audit page's body: `auditStore` over the last 24 h of store time — what each job's stored
- * definition owed compared with the run rows — as counts, then the examples that need a look.
+ * definition owed compared with the run rows — as counts, then the examples that need a look,
+ * the code jobs and the runtime schedules per task.
  */
 export async function auditView(store: Store, now: number): Promise<Html> {
   // `until` is exclusive: + 1 ms keeps a run scheduled at this very instant in the window.
@@ -22,7 +23,28 @@ export async function auditView(store: Store, now: number): Promise<Html> {
     ${occurrences("Duplicates (ran twice)", report.duplicates)}
     ${occurrences("Unexplained misses (due, no row)", report.unexplainedMisses)}
     ${occurrences("Failures", report.failures)} ${occurrences("Abandoned", report.abandoned)}
-    ${unreadableJobs(report.unreadableJobs)} ${lateStarts(report)} ${jobs(report)}`;
+    ${unreadableJobs(report.unreadableJobs)} ${lateStarts(report)} ${jobs(report)} ${tasks(report)}`;
+}
+
+/** The runtime schedules, one row per task (none on a store without them). */
+function tasks(report: AuditReport): Html {
+  if (report.tasks.length === 0) return html``;
+  const rows = report.tasks.map(
+    (task) =>
+      html`<tr>
+        <td class="mono">${task.task}</td>
+        <td class="num">${task.schedules}</td>
+        <td class="num">${task.due}</td>
+        <td class="num">${task.runs}</td>
+        <td class="num">
+          ${task.unexplainedMisses > 0 ? html`<b>${task.unexplainedMisses}</b>` : 0}
+        </td>
+        <td class="num">${task.unchecked > 0 ? html`<b>${task.unchecked}</b>` : 0}</td>
+      </tr>`,
+  );
+  const headers = ["Task", "Schedules", "Due", "Run rows", "Unexplained misses", "Not checked"];
+  return html`<h2>Runtime schedules</h2>
+    ${table(headers, rows, "audit-tasks")}`;
 }
 
 function jobs(report: AuditReport): Html {

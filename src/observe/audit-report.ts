@@ -69,6 +69,25 @@ export interface JobAudit {
 }
 
 /**
+ * What the audit checked for the runtime schedules of one task (`scheduler.schedules`): each
+ * schedule is checked as a code job is, with its own stored definition and time zone, and
+ * summed up here rather than listed one by one (a task may hold a million).
+ */
+export interface TaskAudit {
+  readonly task: string;
+  /** Schedules of the task read (a row that cannot be read is in `unreadableJobs`). */
+  readonly schedules: number;
+  /** Occurrences in the window its schedules owed (see {@link AuditReport.due}). */
+  readonly due: number;
+  /** Run rows of its schedules in the window. */
+  readonly runs: number;
+  /** Owed occurrences with no run row (their examples are in `unexplainedMisses`). */
+  readonly unexplainedMisses: number;
+  /** Schedules whose misses could not be checked (their definition cannot be read). */
+  readonly unchecked: number;
+}
+
+/**
  * The audit of a window: what each job's stored definition says was due, compared with the run
  * records. `ok` is false when an occurrence ran twice or was due and left no row at all.
  */
@@ -78,13 +97,20 @@ export interface AuditReport {
   readonly since: number;
   readonly until: number;
   readonly now: number;
+  /** The jobs defined in code, by job id. */
   readonly jobs: readonly JobAudit[];
-  /** Job rows that cannot be read (`CORRUPT_ROW`): their occurrences cannot be checked. */
+  /** The runtime schedules, one entry per task, by task (none on a store without them). */
+  readonly tasks: readonly TaskAudit[];
+  /**
+   * Job and schedule rows that cannot be read (`CORRUPT_ROW`): their occurrences cannot be
+   * checked.
+   */
   readonly unreadableJobs: readonly UnreadableJob[];
   /** Run rows read. */
   readonly runs: number;
   /**
-   * Occurrences owed in the window: after the job's first registration (or its immediate
+   * Occurrences owed in the window, code jobs and schedules together: after the job's first
+   * registration (or its immediate
    * occurrence) and at or below its watermark, the newest occurrence claimed or recorded. Those
    * above it were not due yet, or the job is paused or was stopped; a job whose definition
    * changed is checked from the change on.

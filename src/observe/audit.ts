@@ -4,10 +4,13 @@ import type {
   OverlapPolicy,
   ReplicaRecord,
   RunRecord,
+  ScheduleRecords,
   Store,
+  UnreadableJob,
   WarningRecord,
 } from "../stores/store.js";
-import type { AuditReport, JobAudit, Occurrence, ReplicaSeen } from "./audit-report.js";
+import { MAX_SCHEDULE_PAGE } from "../stores/shared/schedules.js";
+import type { AuditReport, JobAudit, Occurrence, ReplicaSeen, TaskAudit } from "./audit-report.js";
 import { Capped, RunTally } from "./audit-tally.js";
 import { runPages } from "./run-pages.js";
 import { capabilities } from "../stores/shared/capabilities.js";
@@ -53,7 +56,12 @@ const WARNINGS_READ = 10_000;
  *
  * Occurrences that fell due while a job was paused have `skipped` rows (error `paused`), written
  * by the claim step, so they count as skipped; a job paused now owes nothing past its watermark.
- * Ids starting with `belfry:` are internal and only checked for duplicates.
+ * Code job ids starting with `belfry:` are internal and only checked for duplicates.
+ *
+ * Runtime schedules are checked the same way, each with its own stored definition and time
+ * zone, read a page of `listSchedules` at a time (so memory holds one page of definitions, not
+ * all of them) and reported per task (`tasks`); their duplicates and unexplained misses go into
+ * the lists beside the code jobs' and count against `ok`.
  *
  * @example
  * ```ts
@@ -84,10 +92,20 @@ export async function auditStore(store: Store, options: AuditOptions = {}): Prom
     replicaRecords?.listReplicas(since) ?? [],
     warningRecords?.listWarnings(WARNINGS_READ) ?? [],
   ]);
-  const found: Found = { misses: new Capped(listLimit), unscheduled: new Capped(listLimit) };
-  const records = listing.jobs;
-  const jobs = records.map((record) => checkJob(record, { since, until, now }, tally, found));
-  const policies = new Map<string, OverlapPolicy>(records.map((r) => [r.jobId, r.overlap]));
+  const found: Found = {
+    misses: new Capped(listLimit),
+    unscheduled: new Capped(listLimit),
+    policies: new Map(listing.jobs.map((r) => [r.jobId, r.overlap])),
+  };
+  const window = { since, until, now };
+  const jobs = listing.jobs.map((record) =>
+    record.jobId.startsWith(INTERNAL_JOB_PREFIX)
+      ? internalJob(record, tally)
+      : checkJob(record, window, tally, found),
+  );
+  const unreadable = [...listing.unreadable];
+  const { schedules } = capabilities(store);
+  const tasks = schedules ? await auditSchedules(schedules, window, tally, found, unreadable) : [];
   const duplicates = tally.duplicates();
   const clockSkew = new Capped<WarningRecord>(listLimit);
   for (const warning of warnings) {
@@ -96,14 +114,15 @@ export async function auditStore(store: Store, options: AuditOptions = {}): Prom
     }
   }
   return {
-    ok: duplicates.count === 0 && found.misses.count === 0 && listing.unreadable.length === 0,
+    ok: duplicates.count === 0 && found.misses.count === 0 && unreadable.length === 0,
     since,
     until,
     now,
     jobs,
-    unreadableJobs: listing.unreadable,
+    tasks,
+    unreadableJobs: unreadable,
     runs: tally.rows,
-    due: jobs.reduce((sum, job) => sum + job.due, 0),
+    due: [...jobs, ...tasks].reduce((sum, entry) => sum + entry.due, 0),
     duplicates,
     unexplainedMisses: found.misses,
     missed: tally.missed,
@@ -112,7 +131,7 @@ export async function auditStore(store: Store, options: AuditOptions = {}): Prom
     failures: tally.failures,
     abandoned: tally.abandoned,
     retries: tally.retries,
-    overlaps: tally.overlaps(policies, now),
+    overlaps: tally.overlaps(found.policies, now),
     unscheduled: found.unscheduled,
     manualRuns: tally.manualRuns,
     backfillRuns: tally.backfillRuns,
@@ -133,6 +152,61 @@ interface Window {
 interface Found {
   readonly misses: Capped<Occurrence>;
   readonly unscheduled: Capped<RunRecord>;
+  /** The overlap policy of the code jobs and of the schedules with runs in the window. */
+  readonly policies: Map<string, OverlapPolicy>;
+}
+
+/** What the audit says of a job row, before checking its occurrences. */
+function jobBase(record: JobRecord, tally: RunTally) {
+  return {
+    jobId: record.jobId,
+    paused: record.paused,
+    version: record.version,
+    watermark: record.watermark,
+    runs: tally.perJob.get(record.jobId) ?? 0,
+  };
+}
+
+/** An internal job (the leader election's terms): checked for duplicates only. */
+function internalJob(record: JobRecord, tally: RunTally): JobAudit {
+  const note = "internal job: checked for duplicates only";
+  return { ...jobBase(record, tally), due: 0, checked: false, note };
+}
+
+/**
+ * Checks every runtime schedule as {@link checkJob} checks a code job, one `listSchedules` page
+ * at a time, and sums them up per task (by task). Rows that cannot be read join `unreadable`.
+ */
+async function auditSchedules(
+  records: ScheduleRecords,
+  window: Window,
+  tally: RunTally,
+  found: Found,
+  unreadable: UnreadableJob[],
+): Promise<TaskAudit[]> {
+  const tasks = new Map<string, TaskAudit>();
+  let after: string | null = null;
+  do {
+    const query = { limit: MAX_SCHEDULE_PAGE, ...(after === null ? {} : { after }) };
+    const page = await records.listSchedules(query);
+    unreadable.push(...page.unreadable);
+    for (const record of page.schedules) {
+      const misses = found.misses.count;
+      const audit = checkJob(record, window, tally, found);
+      if (audit.runs > 0) found.policies.set(record.jobId, record.overlap);
+      const sum = tasks.get(record.task);
+      tasks.set(record.task, {
+        task: record.task,
+        schedules: (sum?.schedules ?? 0) + 1,
+        due: (sum?.due ?? 0) + audit.due,
+        runs: (sum?.runs ?? 0) + audit.runs,
+        unexplainedMisses: (sum?.unexplainedMisses ?? 0) + found.misses.count - misses,
+        unchecked: (sum?.unchecked ?? 0) + (audit.checked ? 0 : 1),
+      });
+    }
+    after = page.next;
+  } while (after !== null);
+  return [...tasks.values()].sort((a, b) => (a.task < b.task ? -1 : 1));
 }
 
 /**
@@ -140,16 +214,7 @@ interface Found {
  * at instants the definition does not produce.
  */
 function checkJob(record: JobRecord, window: Window, tally: RunTally, found: Found): JobAudit {
-  const base = {
-    jobId: record.jobId,
-    paused: record.paused,
-    version: record.version,
-    watermark: record.watermark,
-    runs: tally.perJob.get(record.jobId) ?? 0,
-  };
-  if (record.jobId.startsWith(INTERNAL_JOB_PREFIX)) {
-    return { ...base, due: 0, checked: false, note: "internal job: checked for duplicates only" };
-  }
+  const base = jobBase(record, tally);
   let job: StoredJob;
   try {
     job = readStoredJob(record);

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeClock } from "../../src/index.js";
 import { SqliteStore } from "../../src/stores/sqlite/index.js";
 import type { RunRecord } from "../../src/stores/store.js";
-import { fill, sqliteDuplicate, T0 } from "../observe/fill.js";
+import { fill, fillSchedules, sqliteDuplicate, T0 } from "../observe/fill.js";
 import { belfry } from "./run.js";
 
 const dir = mkdtempSync(join(tmpdir(), "belfry-cli-"));
@@ -120,5 +120,30 @@ describe("belfry commands on a SQLite store a scheduler filled", () => {
     const audit = await belfry("audit", "--store", url, "--json", ...window);
     const report = JSON.parse(audit.stdout) as { unexplainedMisses: { count: number } };
     expect(report.unexplainedMisses.count).toBe(10);
+  });
+});
+
+describe("belfry commands on a SQLite store with runtime schedules", () => {
+  const schedulesUrl = `sqlite:${join(dir, "schedules.db")}`;
+
+  beforeAll(async () => {
+    const clock = new FakeClock(T0);
+    const store = new SqliteStore({ path: join(dir, "schedules.db"), clock });
+    await fillSchedules(store, clock);
+    await store.close();
+  });
+
+  it("audit: one line per task of runtime schedules, beside the code jobs", async () => {
+    const result = await belfry("audit", "--store", schedulesUrl, ...window);
+    expect(result.code).toBe(0);
+    const lines = result.stdout.split("\n");
+    expect(lines[1]).toMatch(/^jobs 1 · runtime schedules 3 in 2 tasks · occurrences due 17 ·/);
+    expect(lines).toContain("runtime schedules     3 in 2 tasks");
+    expect(lines).toContain("  digest: 2 schedules · due 12 · run rows 12 · unexplained misses 0");
+    expect(lines).toContain("  feed: 1 schedules · due 3 · run rows 3 · unexplained misses 0");
+    const json = await belfry("audit", "--store", schedulesUrl, "--json", ...window);
+    const report = JSON.parse(json.stdout) as { jobs: { jobId: string }[]; tasks: unknown[] };
+    expect(report.jobs.map((job) => job.jobId)).toEqual(["slow"]);
+    expect(report.tasks).toHaveLength(2);
   });
 });

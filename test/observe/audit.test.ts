@@ -2,11 +2,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { FakeClock, MemoryStore, type Store } from "../../src/index.js";
+import { every, FakeClock, MemoryStore, type Store } from "../../src/index.js";
 import { auditStore } from "../../src/observe/audit.js";
+import { scheduleWrite } from "../../src/runtime/definition.js";
+import { MAX_SCHEDULE_PAGE } from "../../src/stores/shared/schedules.js";
 import { SqliteStore } from "../../src/stores/sqlite/index.js";
 import type { RunRecord } from "../../src/stores/store.js";
-import { fill, sqliteDelete, sqliteDuplicate, T0, withExtraRows } from "./fill.js";
+import { fill, fillSchedules, sqliteDelete, sqliteDuplicate, T0, withExtraRows } from "./fill.js";
 
 const dir = mkdtempSync(join(tmpdir(), "belfry-audit-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -113,8 +115,68 @@ for (const [kind, make] of Object.entries(backends)) {
       expect(report.unexplainedMisses.items).toEqual([{ jobId: "tick", scheduledAt: T0 + 1_000 }]);
       await store.close();
     });
+
+    it("audits runtime schedules per task in their own zones; a missed occurrence is reported", async () => {
+      const clock = new FakeClock(T0);
+      const backend = make(clock, `${kind}-schedules`);
+      await fillSchedules(backend.store, clock);
+      const clean = await auditStore(backend.store, { ...WINDOW, now: clock.now() });
+      expect(clean.ok).toBe(true);
+      expect(clean.jobs.map((job) => [job.jobId, job.due])).toEqual([["slow", 2]]);
+      expect(clean.tasks).toEqual([
+        { task: "digest", schedules: 2, due: 12, runs: 12, unexplainedMisses: 0, unchecked: 0 },
+        { task: "feed", schedules: 1, due: 3, runs: 3, unexplainedMisses: 0, unchecked: 0 },
+      ]);
+      expect(clean).toMatchObject({ due: 17, runs: 17 });
+      expect(clean.unscheduled.count).toBe(0);
+      // The first run of all is digest:kolkata's, at second 5.
+      const [first] = await backend.store.history({ to: T0 + 5_001, limit: 2 });
+      expect(first).toMatchObject({ jobId: "digest:kolkata", scheduledAt: T0 + 5_000 });
+      await backend.store.close();
+      await backend.remove(first as RunRecord);
+      const store = await backend.reopen();
+      const report = await auditStore(store, { ...WINDOW, now: clock.now(), listLimit: 5 });
+      expect(report.ok).toBe(false);
+      expect(report.unexplainedMisses.items).toEqual([
+        { jobId: "digest:kolkata", scheduledAt: T0 + 5_000 },
+      ]);
+      expect(report.tasks[0]).toEqual({
+        task: "digest",
+        schedules: 2,
+        due: 12,
+        runs: 11,
+        unexplainedMisses: 1,
+        unchecked: 0,
+      });
+      expect(report.jobs.map((job) => job.jobId)).toEqual(["slow"]);
+      await store.close();
+    });
   });
 }
+
+describe("auditStore and many runtime schedules", () => {
+  it("reads the schedules a bounded page at a time and reports them per task, not per schedule", async () => {
+    const store = new MemoryStore({ clock: new FakeClock(T0) });
+    const shared = new Map();
+    const writes = Array.from({ length: 2_500 }, (_, i) =>
+      scheduleWrite({ task: "digest", key: `user-${i}`, schedule: every("1h") }, "UTC", T0, shared),
+    );
+    await store.putSchedules(writes, "create");
+    const pages: (number | undefined)[] = [];
+    const listSchedules = store.listSchedules.bind(store);
+    store.listSchedules = async (query) => {
+      pages.push(query?.limit);
+      return listSchedules(query);
+    };
+    const report = await auditStore(store, { ...WINDOW, now: T0 + 60_001 });
+    expect(pages).toEqual([MAX_SCHEDULE_PAGE, MAX_SCHEDULE_PAGE, MAX_SCHEDULE_PAGE]);
+    expect(report.jobs).toEqual([]);
+    expect(report.tasks).toEqual([
+      { task: "digest", schedules: 2_500, due: 0, runs: 0, unexplainedMisses: 0, unchecked: 0 },
+    ]);
+    expect(report.ok).toBe(true);
+  });
+});
 
 describe("auditStore and backfill runs", () => {
   it("counts a backfill run apart from the occurrence's scheduled run; two of one instant are a duplicate", async () => {

@@ -35,6 +35,30 @@ export async function fill(store: Store, clock: FakeClock, seconds = 60): Promis
 }
 
 /**
+ * Runs a scheduler with one code job and runtime schedules of two tasks on `store` for 60.5 s
+ * of fake time from {@link T0}, then stops it. Owed in `[T0, T0 + 60 s]`: `slow` 2 (every 30 s);
+ * `digest:kolkata` 6 (seconds 5, 15, … 55 of 05:30 in Asia/Kolkata, which is T0's first
+ * minute: in UTC it would owe none), `digest:utc` 6 (every 10 s); `feed:x` 3 (every 20 s).
+ */
+export async function fillSchedules(store: Store, clock: FakeClock): Promise<void> {
+  const scheduler = new Scheduler({ store, clock, replicaId: "replica-a" });
+  scheduler.job("slow", every("30s"), () => {});
+  scheduler.task("digest", () => {});
+  scheduler.task("feed", () => {});
+  await scheduler.start();
+  await scheduler.schedules.create({
+    task: "digest",
+    key: "kolkata",
+    schedule: cron("5,15,25,35,45,55 30 5 * * *"),
+    timezone: "Asia/Kolkata",
+  });
+  await scheduler.schedules.create({ task: "digest", key: "utc", schedule: every("10s") });
+  await scheduler.schedules.create({ task: "feed", key: "x", schedule: every("20s") });
+  await clock.advance(60_500);
+  await scheduler.stop({ drain: true });
+}
+
+/**
  * Copies the run table of a SQLite store without its unique key, then writes a second run row
  * of `run`'s occurrence behind the store's back (the unique key is what forbids it).
  */

@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import { readStoredJob, type StoredJob } from "../observe/stored-job.js";
+import { taskCounts } from "../observe/task-counts.js";
 import type { JobRecord, RunRecord, Store } from "../stores/store.js";
 import { positiveInt } from "./args.js";
 import { describeSchedule } from "../schedules/describe.js";
@@ -20,11 +21,15 @@ export interface JobView {
   readonly lastRun: RunRecord | null;
 }
 
-/** `belfry jobs`: each stored job with its schedule in words, next runs and state. */
+/**
+ * `belfry jobs`: each job defined in code with its schedule in words, next runs and state,
+ * then the runtime schedules as one count per task (never listed one by one: a task may hold
+ * a million; `belfry schedules list` pages through them).
+ */
 export function jobsCommand(): Command {
   return storeCommand(new Command("jobs"))
     .description(
-      "list the stored jobs: definition, schedule in words, next runs, watermark, paused",
+      "list the jobs defined in code (schedule in words, next runs, watermark, paused) and count the runtime schedules per task",
     )
     .option("--next <n>", "next runs shown per job", positiveInt, 3)
     .action(async (args: StoreOptions & { next: number }) => {
@@ -32,13 +37,17 @@ export function jobsCommand(): Command {
         const now = await store.now();
         const { jobs, unreadable } = await store.listJobs();
         const views = await Promise.all(jobs.map((job) => viewOf(store, job, now, args.next)));
-        return { jobs: views, unreadable };
+        return { jobs: views, unreadable, schedules: await taskCounts(store) };
       });
       if (args.json) printJson(listing);
       else {
         print(
           ...listing.unreadable.map((job) => `${job.jobId}  (unreadable row: ${job.message})`),
           ...listing.jobs.flatMap(renderJob),
+          ...listing.schedules.map(
+            ({ task, count }) =>
+              `${task}: ${count} runtime schedules (belfry schedules list --task ${task})`,
+          ),
         );
       }
     });

@@ -133,6 +133,24 @@ describe("belfry commands on a SQLite store with runtime schedules", () => {
     await store.close();
   });
 
+  it("jobs: the code jobs, then one count per task of runtime schedules", async () => {
+    const text = await belfry("jobs", "--store", schedulesUrl);
+    expect(text.code).toBe(0);
+    const lines = text.stdout.trimEnd().split("\n");
+    expect(lines[0]).toBe("slow");
+    expect(lines.slice(-2)).toEqual([
+      "digest: 2 runtime schedules (belfry schedules list --task digest)",
+      "feed: 1 runtime schedules (belfry schedules list --task feed)",
+    ]);
+    const json = await belfry("jobs", "--store", schedulesUrl, "--json");
+    const listing = JSON.parse(json.stdout) as { jobs: { jobId: string }[]; schedules: unknown };
+    expect(listing.jobs.map((job) => job.jobId)).toEqual(["slow"]);
+    expect(listing.schedules).toEqual([
+      { task: "digest", count: 2 },
+      { task: "feed", count: 1 },
+    ]);
+  });
+
   it("audit: one line per task of runtime schedules, beside the code jobs", async () => {
     const result = await belfry("audit", "--store", schedulesUrl, ...window);
     expect(result.code).toBe(0);

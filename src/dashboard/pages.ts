@@ -5,6 +5,7 @@ import type {
   UnreadableJob,
   WarningRecord,
 } from "../stores/store.js";
+import type { TaskCount } from "../observe/task-counts.js";
 import { iso, span } from "./format.js";
 import { html, table, type Html } from "./html.js";
 import type { JobView } from "./job-view.js";
@@ -23,6 +24,8 @@ export interface JobsPage {
   readonly jobs: readonly JobView[];
   /** Job rows that cannot be read, shown with the reason. */
   readonly unreadable: readonly UnreadableJob[];
+  /** The runtime schedules, one count per task. */
+  readonly tasks: readonly TaskCount[];
   /** Each job's newest run, by job id. */
   readonly lastRuns: ReadonlyMap<string, RunRecord>;
   readonly basePath: string;
@@ -32,9 +35,12 @@ export interface JobsPage {
   readonly trigger: boolean;
 }
 
-/** Jobs: id, schedule in words, next runs, last outcome, paused, actions. */
+/**
+ * Jobs defined in code: id, schedule in words, next runs, last outcome, paused, actions; then
+ * the runtime schedules, one row per task with its count (never the schedules one by one).
+ */
 export function jobsPage(page: JobsPage): Html {
-  if (page.jobs.length === 0 && page.unreadable.length === 0) {
+  if (page.jobs.length === 0 && page.unreadable.length === 0 && page.tasks.length === 0) {
     return html`<p class="muted">No jobs in this store yet.</p>`;
   }
   const rows = page.jobs.map(({ record, schedule, next }) => {
@@ -58,7 +64,23 @@ export function jobsPage(page: JobsPage): Html {
     ["Job", "Schedule", "Next runs", "Last run", "Paused", ...(page.actions ? ["Actions"] : [])],
     rows,
     "jobs",
-  )}`;
+  )}
+  ${scheduleCounts(page.tasks)}`;
+}
+
+/** The runtime schedules per task, with how to list them; nothing when there are none. */
+function scheduleCounts(tasks: readonly TaskCount[]): Html {
+  if (tasks.length === 0) return html``;
+  const rows = tasks.map(
+    ({ task, count }) =>
+      html`<tr data-task="${task}">
+        <td class="mono">${task}</td>
+        <td class="num">${count}</td>
+        <td class="mono muted">belfry schedules list --task ${task}</td>
+      </tr>`,
+  );
+  return html`<h2>Runtime schedules</h2>
+    ${table(["Task", "Schedules", "List them"], rows, "schedule-tasks")}`;
 }
 
 /** Job rows that cannot be read (`CORRUPT_ROW`), each with what is wrong; nothing when none. */

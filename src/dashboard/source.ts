@@ -1,5 +1,6 @@
 import { BelfryError, isBelfryError } from "../errors.js";
 import type { Scheduler } from "../scheduler.js";
+import { taskCounts, type TaskCount } from "../observe/task-counts.js";
 import { capabilities } from "../stores/shared/capabilities.js";
 import { redactUrlsIn } from "../stores/shared/url.js";
 import type {
@@ -16,7 +17,10 @@ export interface DashboardHealth {
   /** True when the store answered. */
   readonly ok: boolean;
   readonly storeReachable: boolean;
-  /** Jobs in the store (`{ store }`) or defined on the scheduler (`{ scheduler }`). */
+  /**
+   * Jobs defined in code: in the store (`{ store }`; runtime schedules are not counted, so the
+   * probe never reads them) or on the scheduler (`{ scheduler }`).
+   */
   readonly jobs: number;
   /** Active (`claimed`/`running`) runs: of every replica, or of this scheduler's replica. */
   readonly running: number | null;
@@ -36,7 +40,10 @@ export interface DashboardSource {
   /** The store read (the audit reads it directly). */
   readonly store: Store;
   now(): Promise<number>;
+  /** The jobs defined in code (`listJobs`). */
   jobs(): Promise<JobListing>;
+  /** The runtime schedules, one count per task (none on a store without them). */
+  scheduleCounts(): Promise<TaskCount[]>;
   history(query: HistoryQuery): Promise<RunRecord[]>;
   replicas(since: number): Promise<ReplicaRecord[]>;
   warnings(limit: number): Promise<WarningRecord[]>;
@@ -57,6 +64,7 @@ export function storeSource(store: Store): DashboardSource {
     store,
     now: () => store.now(),
     jobs: () => store.listJobs(),
+    scheduleCounts: () => taskCounts(store),
     history: (query) => store.history(query),
     replicas: async (since) => (await capabilities(store).replicas?.listReplicas(since)) ?? [],
     warnings: async (limit) => (await capabilities(store).warnings?.listWarnings(limit)) ?? [],

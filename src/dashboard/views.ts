@@ -65,7 +65,7 @@ async function pageBody(
 }
 
 async function jobs(source: DashboardSource, shell: Shell, now: number): Promise<Html> {
-  const listing = await source.jobs();
+  const [listing, tasks] = await Promise.all([source.jobs(), source.scheduleCounts()]);
   const records = listing.jobs.filter((job) => !isInternalJob(job.jobId));
   records.sort((a, b) => a.jobId.localeCompare(b.jobId));
   const newest = await Promise.all(
@@ -76,6 +76,7 @@ async function jobs(source: DashboardSource, shell: Shell, now: number): Promise
   return jobsPage({
     jobs: records.map((record) => viewJob(record, now, NEXT_RUNS)),
     unreadable: listing.unreadable,
+    tasks,
     lastRuns,
     basePath: shell.basePath,
     actions: shell.actions,

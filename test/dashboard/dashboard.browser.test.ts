@@ -54,8 +54,14 @@ beforeAll(async () => {
       if (run.scheduledAt.getTime() % 20_000 === 0) throw new Error("upstream answered 503");
     });
     replica.job("cleanup", daily(1, "04:30"), async () => {});
+    replica.task("digest", async () => {});
+    replica.task("feed", async () => {});
   }
   await Promise.all([a.start(), b.start()]);
+  await b.schedules.createMany([
+    ...["ana", "bo", "cy"].map((key) => ({ task: "digest", key, schedule: every("10s") })),
+    { task: "feed", key: "all", schedule: cron("*/15 * * * * *", { timezone: "Asia/Tokyo" }) },
+  ]);
   // replica-a claims first while it runs; once it stops, replica-b carries on.
   await world.clock.advance(32_000);
   await a.stop({ drain: true });
@@ -99,6 +105,17 @@ describe("dashboard in a browser", () => {
     expect(await page.locator(`tr[data-job="${XSS}"] a`).innerText()).toBe(XSS);
     expect(await page.locator("img").count()).toBe(0);
     expect(dialogs).toEqual([]);
+  });
+
+  it("counts the runtime schedules per task below the jobs, never listing them as jobs", async () => {
+    await page.goto(server.url + "/");
+    await page.locator("#schedule-tasks").waitFor(WAIT);
+    const rows = await page.locator("#schedule-tasks tbody tr").allInnerTexts();
+    expect(rows.map((row) => row.split("\t").map((cell) => cell.trim()))).toEqual([
+      ["digest", "3", "belfry schedules list --task digest"],
+      ["feed", "1", "belfry schedules list --task feed"],
+    ]);
+    expect(await page.locator('#jobs tr[data-job^="digest:"]').count()).toBe(0);
   });
 
   it("refuses Trigger without the token (403) and no run appears", async () => {
@@ -151,6 +168,14 @@ describe("dashboard in a browser", () => {
     expect(await page.locator(".cards div", { hasText: "failures" }).innerText()).toContain(
       String(failed.length),
     );
+    const tasks = await page.locator("#audit-tasks tbody tr").allInnerTexts();
+    expect(tasks.map((row) => row.split("\t")[0]?.trim())).toEqual(["digest", "feed"]);
+    const digest = tasks[0]!.split("\t").map((cell) => Number(cell.trim()));
+    // Schedules, due, run rows, unexplained misses, not checked: every 10 s for about a minute.
+    expect(digest[1]).toBe(3);
+    expect(digest[2]).toBeGreaterThanOrEqual(15);
+    expect(digest[3]).toBe(digest[2]);
+    expect(digest.slice(4)).toEqual([0, 0]);
     if (process.env.BELFRY_SCREENSHOT === "1") {
       await page.screenshot({ path: "docs/dashboard-audit.png", fullPage: true });
     }

@@ -5,6 +5,8 @@ import { html, raw } from "../../src/dashboard/html.js";
 import { createDashboard } from "../../src/dashboard/index.js";
 import { isBelfryError } from "../../src/errors.js";
 import { Scheduler } from "../../src/scheduler.js";
+import { scheduleWrite } from "../../src/runtime/definition.js";
+import { every } from "../../src/schedules/every.js";
 import { MemoryStore } from "../../src/stores/memory/index.js";
 import { postAction, seedHostileRows, serve, XSS } from "./fixture.js";
 
@@ -166,6 +168,21 @@ describe("dashboard mounting and health", () => {
     const response = await fetch(`${url}/health`);
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ ok: true, storeReachable: true, jobs: 1, running: 0 });
+  });
+
+  it("counts runtime schedules per task on the jobs page; /health counts the code jobs only", async () => {
+    const { store, url } = await mounted();
+    const shared = new Map();
+    const writes = ["a", "b"].map((key) =>
+      scheduleWrite({ task: "digest", key, schedule: every("1h") }, "UTC", T0, shared),
+    );
+    await store.putSchedules(writes, "create");
+    const body = await (await fetch(url)).text();
+    expect(body).toMatch(
+      /<tr data-task="digest">\s*<td class="mono">digest<\/td>\s*<td class="num">2<\/td>/,
+    );
+    expect(body).not.toContain('data-job="digest:a"');
+    expect(await (await fetch(`${url}/health`)).json()).toMatchObject({ ok: true, jobs: 1 });
   });
 
   it("answers /health 503 when the store does not answer", async () => {

@@ -117,6 +117,30 @@ export function scheduleCases(h: Harness): void {
     expect(results[1_199]?.schedule.nextAt).toBe(11_199);
   });
 
+  it("returning outcomes: each write's outcome only, in request order across chunks", async () => {
+    const first = schedule({ key: "outcomes-0" });
+    await h.store.putSchedules([first], "create");
+    const writes = [
+      first,
+      { ...first, hash: "hash-2" },
+      ...Array.from({ length: 1_100 }, (_, i) => schedule({ key: `outcomes-${i + 1}` })),
+    ];
+    const creates = await h.store.putSchedules(writes, "create", "outcomes");
+    expect(creates.slice(0, 3)).toEqual([
+      { outcome: "unchanged" },
+      { outcome: "conflict" },
+      { outcome: "created" },
+    ]);
+    expect(creates.filter((r) => r.outcome === "created")).toHaveLength(1_100);
+    // The first key again after the chunk boundary: it sees the writes before it.
+    const again = [...writes.slice(1), { ...first, hash: "hash-3" }];
+    const upserts = await h.store.putSchedules(again, "upsert", "outcomes");
+    expect(upserts[0]).toEqual({ outcome: "updated" });
+    expect(upserts.slice(1, -1).every((r) => r.outcome === "unchanged")).toBe(true);
+    expect(upserts[upserts.length - 1]).toEqual({ outcome: "updated" });
+    expect(await h.store.getSchedule(first.jobId)).toMatchObject({ hash: "hash-3", version: 3 });
+  });
+
   it("a write naming a code-defined job's id is DUPLICATE_JOB and leaves that job alone", async () => {
     await h.store.registerJob(job({ jobId: "digest:clash", hash: "code-hash" }));
     for (const mode of ["create", "upsert"] as const) {
@@ -126,6 +150,10 @@ export function scheduleCases(h: Harness): void {
       );
       expect(message).toContain('"digest:clash"');
     }
+    await rejectsWith(
+      h.store.putSchedules([schedule({ key: "clash" })], "upsert", "outcomes"),
+      "DUPLICATE_JOB",
+    );
     expect(await h.store.getJob("digest:clash")).toMatchObject({ hash: "code-hash", version: 1 });
     expect(await h.store.getSchedule("digest:clash")).toBeNull();
   });

@@ -15,7 +15,9 @@ import type {
   ClaimedRun,
   DueQuery,
   DueSchedules,
+  PutScheduleOutcome,
   PutScheduleResult,
+  PutScheduleReturning,
   ScheduleAdvance,
   SchedulePage,
   ScheduleQuery,
@@ -57,52 +59,59 @@ export async function putSchedules(
   context: RedisContext,
   writes: readonly ScheduleWrite[],
   mode: "create" | "upsert",
-): Promise<PutScheduleResult[]> {
+  returning: PutScheduleReturning,
+): Promise<PutScheduleOutcome[]> {
   singleNode(context, "putSchedules");
   writes.forEach(checkWrite);
-  const results: PutScheduleResult[] = [];
+  const results: PutScheduleOutcome[] = [];
   let earlier = false;
   for (let at = 0; at < writes.length; at += REGISTER_CHUNK) {
     const chunk = writes.slice(at, at + REGISTER_CHUNK);
     // One pipeline runs in order, so a key named twice sees its first write.
     const settled = await runGroups(
       context.client,
-      chunk.map((write) => [putStep(context, write, mode)]),
+      chunk.map((write) => [putStep(context, write, mode, returning)]),
       chunk.map((write) => write.jobId),
     );
     settled.forEach((group, i) => {
       const [outcome, row, sooner] = list(settledValue(group[0]));
       earlier ||= Number(text(sooner)) === 1;
-      results.push(putResult(context, (chunk[i] as ScheduleWrite).jobId, text(outcome), row));
+      const jobId = (chunk[i] as ScheduleWrite).jobId;
+      results.push(putResult(context, jobId, text(outcome), returning === "rows" ? row : null));
     });
   }
   if (earlier) await publishScheduleChange(context);
   return results;
 }
 
-function putStep(context: RedisContext, write: ScheduleWrite, mode: string): Step {
+function putStep(
+  context: RedisContext,
+  write: ScheduleWrite,
+  mode: string,
+  returning: PutScheduleReturning,
+): Step {
   const { base, keys } = context.keys.schedule(write.jobId);
   const args: RedisArg[] = [base, write.jobId, mode, write.hash, write.definition, write.anchor];
   args.push(write.overlap, write.onAbandoned, write.maxAttempts, write.maxRuns ?? "");
   args.push(write.task, write.key, write.data === null ? "0" : "1", write.data ?? "");
-  args.push(write.nextAt ?? "", spreadOf(write.jobId));
+  args.push(write.nextAt ?? "", spreadOf(write.jobId), returning);
   return { script: PUT_SCHEDULE, keys, args };
 }
 
+/** One write's result: its outcome, with its row parsed from `row` unless that is null. */
 function putResult(
   context: RedisContext,
   jobId: string,
   outcome: string,
   row: unknown,
-): PutScheduleResult {
+): PutScheduleOutcome | PutScheduleResult {
   if (outcome === "codeJob") throw codeJobClash("RedisStore", jobId);
   if (!["created", "unchanged", "updated", "conflict"].includes(outcome)) {
     throw new Error(`unexpected putSchedules outcome ${outcome}`);
   }
-  return {
-    schedule: parseScheduleRow(record(row), where(context, jobId)),
-    outcome: outcome as PutScheduleResult["outcome"],
-  };
+  const known = outcome as PutScheduleOutcome["outcome"];
+  if (row === null) return { outcome: known };
+  return { schedule: parseScheduleRow(record(row), where(context, jobId)), outcome: known };
 }
 
 /**

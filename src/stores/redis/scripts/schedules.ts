@@ -16,13 +16,17 @@ import { DUE_CODE, globalScript, jobScript, MANUAL_RUN, scheduleScript } from ".
 /**
  * Creates or replaces one schedule (`putSchedules`). ARGV: base, jobId, 'create'|'upsert',
  * hash, definition, anchor, overlap, onAbandoned, maxAttempts, maxRuns|'', task, key,
- * '1'|'0' (has data), data, nextAt|'', spread. A job row that is no schedule is replaced by
- * the new schedule, as the reference store does. Returns {outcome, row (HGETALL), 1|0 (due
- * earlier than before)}.
+ * '1'|'0' (has data), data, nextAt|'', spread, 'rows'|'outcomes'. A job row that is no
+ * schedule is replaced by the new schedule, as the reference store does. Returns {outcome, row
+ * (HGETALL; 0 for 'outcomes'), 1|0 (due earlier than before)}.
  */
 export const PUT_SCHEDULE = scheduleScript(
   "putSchedule",
   `
+local function reply(outcome, earlier)
+  if ARGV[17] == 'outcomes' then return { outcome, 0, earlier } end
+  return { outcome, redis.call('HGETALL', K_JOB), earlier }
+end
 local now = s(now_ms())
 local data = nil
 if ARGV[13] == '1' then data = ARGV[14] end
@@ -31,9 +35,9 @@ local sched, outcome
 if stored[2] then
   -- HMGET answers false (not nil) for a missing field.
   if stored[1] == ARGV[4] and (stored[3] or nil) == data then
-    return { 'unchanged', redis.call('HGETALL', K_JOB), 0 }
+    return reply('unchanged', 0)
   end
-  if ARGV[3] == 'create' then return { 'conflict', redis.call('HGETALL', K_JOB), 0 } end
+  if ARGV[3] == 'create' then return reply('conflict', 0) end
   sched = read_schedule()
   if stored[1] ~= ARGV[4] then redis.call('HINCRBY', K_JOB, 'version', 1) end
   redis.call('HSET', K_JOB, 'updated_at', now)
@@ -57,7 +61,7 @@ if ARGV[10] == '' then redis.call('HDEL', K_JOB, 'max_runs')
 else redis.call('HSET', K_JOB, 'max_runs', ARGV[10]) end
 if data then redis.call('HSET', K_JOB, 'data', data) else redis.call('HDEL', K_JOB, 'data') end
 local earlier = set_due(sched, instant_arg(ARGV[15]), sched.triggered_at)
-return { outcome, redis.call('HGETALL', K_JOB), earlier and 1 or 0 }
+return reply(outcome, earlier and 1 or 0)
 `,
 );
 

@@ -117,6 +117,42 @@ export function scheduleCases(h: Harness): void {
     expect(results[1_199]?.schedule.nextAt).toBe(11_199);
   });
 
+  it("a batch mixing tasks, definitions and data writes each schedule as given", async () => {
+    const shared = { definition: '{"shared":true}', hash: "hash-s" };
+    const writes = [
+      schedule({ task: "mix-a", ...shared, data: '"a"', nextAt: 1_000 }),
+      schedule({ task: "mix-b", ...shared, maxRuns: 5, nextAt: 2_000 }),
+      schedule({ task: "mix-a", ...shared, nextAt: null }),
+      schedule({ task: "mix-a", overlap: "skip", maxAttempts: 1, nextAt: 3_000 }),
+    ];
+    const results = await h.store.putSchedules(writes, "create");
+    expect(results.map((r) => r.outcome)).toEqual(["created", "created", "created", "created"]);
+    for (const [i, w] of writes.entries()) {
+      const row = await h.store.getSchedule(w.jobId);
+      expect(row).toEqual(results[i]?.schedule);
+      expect(row).toMatchObject({
+        task: w.task,
+        key: w.key,
+        definition: w.definition,
+        hash: w.hash,
+        data: w.data,
+        maxRuns: w.maxRuns,
+        overlap: w.overlap,
+        maxAttempts: w.maxAttempts,
+        nextAt: w.nextAt,
+        dueAt: w.nextAt,
+      });
+    }
+    const due = async (task: string) =>
+      (
+        await h.store.dueSchedules({ tasks: [task], until: 10_000, limit: 10, replicaId: "r1" })
+      ).schedules
+        .map((row) => row.key)
+        .sort();
+    expect(await due("mix-a")).toEqual([writes[0]!.key, writes[3]!.key].sort());
+    expect(await due("mix-b")).toEqual([writes[1]!.key]);
+  });
+
   it("returning outcomes: each write's outcome only, in request order across chunks", async () => {
     const first = schedule({ key: "outcomes-0" });
     await h.store.putSchedules([first], "create");

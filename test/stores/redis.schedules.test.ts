@@ -202,7 +202,7 @@ describe("RedisStore runtime schedules", () => {
     const prefix = newPrefix();
     const store = await openStore(prefix);
     const writes = Array.from({ length: 1_200 }, (_, i) => schedule({ key: `flushed-${i}` }));
-    // The first key again in the second pipeline: that one waits for the first (and its retry).
+    // The first key again, in the second pipeline: it sees the first write (sent again by EVAL).
     const again = { ...writes[0]!, hash: "hash-2" };
     await admin.call("SCRIPT", "FLUSH");
     const results = await store.putSchedules(

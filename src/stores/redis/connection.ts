@@ -148,46 +148,6 @@ export async function runGroups(
   return settled;
 }
 
-/** One pipeline of {@link runBatches}. */
-export interface Batch {
-  /** Independent groups, as {@link runGroups} takes them without lanes. */
-  readonly groups: readonly (readonly Step[])[];
-  /** The ids (job ids) its groups write. */
-  readonly ids: readonly string[];
-}
-
-/**
- * {@link runGroups} over many batches in order, the next one sent while the one before still
- * runs, so that the client encodes and decodes one batch while Redis runs the other; `each`
- * gets each batch's results, in batch order, as they come (it may throw: the batch in flight
- * then still runs, unread).
- *
- * On one connection Redis runs pipelines in the order they are sent, but a group that met
- * NOSCRIPT is sent again after its batch's replies, so it may run after the next batch. Writes
- * of different ids are independent, so that reorders nothing a caller can see, unless the two
- * batches share an id: such a batch waits for the one before it to end (retries included).
- */
-export async function runBatches(
-  client: RedisClientLike,
-  batches: readonly Batch[],
-  each: (settled: Settled[][]) => void,
-): Promise<void> {
-  let running: { readonly ids: Set<string>; readonly settled: Promise<Settled[][]> } | null = null;
-  for (const batch of batches) {
-    const before = running;
-    if (before && batch.ids.some((id) => before.ids.has(id))) {
-      each(await before.settled);
-      running = null;
-    }
-    const settled = runGroups(client, batch.groups);
-    // Read below, or left unread when `each` or the batch before throws: never unhandled.
-    settled.catch(() => undefined);
-    if (running) each(await running.settled);
-    running = { ids: new Set(batch.ids), settled };
-  }
-  if (running) each(await running.settled);
-}
-
 async function runOnCluster(
   client: RedisClientLike,
   groups: readonly (readonly Step[])[],

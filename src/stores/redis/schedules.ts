@@ -25,7 +25,7 @@ import type {
   ScheduleWrite,
 } from "../store.js";
 import { manualRun, parseClaimedTuple } from "./claim.js";
-import { list, record, runBatches, runGroups, runSteps, settledValue, text } from "./connection.js";
+import { list, record, runGroups, runSteps, settledValue, text } from "./connection.js";
 import type { RedisArg, RedisContext, Step } from "./connection.js";
 import { readJobHashes } from "./jobs.js";
 import { newRunId } from "./keys.js";
@@ -61,8 +61,9 @@ import {
 const PUT_BATCH = 100;
 
 /**
- * `ScheduleRecords.putSchedules`: per 500 writes (a repeated job id starts a new 500) one
- * pipeline of `PUT_SCHEDULES` calls of 100, two pipelines in flight (`runBatches`).
+ * `ScheduleRecords.putSchedules`: per 500 writes one pipeline of `PUT_SCHEDULES` calls of 100.
+ * A repeated job id starts a new pipeline: a call sent again after NOSCRIPT runs after the
+ * others of its pipeline, which must then write other ids.
  */
 export async function putSchedules(
   context: RedisContext,
@@ -72,15 +73,14 @@ export async function putSchedules(
 ): Promise<PutScheduleOutcome[]> {
   singleNode(context, "putSchedules");
   writes.forEach(checkWrite);
-  const batches = registrationChunks(writes).map((chunk) => ({
-    groups: chunksOf(chunk, PUT_BATCH).map((part) => [putStep(context, part, mode, returning)]),
-    ids: chunk.map((write) => write.jobId),
-  }));
   const results: PutScheduleOutcome[] = [];
   let earlier = false;
-  await runBatches(context.client, batches, (settled) => {
-    for (const [step] of settled) {
-      const [sooner, ...replies] = list(settledValue(step));
+  for (const chunk of registrationChunks(writes)) {
+    const calls = chunksOf(chunk, PUT_BATCH).map((part) => [
+      putStep(context, part, mode, returning),
+    ]);
+    for (const [call] of await runGroups(context.client, calls)) {
+      const [sooner, ...replies] = list(settledValue(call));
       earlier ||= Number(text(sooner)) === 1;
       for (let i = 0; i + 1 < replies.length; i += 2) {
         // Calls come in order: this is the result of writes[results.length].
@@ -89,7 +89,7 @@ export async function putSchedules(
         results.push(putResult(context, jobId, text(replies[i]), row));
       }
     }
-  });
+  }
   if (earlier) await publishScheduleChange(context);
   return results;
 }

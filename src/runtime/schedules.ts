@@ -5,6 +5,7 @@ import type { InstantInput } from "../schedules/instant.js";
 import type { ScheduleSpec } from "../schedules/schedule.js";
 import { scheduleJobId } from "../stores/shared/schedules.js";
 import type {
+  PutScheduleOutcome,
   PutScheduleResult,
   ScheduleRecord,
   ScheduleRecords,
@@ -170,11 +171,15 @@ export class Schedules {
     const counts = { created: 0, updated: 0, unchanged: 0 };
     const conflicts: ScheduleRef[] = [];
     for (let i = 0; i < writes.length; i += WRITE_CHUNK) {
-      const results = await this.put(writes.slice(i, i + WRITE_CHUNK), mode, "createMany");
-      for (const { outcome, schedule } of results) {
-        if (outcome === "conflict") conflicts.push({ task: schedule.task, key: schedule.key });
+      const chunk = writes.slice(i, i + WRITE_CHUNK);
+      const records = this.records("createMany");
+      // Outcomes only: a conflict is named from its write (results come in request order).
+      const results = this.woken(await records.putSchedules(chunk, mode, "outcomes"));
+      results.forEach(({ outcome }, j) => {
+        const { task, key } = chunk[j] as ScheduleWrite;
+        if (outcome === "conflict") conflicts.push({ task, key });
         else counts[outcome] += 1;
-      }
+      });
     }
     return { ...counts, conflicts };
   }
@@ -302,7 +307,11 @@ export class Schedules {
     mode: "create" | "upsert",
     where: string,
   ): Promise<PutScheduleResult[]> {
-    const results = await this.records(where).putSchedules(writes, mode);
+    return this.woken(await this.records(where).putSchedules(writes, mode));
+  }
+
+  /** Wakes this replica's poller when a write created or changed a row; returns `results`. */
+  private woken<T extends PutScheduleOutcome>(results: T[]): T[] {
     if (results.some((result) => result.outcome === "created" || result.outcome === "updated")) {
       this.deps.wake();
     }

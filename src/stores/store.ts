@@ -390,10 +390,8 @@ export interface ScheduleRecord extends JobRecord {
   readonly dueAt: number | null;
 }
 
-/** Result of {@link ScheduleRecords.putSchedules}, one per write. */
-export interface PutScheduleResult {
-  /** The stored row after the write (for `conflict`: the row as it was, untouched). */
-  readonly schedule: ScheduleRecord;
+/** Result of {@link ScheduleRecords.putSchedules} with `returning: "outcomes"`, one per write. */
+export interface PutScheduleOutcome {
   /**
    * `created`; `unchanged` (same hash and data: nothing written); `updated` (an upsert replaced
    * the definition or data: version + 1 when the hash changed, watermark and run count kept,
@@ -402,6 +400,19 @@ export interface PutScheduleResult {
    */
   readonly outcome: "created" | "unchanged" | "updated" | "conflict";
 }
+
+/** Result of {@link ScheduleRecords.putSchedules}, one per write. */
+export interface PutScheduleResult extends PutScheduleOutcome {
+  /** The stored row after the write (for `conflict`: the row as it was, untouched). */
+  readonly schedule: ScheduleRecord;
+}
+
+/**
+ * What {@link ScheduleRecords.putSchedules} returns per write: the stored row and the outcome
+ * (`rows`, the default), or the outcome only (`outcomes`: a bulk create needs no more, and the
+ * store skips reading the rows back).
+ */
+export type PutScheduleReturning = "rows" | "outcomes";
 
 /** Filter for {@link ScheduleRecords.listSchedules}; rows come ordered by `jobId`. */
 export interface ScheduleQuery {
@@ -481,13 +492,22 @@ export interface ScheduleRecords {
    * (a key named twice: the second sees the first). One round trip per few hundred writes; each
    * write is atomic on its own. A new row starts unpaused with no watermark, at version 1.
    *
+   * With `returning: "outcomes"` each result is the outcome only
+   * ({@link PutScheduleReturning}).
+   *
    * @throws BelfryError `DUPLICATE_JOB` when a write names the id of a job defined in code:
    *   that job is left untouched (other writes of the call may have been applied).
    */
   putSchedules(
     writes: readonly ScheduleWrite[],
     mode: "create" | "upsert",
+    returning?: "rows",
   ): Promise<PutScheduleResult[]>;
+  putSchedules(
+    writes: readonly ScheduleWrite[],
+    mode: "create" | "upsert",
+    returning: "outcomes",
+  ): Promise<PutScheduleOutcome[]>;
   /** The schedule stored under `jobId`, or null (also for a job row that is no schedule). */
   getSchedule(jobId: string): Promise<ScheduleRecord | null>;
   /** A page of schedules (see {@link ScheduleQuery}); code-defined jobs are not listed. */

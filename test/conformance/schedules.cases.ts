@@ -117,6 +117,66 @@ export function scheduleCases(h: Harness): void {
     expect(results[1_199]?.schedule.nextAt).toBe(11_199);
   });
 
+  it("a batch mixing tasks, definitions and data writes each schedule as given", async () => {
+    const shared = { definition: '{"shared":true}', hash: "hash-s" };
+    const writes = [
+      schedule({ task: "mix-a", ...shared, data: '"a"', nextAt: 1_000 }),
+      schedule({ task: "mix-b", ...shared, maxRuns: 5, nextAt: 2_000 }),
+      schedule({ task: "mix-a", ...shared, nextAt: null }),
+      schedule({ task: "mix-a", overlap: "skip", maxAttempts: 1, nextAt: 3_000 }),
+    ];
+    const results = await h.store.putSchedules(writes, "create");
+    expect(results.map((r) => r.outcome)).toEqual(["created", "created", "created", "created"]);
+    for (const [i, w] of writes.entries()) {
+      const row = await h.store.getSchedule(w.jobId);
+      expect(row).toEqual(results[i]?.schedule);
+      expect(row).toMatchObject({
+        task: w.task,
+        key: w.key,
+        definition: w.definition,
+        hash: w.hash,
+        data: w.data,
+        maxRuns: w.maxRuns,
+        overlap: w.overlap,
+        maxAttempts: w.maxAttempts,
+        nextAt: w.nextAt,
+        dueAt: w.nextAt,
+      });
+    }
+    const due = async (task: string) =>
+      (
+        await h.store.dueSchedules({ tasks: [task], until: 10_000, limit: 10, replicaId: "r1" })
+      ).schedules
+        .map((row) => row.key)
+        .sort();
+    expect(await due("mix-a")).toEqual([writes[0]!.key, writes[3]!.key].sort());
+    expect(await due("mix-b")).toEqual([writes[1]!.key]);
+  });
+
+  it("returning outcomes: each write's outcome only, in request order across chunks", async () => {
+    const first = schedule({ key: "outcomes-0" });
+    await h.store.putSchedules([first], "create");
+    const writes = [
+      first,
+      { ...first, hash: "hash-2" },
+      ...Array.from({ length: 1_100 }, (_, i) => schedule({ key: `outcomes-${i + 1}` })),
+    ];
+    const creates = await h.store.putSchedules(writes, "create", "outcomes");
+    expect(creates.slice(0, 3)).toEqual([
+      { outcome: "unchanged" },
+      { outcome: "conflict" },
+      { outcome: "created" },
+    ]);
+    expect(creates.filter((r) => r.outcome === "created")).toHaveLength(1_100);
+    // The first key again after the chunk boundary: it sees the writes before it.
+    const again = [...writes.slice(1), { ...first, hash: "hash-3" }];
+    const upserts = await h.store.putSchedules(again, "upsert", "outcomes");
+    expect(upserts[0]).toEqual({ outcome: "updated" });
+    expect(upserts.slice(1, -1).every((r) => r.outcome === "unchanged")).toBe(true);
+    expect(upserts[upserts.length - 1]).toEqual({ outcome: "updated" });
+    expect(await h.store.getSchedule(first.jobId)).toMatchObject({ hash: "hash-3", version: 3 });
+  });
+
   it("a write naming a code-defined job's id is DUPLICATE_JOB and leaves that job alone", async () => {
     await h.store.registerJob(job({ jobId: "digest:clash", hash: "code-hash" }));
     for (const mode of ["create", "upsert"] as const) {
@@ -126,6 +186,10 @@ export function scheduleCases(h: Harness): void {
       );
       expect(message).toContain('"digest:clash"');
     }
+    await rejectsWith(
+      h.store.putSchedules([schedule({ key: "clash" })], "upsert", "outcomes"),
+      "DUPLICATE_JOB",
+    );
     expect(await h.store.getJob("digest:clash")).toMatchObject({ hash: "code-hash", version: 1 });
     expect(await h.store.getSchedule("digest:clash")).toBeNull();
   });

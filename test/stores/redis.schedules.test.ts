@@ -227,6 +227,24 @@ describe("RedisStore runtime schedules", () => {
     }
   });
 
+  it("putSchedules after a script cache flush: every write applied once, in request order", async () => {
+    const prefix = newPrefix();
+    const store = await openStore(prefix);
+    const writes = Array.from({ length: 1_200 }, (_, i) => schedule({ key: `flushed-${i}` }));
+    // The first key again, in the second pipeline: it sees the first write (sent again by EVAL).
+    const again = { ...writes[0]!, hash: "hash-2" };
+    await admin.call("SCRIPT", "FLUSH");
+    const results = await store.putSchedules(
+      [...writes.slice(0, 600), again, ...writes.slice(600)],
+      "upsert",
+      "outcomes",
+    );
+    expect(results.filter((r) => r.outcome === "created")).toHaveLength(1_200);
+    expect(results[600]).toEqual({ outcome: "updated" });
+    expect(await store.getSchedule(again.jobId)).toMatchObject({ hash: "hash-2", version: 2 });
+    expect(await admin.zcard(new RedisKeys(prefix).schedules)).toBe(1_200);
+  });
+
   it("refuses schedule writes on a Cluster client with UNSUPPORTED", async () => {
     const client = {
       call: (command: string, ...args: (string | number)[]) => admin.call(command, ...args),

@@ -20,7 +20,9 @@ import type {
   Store,
   WarningRecord,
   ScheduleWrite,
+  PutScheduleOutcome,
   PutScheduleResult,
+  PutScheduleReturning,
   ScheduleRecord,
   ScheduleQuery,
   SchedulePage,
@@ -182,11 +184,22 @@ export class MemoryStore implements Store {
     return matches.slice(0, Math.max(0, query.limit ?? 100));
   }
 
+  putSchedules(
+    writes: readonly ScheduleWrite[],
+    mode: "create" | "upsert",
+    returning?: "rows",
+  ): Promise<PutScheduleResult[]>;
+  putSchedules(
+    writes: readonly ScheduleWrite[],
+    mode: "create" | "upsert",
+    returning: "outcomes",
+  ): Promise<PutScheduleOutcome[]>;
   async putSchedules(
     writes: readonly ScheduleWrite[],
     mode: "create" | "upsert",
-  ): Promise<PutScheduleResult[]> {
-    return schedules.putSchedules(this.db, writes, mode);
+    returning: PutScheduleReturning = "rows",
+  ): Promise<PutScheduleOutcome[]> {
+    return schedules.putSchedules(this.db, writes, mode, returning);
   }
 
   async getSchedule(jobId: string): Promise<ScheduleRecord | null> {

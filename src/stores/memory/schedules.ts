@@ -14,7 +14,9 @@ import type {
   ClaimedRun,
   DueQuery,
   DueSchedules,
+  PutScheduleOutcome,
   PutScheduleResult,
+  PutScheduleReturning,
   ScheduleAdvance,
   ScheduleCountFilter,
   SchedulePage,
@@ -55,18 +57,28 @@ export function getSchedule(db: MemoryDb, jobId: string): ScheduleRecord | null 
   return schedule ? parseScheduleRow(scheduleRowOf(schedule), WHERE) : null;
 }
 
-/** `putSchedules`: each write applied on its own, in order. */
+/** `putSchedules`: each write applied on its own, in order (its row read right after it). */
 export function putSchedules(
   db: MemoryDb,
   writes: readonly ScheduleWrite[],
   mode: "create" | "upsert",
-): PutScheduleResult[] {
-  const results = writes.map((write) => putOne(db, write, mode));
+  returning: PutScheduleReturning,
+): PutScheduleOutcome[] {
+  const results = writes.map((write): PutScheduleOutcome | PutScheduleResult => {
+    const outcome = putOne(db, write, mode);
+    return returning === "rows"
+      ? { schedule: getSchedule(db, write.jobId)!, outcome }
+      : { outcome };
+  });
   if (results.some((r) => r.outcome === "created" || r.outcome === "updated")) db.scheduleChanged();
   return results;
 }
 
-function putOne(db: MemoryDb, write: ScheduleWrite, mode: "create" | "upsert"): PutScheduleResult {
+function putOne(
+  db: MemoryDb,
+  write: ScheduleWrite,
+  mode: "create" | "upsert",
+): PutScheduleOutcome["outcome"] {
   const { task, key, data, nextAt, ...registration } = write;
   const parts: ScheduleParts = {
     task,
@@ -90,16 +102,15 @@ function putOne(db: MemoryDb, write: ScheduleWrite, mode: "create" | "upsert"): 
       updatedAt: now,
     });
     db.schedules.set(write.jobId, parts);
-    return { schedule: getSchedule(db, write.jobId)!, outcome: "created" };
+    return "created";
   }
-  if (sameSchedule(stored, write))
-    return { schedule: getSchedule(db, write.jobId)!, outcome: "unchanged" };
-  if (mode === "create") return { schedule: getSchedule(db, write.jobId)!, outcome: "conflict" };
+  if (sameSchedule(stored, write)) return "unchanged";
+  if (mode === "create") return "conflict";
   const version = stored.hash === write.hash ? stored.version : Number(stored.version) + 1;
   const job = db.jobs.get(write.jobId)!;
   db.setJob({ ...job, ...registration, version, updatedAt: now });
   db.schedules.set(write.jobId, { ...parts, triggeredAt: stored.triggeredAt });
-  return { schedule: getSchedule(db, write.jobId)!, outcome: "updated" };
+  return "updated";
 }
 
 /** `listSchedules`: by job id, filtered, one page. */

@@ -36,7 +36,9 @@ import {
   type JobListing,
   type JobRecord,
   type JobRegistration,
+  type PutScheduleOutcome,
   type PutScheduleResult,
+  type PutScheduleReturning,
   type Recovered,
   type RegisterResult,
   type ReplicaInfo,
@@ -277,11 +279,22 @@ export class MysqlStore implements Store, ScheduleRecords {
     return records.listWarnings(this.conn, limit);
   }
 
+  putSchedules(
+    writes: readonly ScheduleWrite[],
+    mode: "create" | "upsert",
+    returning?: "rows",
+  ): Promise<PutScheduleResult[]>;
+  putSchedules(
+    writes: readonly ScheduleWrite[],
+    mode: "create" | "upsert",
+    returning: "outcomes",
+  ): Promise<PutScheduleOutcome[]>;
   async putSchedules(
     writes: readonly ScheduleWrite[],
     mode: "create" | "upsert",
-  ): Promise<PutScheduleResult[]> {
-    return putSchedules(this.conn, writes, mode);
+    returning: PutScheduleReturning = "rows",
+  ): Promise<PutScheduleOutcome[]> {
+    return putSchedules(this.conn, writes, mode, returning);
   }
 
   async getSchedule(jobId: string): Promise<ScheduleRecord | null> {

@@ -1,7 +1,14 @@
 import { registerInChunks } from "../shared/batches.js";
 import { parseEpochOrNull, parseJobRow, parseScheduleRow, type RawRow } from "../shared/rows.js";
 import { codeJobClash, sameSchedule, spreadOf } from "../shared/schedules.js";
-import type { JobRecord, PutScheduleResult, ScheduleRecord, ScheduleWrite } from "../store.js";
+import type {
+  JobRecord,
+  PutScheduleOutcome,
+  PutScheduleResult,
+  PutScheduleReturning,
+  ScheduleRecord,
+  ScheduleWrite,
+} from "../store.js";
 import { MY_NOW, type MysqlDb, type MysqlQuery } from "./connection.js";
 import { jobsWhere } from "./schedule-sql.js";
 
@@ -90,18 +97,20 @@ function rowsSql(count: number, fresh: boolean): string {
  * One chunk of `putSchedules` (each job id at most once) in one transaction: the stored rows
  * locked (`FOR UPDATE`, with store now), the new rows inserted in one statement, the replaced
  * ones rewritten in another (rows in job id order, the order locks are taken in), the written
- * rows read back. Two replicas creating one key: the second insert fails on the key once the
- * first commits, and the retried transaction finds the row (`unchanged` or `conflict`).
+ * rows read back (not for `outcomes`). Two replicas creating one key: the second insert fails
+ * on the key once the first commits, and the retried transaction finds the row (`unchanged` or
+ * `conflict`).
  */
 async function putChunk(
   db: MysqlDb,
   writes: readonly ScheduleWrite[],
   mode: "create" | "upsert",
-): Promise<PutScheduleResult[]> {
+  returning: PutScheduleReturning,
+): Promise<PutScheduleOutcome[]> {
   const { jobs } = db.tables;
   const byId = <T extends { readonly jobId: string }>(list: readonly T[]): T[] =>
     [...list].sort((a, b) => (a.jobId < b.jobId ? -1 : a.jobId > b.jobId ? 1 : 0));
-  const body = async (query: MysqlQuery): Promise<PutScheduleResult[]> => {
+  const body = async (query: MysqlQuery): Promise<PutScheduleOutcome[]> => {
     const rows = await query(
       `SELECT *, ${MY_NOW} AS now_ms FROM ${jobs} WHERE job_id IN (?) ORDER BY job_id FOR UPDATE`,
       [writes.map((w) => w.jobId)],
@@ -130,10 +139,11 @@ async function putChunk(
         rewrites.flatMap((r) => r.values),
       );
     }
+    if (returning === "outcomes") return steps.map(({ outcome }) => ({ outcome }));
     const written = [...inserts, ...rewrites].map((w) => w.jobId);
     const fresh =
       written.length > 0 ? await readSchedules(db, query, written) : new Map<string, never>();
-    return steps.map((step, i) => {
+    return steps.map((step, i): PutScheduleResult => {
       if ("schedule" in step) return { outcome: step.outcome, schedule: step.schedule };
       return { outcome: step.outcome, schedule: fresh.get(writes[i]!.jobId) as ScheduleRecord };
     });
@@ -164,6 +174,7 @@ export function putSchedules(
   db: MysqlDb,
   writes: readonly ScheduleWrite[],
   mode: "create" | "upsert",
-): Promise<PutScheduleResult[]> {
-  return registerInChunks(writes, (chunk) => putChunk(db, chunk, mode));
+  returning: PutScheduleReturning,
+): Promise<PutScheduleOutcome[]> {
+  return registerInChunks(writes, (chunk) => putChunk(db, chunk, mode, returning));
 }

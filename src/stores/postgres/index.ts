@@ -48,7 +48,9 @@ import {
   type StartRequest,
   type FinishRequest,
   type RunRecord,
+  type PutScheduleOutcome,
   type PutScheduleResult,
+  type PutScheduleReturning,
   type ScheduleAdvance,
   type ScheduleCountFilter,
   type SchedulePage,
@@ -278,11 +280,22 @@ export class PostgresStore implements CompleteStore {
     return transactional(this.conn, runId, token, outcome, leaseMs, fn);
   }
 
+  putSchedules(
+    writes: readonly ScheduleWrite[],
+    mode: "create" | "upsert",
+    returning?: "rows",
+  ): Promise<PutScheduleResult[]>;
+  putSchedules(
+    writes: readonly ScheduleWrite[],
+    mode: "create" | "upsert",
+    returning: "outcomes",
+  ): Promise<PutScheduleOutcome[]>;
   async putSchedules(
     writes: readonly ScheduleWrite[],
     mode: "create" | "upsert",
-  ): Promise<PutScheduleResult[]> {
-    return schedules.putSchedules(this.conn, writes, mode);
+    returning: PutScheduleReturning = "rows",
+  ): Promise<PutScheduleOutcome[]> {
+    return schedules.putSchedules(this.conn, writes, mode, returning);
   }
 
   async getSchedule(jobId: string): Promise<ScheduleRecord | null> {

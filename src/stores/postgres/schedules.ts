@@ -13,7 +13,9 @@ import type {
   ClaimedRun,
   DueQuery,
   DueSchedules,
+  PutScheduleOutcome,
   PutScheduleResult,
+  PutScheduleReturning,
   ScheduleAdvance,
   ScheduleCountFilter,
   SchedulePage,
@@ -130,21 +132,26 @@ SELECT r.*, ${notifyColumn(
 FROM res r`;
 }
 
-/** `putSchedules`: chunk after chunk (see {@link putSql}); results in request order. */
+/**
+ * `putSchedules`: chunk after chunk (see {@link putSql}); results in request order. The rows
+ * come back with the outcomes; `outcomes` leaves them unparsed.
+ */
 export async function putSchedules(
   db: PgDb,
   writes: readonly ScheduleWrite[],
   mode: "create" | "upsert",
-): Promise<PutScheduleResult[]> {
-  return registerInChunks(writes, (chunk) => putChunk(db, chunk, mode));
+  returning: PutScheduleReturning,
+): Promise<PutScheduleOutcome[]> {
+  return registerInChunks(writes, (chunk) => putChunk(db, chunk, mode, returning));
 }
 
 async function putChunk(
   db: PgDb,
   writes: readonly ScheduleWrite[],
   mode: "create" | "upsert",
-): Promise<PutScheduleResult[]> {
-  const results = new Map<string, PutScheduleResult>();
+  returning: PutScheduleReturning,
+): Promise<PutScheduleOutcome[]> {
+  const results = new Map<string, PutScheduleOutcome>();
   const channel = scheduleChannel(db.tables);
   let pending = writes;
   while (pending.length > 0) {
@@ -153,17 +160,22 @@ async function putChunk(
       mode,
       channel,
     ]);
-    for (const row of rows) results.set(String(row.job_id), toPutResult(db, row));
+    for (const row of rows) results.set(String(row.job_id), toPutResult(db, row, returning));
     pending = pending.filter((w) => !results.has(w.jobId));
   }
-  return writes.map((w) => results.get(w.jobId) as PutScheduleResult);
+  return writes.map((w) => results.get(w.jobId) as PutScheduleOutcome);
 }
 
-function toPutResult(db: PgDb, row: RawRow): PutScheduleResult {
+function toPutResult(
+  db: PgDb,
+  row: RawRow,
+  returning: PutScheduleReturning,
+): PutScheduleOutcome | PutScheduleResult {
   const outcome = String(row.outcome);
   if (outcome === "codeJob") throw codeJobClash("PostgresStore", String(row.job_id));
-  const schedule = parseScheduleRow(row, where(db));
-  return { schedule, outcome: outcome as PutScheduleResult["outcome"] };
+  const known = outcome as PutScheduleOutcome["outcome"];
+  if (returning === "outcomes") return { outcome: known };
+  return { schedule: parseScheduleRow(row, where(db)), outcome: known };
 }
 
 /** The schedule stored under `jobId`, or null (also for a code-defined job). */

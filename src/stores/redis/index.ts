@@ -32,7 +32,9 @@ import type {
   StartRequest,
   FinishRequest,
   RunRecord,
+  PutScheduleOutcome,
   PutScheduleResult,
+  PutScheduleReturning,
   ScheduleAdvance,
   ScheduleCountFilter,
   SchedulePage,
@@ -268,11 +270,24 @@ export class RedisStore implements Store {
     return this.guard("listWarnings", () => records.readWarnings(this.context, limit));
   }
 
+  putSchedules(
+    writes: readonly ScheduleWrite[],
+    mode: "create" | "upsert",
+    returning?: "rows",
+  ): Promise<PutScheduleResult[]>;
+  putSchedules(
+    writes: readonly ScheduleWrite[],
+    mode: "create" | "upsert",
+    returning: "outcomes",
+  ): Promise<PutScheduleOutcome[]>;
   async putSchedules(
     writes: readonly ScheduleWrite[],
     mode: "create" | "upsert",
-  ): Promise<PutScheduleResult[]> {
-    return this.guard("putSchedules", () => schedules.putSchedules(this.context, writes, mode));
+    returning: PutScheduleReturning = "rows",
+  ): Promise<PutScheduleOutcome[]> {
+    return this.guard("putSchedules", () =>
+      schedules.putSchedules(this.context, writes, mode, returning),
+    );
   }
 
   async getSchedule(jobId: string): Promise<ScheduleRecord | null> {

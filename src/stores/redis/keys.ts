@@ -70,9 +70,18 @@ export class RedisKeys {
 
   /** The key base of a job and the six keys every job script takes, in KEYS order. */
   job(jobId: string): { readonly base: string; readonly keys: string[] } {
-    const base = `${this.prefix}:{${this.prefix}:${jobId}}`;
+    const base = this.base(jobId);
     const keys = ["job", "runs", "active", "queued", "done", "occ"].map((k) => `${base}:${k}`);
     return { base, keys };
+  }
+
+  /** A job's hash: the first of its {@link job} keys. */
+  jobHash(jobId: string): string {
+    return `${this.base(jobId)}:job`;
+  }
+
+  private base(jobId: string): string {
+    return `${this.prefix}:{${this.prefix}:${jobId}}`;
   }
 }
 

@@ -17,7 +17,9 @@ import type {
   JobListing,
   JobRecord,
   JobRegistration,
+  PutScheduleOutcome,
   PutScheduleResult,
+  PutScheduleReturning,
   Recovered,
   RegisterResult,
   ReplicaInfo,
@@ -273,11 +275,22 @@ export class SqliteStore implements CompleteStore {
   }
 
   /** One `BEGIN IMMEDIATE` transaction per chunk of a few hundred writes. */
+  putSchedules(
+    writes: readonly ScheduleWrite[],
+    mode: "create" | "upsert",
+    returning?: "rows",
+  ): Promise<PutScheduleResult[]>;
+  putSchedules(
+    writes: readonly ScheduleWrite[],
+    mode: "create" | "upsert",
+    returning: "outcomes",
+  ): Promise<PutScheduleOutcome[]>;
   async putSchedules(
     writes: readonly ScheduleWrite[],
     mode: "create" | "upsert",
-  ): Promise<PutScheduleResult[]> {
-    return schedules.putSchedules(this.conn, writes, mode);
+    returning: PutScheduleReturning = "rows",
+  ): Promise<PutScheduleOutcome[]> {
+    return schedules.putSchedules(this.conn, writes, mode, returning);
   }
 
   async getSchedule(jobId: string): Promise<ScheduleRecord | null> {

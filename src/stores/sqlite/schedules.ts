@@ -12,7 +12,9 @@ import * as writes from "../../protocol/transitions.js";
 import { jobValues, newRunId, runValues } from "../sql/shared.js";
 import type {
   ClaimedRun,
+  PutScheduleOutcome,
   PutScheduleResult,
+  PutScheduleReturning,
   ScheduleAdvance,
   ScheduleCountFilter,
   SchedulePage,
@@ -66,17 +68,23 @@ export function countSchedules(
   });
 }
 
-/** `putSchedules`: one transaction per chunk; each write applied on its own, in order. */
+/**
+ * `putSchedules`: one transaction per chunk; each write applied on its own, in order (its row
+ * read right after it).
+ */
 export async function putSchedules(
   c: SqliteConnection,
   writes: readonly ScheduleWrite[],
   mode: "create" | "upsert",
-): Promise<PutScheduleResult[]> {
-  const results: PutScheduleResult[] = [];
+  returning: PutScheduleReturning,
+): Promise<PutScheduleOutcome[]> {
+  const results: PutScheduleOutcome[] = [];
+  const put = (w: ScheduleWrite, now: number): PutScheduleOutcome | PutScheduleResult => {
+    const outcome = putOne(c, w, mode, now);
+    return returning === "rows" ? { schedule: readSchedule(c, w.jobId)!, outcome } : { outcome };
+  };
   for (const chunk of chunksOf(writes)) {
-    results.push(
-      ...(await c.write("putSchedules", (now) => chunk.map((w) => putOne(c, w, mode, now)))),
-    );
+    results.push(...(await c.write("putSchedules", (now) => chunk.map((w) => put(w, now)))));
   }
   return results;
 }
@@ -86,17 +94,17 @@ function putOne(
   write: ScheduleWrite,
   mode: "create" | "upsert",
   now: number,
-): PutScheduleResult {
+): PutScheduleOutcome["outcome"] {
   const stored = readSchedule(c, write.jobId);
   if (!stored && c.sql.jobGet.get(write.jobId)) throw codeJobClash("SqliteStore", write.jobId);
   if (!stored) {
     const { task, key, data, nextAt } = write;
     const schedule = [task, key, data, nextAt, null, dueAtOf(nextAt, null)];
     c.sql.scheduleInsert.run(...jobValues(write, now), ...schedule, spreadOf(write.jobId));
-    return { schedule: readSchedule(c, write.jobId)!, outcome: "created" };
+    return "created";
   }
-  if (sameSchedule(stored, write)) return { schedule: stored, outcome: "unchanged" };
-  if (mode === "create") return { schedule: stored, outcome: "conflict" };
+  if (sameSchedule(stored, write)) return "unchanged";
+  if (mode === "create") return "conflict";
   const version = stored.hash === write.hash ? stored.version : stored.version + 1;
   const w = write;
   c.sql.scheduleUpdate.run(
@@ -106,7 +114,7 @@ function putOne(
     dueAtOf(w.nextAt, stored.triggeredAt),
     w.jobId,
   );
-  return { schedule: readSchedule(c, write.jobId)!, outcome: "updated" };
+  return "updated";
 }
 
 /** `listSchedules`: by job id, filtered, one page (one more row read to know if one follows). */

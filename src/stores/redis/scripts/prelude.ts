@@ -28,10 +28,13 @@ function luaScript(name: string, lua: string): LuaScript {
   return { name, lua, sha: createHash("sha1").update(lua).digest("hex") };
 }
 
-/** Shared helpers of the job scripts. */
-const JOB_PRELUDE = `
+/** The per-job names of the job helpers, bound to one job's KEYS and ARGV. */
+const JOB_BINDINGS = `
 local base, job_id = ARGV[1], ARGV[2]
-local K_JOB, K_RUNS, K_ACTIVE, K_QUEUED, K_DONE, K_OCC = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local K_JOB, K_RUNS, K_ACTIVE, K_QUEUED, K_DONE, K_OCC = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]`;
+
+/** Shared helpers of the job scripts, on the per-job names (declared before them). */
+const JOB_HELPERS = `
 local OVERLAPS = { allow = true, skip = true, queueOne = true }
 local ABANDONS = { retry = true, abandon = true }
 local function s(n) return string.format('%d', n) end
@@ -155,8 +158,10 @@ end
  * (`scripts/schedules.ts#DUE`). `set_due` is the only writer of `next_at`, `triggered_at` and
  * `due_at`, and keeps the index in step; it returns whether the row became due earlier.
  */
-const SCHEDULE_PRELUDE = `${DUE_CODE}
-local K_JOBS, K_LIST, K_DUE = KEYS[7], KEYS[8], KEYS[9]
+const SCHEDULE_BINDINGS = `local K_JOBS, K_LIST, K_DUE = KEYS[7], KEYS[8], KEYS[9]`;
+
+/** The schedule helpers, on the names of {@link SCHEDULE_BINDINGS} (declared before them). */
+const SCHEDULE_HELPERS = `
 local function due_member(due, spread)
   return due_code(due) .. ':' .. string.format('%010d', spread) .. ':' .. job_id
 end
@@ -227,7 +232,7 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
 /** A script on one job's keys, with the job helpers in scope. */
 export function jobScript(name: string, body: string): LuaScript {
-  return luaScript(name, JOB_PRELUDE + body);
+  return luaScript(name, JOB_BINDINGS + JOB_HELPERS + body);
 }
 
 /**
@@ -235,7 +240,22 @@ export function jobScript(name: string, body: string): LuaScript {
  * helpers in scope. Its keys span the job's hash tag and the store's, so it needs one node.
  */
 export function scheduleScript(name: string, body: string): LuaScript {
-  return luaScript(name, JOB_PRELUDE + SCHEDULE_PRELUDE + body);
+  const schedule = DUE_CODE + SCHEDULE_BINDINGS + SCHEDULE_HELPERS;
+  return luaScript(name, JOB_BINDINGS + JOB_HELPERS + schedule + body);
+}
+
+/**
+ * A script on many runtime schedules, with the job and schedule helpers in scope: KEYS 1 and 2
+ * are the job list and the schedule list; the body sets `job_id`, `K_JOB` and `K_DUE` to each
+ * schedule's before it calls a helper (they are upvalues of the helpers). The other per-job
+ * names (`base`, the run keys) stay nil: the helpers on runs are not for these scripts. Needs
+ * one node, as {@link scheduleScript}.
+ */
+export function schedulesScript(name: string, body: string): LuaScript {
+  const bindings = `
+local base, job_id, K_JOB, K_RUNS, K_ACTIVE, K_QUEUED, K_DONE, K_OCC, K_DUE
+local K_JOBS, K_LIST = KEYS[1], KEYS[2]`;
+  return luaScript(name, bindings + JOB_HELPERS + DUE_CODE + SCHEDULE_HELPERS + body);
 }
 
 /** A script on the store-wide keys, with `s` and `now` in scope. */

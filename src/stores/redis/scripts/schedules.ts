@@ -1,12 +1,20 @@
-import { DUE_CODE, globalScript, jobScript, MANUAL_RUN, scheduleScript } from "./prelude.js";
+import {
+  DUE_CODE,
+  globalScript,
+  jobScript,
+  MANUAL_RUN,
+  scheduleScript,
+  schedulesScript,
+} from "./prelude.js";
 
 /**
  * Lua scripts of runtime schedules (`ScheduleRecords`). Each write is one script on the
- * schedule's nine keys (`RedisKeys.schedule`): the job hash with the schedule fields, and the
- * job list, schedule list and due index, kept in step with it in the same step.
+ * schedule's nine keys (`RedisKeys.schedule`), or a step of one on many schedules
+ * ({@link PUT_SCHEDULES}): the job hash with the schedule fields, and the job list, schedule
+ * list and due index, kept in step with it in the same step.
  *
  * The due index of a task is a sorted set with every score 0 whose members are
- * `<due code>:<spread, 10 digits>:<jobId>` (`SCHEDULE_PRELUDE` in `prelude.ts`), so its byte
+ * `<due code>:<spread, 10 digits>:<jobId>` (`SCHEDULE_HELPERS` in `prelude.ts`), so its byte
  * order is due instant, then spread. Rows due at one instant are a contiguous range, and the
  * order `spreadRank` asks for (spread + replica offset mod 2^31, ascending) is that range read
  * from the replica's start spread to the end, then from the start of the range up to it: two
@@ -14,50 +22,67 @@ import { DUE_CODE, globalScript, jobScript, MANUAL_RUN, scheduleScript } from ".
  */
 
 /**
- * Creates or replaces one schedule (`putSchedules`). ARGV: base, jobId, 'create'|'upsert',
- * hash, definition, anchor, overlap, onAbandoned, maxAttempts, maxRuns|'', task, key,
- * '1'|'0' (has data), data, nextAt|'', spread. A job row that is no schedule is replaced by
- * the new schedule, as the reference store does. Returns {outcome, row (HGETALL), 1|0 (due
- * earlier than before)}.
+ * Creates or replaces schedules (`putSchedules`), one after another, each as a write of its
+ * own: a job row that is no schedule is replaced by the new schedule, as the reference store
+ * does; one defined in code is refused and left untouched (`codeJob`). What writes share is
+ * sent once: their definition and task, as a group.
+ *
+ * KEYS: the job list, the schedule list, the due index of each group's task, then each write's
+ * job hash. ARGV: 'create'|'upsert', 'rows'|'outcomes', the number of groups, then per group
+ * task, hash, definition, anchor, overlap, onAbandoned, maxAttempts, maxRuns|'', then per write
+ * its group (from 1), jobId, key, '1'|'0' (has data), data, nextAt|'', spread. Returns {1|0
+ * (a row became due earlier than before), then per write its outcome and its row (HGETALL; 0
+ * for 'outcomes' and for `codeJob`)}.
  */
-export const PUT_SCHEDULE = scheduleScript(
-  "putSchedule",
+export const PUT_SCHEDULES = schedulesScript(
+  "putSchedules",
   `
+local mode, rows, groups = ARGV[1], ARGV[2] == 'rows', tonumber(ARGV[3])
 local now = s(now_ms())
-local data = nil
-if ARGV[13] == '1' then data = ARGV[14] end
-local stored = redis.call('HMGET', K_JOB, 'hash', 'task', 'data')
-local sched, outcome
-if stored[2] then
-  -- HMGET answers false (not nil) for a missing field.
-  if stored[1] == ARGV[4] and (stored[3] or nil) == data then
-    return { 'unchanged', redis.call('HGETALL', K_JOB), 0 }
+-- One write on job_id, K_JOB and K_DUE; g: the index in ARGV of its group's task.
+local function put(g, key, data, next_at, spread)
+  local stored = redis.call('HMGET', K_JOB, 'hash', 'task', 'data')
+  local sched, outcome
+  if stored[2] then
+    -- HMGET answers false (not nil) for a missing field.
+    if stored[1] == ARGV[g + 1] and (stored[3] or nil) == data then return 'unchanged', false end
+    if mode == 'create' then return 'conflict', false end
+    sched = read_schedule()
+    if stored[1] ~= ARGV[g + 1] then redis.call('HINCRBY', K_JOB, 'version', 1) end
+    redis.call('HSET', K_JOB, 'updated_at', now)
+    outcome = 'updated'
+  elseif stored[1] then
+    return 'codeJob', false
+  else
+    redis.call('DEL', K_JOB)
+    redis.call('HSET', K_JOB, 'job_id', job_id, 'paused', '0', 'run_count', '0', 'version', '1',
+      'created_at', now, 'updated_at', now, 'task', ARGV[g], 'schedule_key', key, 'spread', spread)
+    redis.call('SADD', K_JOBS, job_id)
+    redis.call('ZADD', K_LIST, 0, job_id)
+    sched = { spread = tonumber(spread) }
+    outcome = 'created'
   end
-  if ARGV[3] == 'create' then return { 'conflict', redis.call('HGETALL', K_JOB), 0 } end
-  sched = read_schedule()
-  if stored[1] ~= ARGV[4] then redis.call('HINCRBY', K_JOB, 'version', 1) end
-  redis.call('HSET', K_JOB, 'updated_at', now)
-  outcome = 'updated'
-elseif stored[1] then
-  -- A job defined in code under this id: refused, left untouched.
-  return { 'codeJob', {}, 0 }
-else
-  redis.call('DEL', K_JOB)
-  redis.call('HSET', K_JOB, 'job_id', job_id, 'paused', '0', 'run_count', '0', 'version', '1',
-    'created_at', now, 'updated_at', now, 'task', ARGV[11], 'schedule_key', ARGV[12],
-    'spread', ARGV[16])
-  redis.call('SADD', K_JOBS, job_id)
-  redis.call('ZADD', K_LIST, 0, job_id)
-  sched = { spread = tonumber(ARGV[16]) }
-  outcome = 'created'
+  redis.call('HSET', K_JOB, 'hash', ARGV[g + 1], 'definition', ARGV[g + 2], 'anchor', ARGV[g + 3],
+    'overlap', ARGV[g + 4], 'on_abandoned', ARGV[g + 5], 'max_attempts', ARGV[g + 6])
+  if ARGV[g + 7] == '' then redis.call('HDEL', K_JOB, 'max_runs')
+  else redis.call('HSET', K_JOB, 'max_runs', ARGV[g + 7]) end
+  if data then redis.call('HSET', K_JOB, 'data', data) else redis.call('HDEL', K_JOB, 'data') end
+  return outcome, set_due(sched, instant_arg(next_at), sched.triggered_at)
 end
-redis.call('HSET', K_JOB, 'hash', ARGV[4], 'definition', ARGV[5], 'anchor', ARGV[6],
-  'overlap', ARGV[7], 'on_abandoned', ARGV[8], 'max_attempts', ARGV[9])
-if ARGV[10] == '' then redis.call('HDEL', K_JOB, 'max_runs')
-else redis.call('HSET', K_JOB, 'max_runs', ARGV[10]) end
-if data then redis.call('HSET', K_JOB, 'data', data) else redis.call('HDEL', K_JOB, 'data') end
-local earlier = set_due(sched, instant_arg(ARGV[15]), sched.triggered_at)
-return { outcome, redis.call('HGETALL', K_JOB), earlier and 1 or 0 }
+local reply = { 0 }
+local first = 4 + groups * 8
+for i = first, #ARGV, 7 do
+  local group = tonumber(ARGV[i])
+  job_id, K_JOB, K_DUE = ARGV[i + 1], KEYS[3 + groups + (i - first) / 7], KEYS[2 + group]
+  local data = nil
+  if ARGV[i + 3] == '1' then data = ARGV[i + 4] end
+  local outcome, earlier = put(4 + (group - 1) * 8, ARGV[i + 2], data, ARGV[i + 5], ARGV[i + 6])
+  if earlier then reply[1] = 1 end
+  reply[#reply + 1] = outcome
+  if rows and outcome ~= 'codeJob' then reply[#reply + 1] = redis.call('HGETALL', K_JOB)
+  else reply[#reply + 1] = 0 end
+end
+return reply
 `,
 );
 

@@ -249,7 +249,12 @@ export class DuePoller {
     const readEnd = clock.now();
     const states: JobState[] = [];
     const later: Held[] = [];
+    // A pending trigger that the store's clock set after what ours reads now: taken at its time.
+    let triggerAt = Infinity;
     for (const row of read.schedules) {
+      if (row.triggeredAt !== null && row.triggeredAt > now) {
+        triggerAt = Math.min(triggerAt, row.triggeredAt);
+      }
       if (row.nextAt === null || row.nextAt > horizon) continue;
       const state = this.build(row);
       if (!state) continue;
@@ -274,7 +279,7 @@ export class DuePoller {
       // Read again when the next due row comes within reach, or when a row that did not move
       // asked to be looked at again (a claim refused as not yet due by the store's clock),
       // never spinning on rows that cannot move.
-      const wakeAt = Math.min((read.nextDueAt ?? Infinity) - READ_AHEAD_MS, retryAt);
+      const wakeAt = Math.min((read.nextDueAt ?? Infinity) - READ_AHEAD_MS, retryAt, triggerAt);
       const after = clock.now();
       this.readAt = after + Math.max(MIN_POLL_GAP_MS, Math.min(pollMs, wakeAt - after));
     }

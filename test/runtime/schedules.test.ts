@@ -406,6 +406,27 @@ describe("runtime schedules (memory store, fake clock)", () => {
     expect(data).toEqual([{ v: 2 }]);
   });
 
+  it("a trigger the store's clock set ahead of the replica's reading is taken at its time, not a poll later", async () => {
+    const replicaClock = new FakeClock(T0);
+    const storeClock = new FakeClock(T0);
+    const s = await scheduler(replicaClock, new MemoryStore({ clock: storeClock }));
+    const manual: number[] = [];
+    s.task("t", (run) => {
+      if (run.trigger === "manual") manual.push(replicaClock.now());
+    });
+    await s.start();
+    await s.schedules.create({ task: "t", key: "k", schedule: every("1h") });
+    // The store's clock steps 100 ms ahead of the replica's estimate of it: the trigger's row
+    // comes back within the read-ahead, due 100 ms after what the replica reads as now.
+    storeClock.set(T0 + 100);
+    await s.schedules.trigger("t", "k");
+    for (let i = 0; i < 20; i++) {
+      await replicaClock.advance(10);
+      await storeClock.advance(10);
+    }
+    expect(manual).toEqual([T0 + 100]);
+  });
+
   it("a replica that only writes schedules takes no run over, so none loses its retry", async () => {
     const clock = new FakeClock(T0);
     const store = new MemoryStore({ clock });

@@ -110,7 +110,10 @@ async function claimChunk(
     if (p.recordOnly.length > 0) await recordMissed(deps, state, p.recordOnly);
     passes.push(pass ?? applyResults(deps, p, mine, now));
     const refused = mine.find((result) => result.status === "definitionChanged");
-    if (refused) {
+    // A runtime schedule's hash is its row's: a claim refused for another one means the row was
+    // changed after this replica read it (the next read takes the new one), not that replicas
+    // define the job differently, so there is nothing to report.
+    if (refused && !state.schedule) {
       await reportDefinitionChange(deps, {
         jobId: state.series.config.id,
         hash: state.hash,

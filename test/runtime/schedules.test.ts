@@ -8,6 +8,7 @@ import {
   Scheduler,
   type RunContext,
 } from "../../src/index.js";
+import { READ_AHEAD_MS } from "../../src/runtime/poller.js";
 
 const T0 = Date.UTC(2026, 0, 5, 8, 0, 0); // a Monday, 08:00 UTC
 
@@ -318,6 +319,112 @@ describe("runtime schedules (memory store, fake clock)", () => {
     }
     expect(startedAt).toHaveLength(1);
     expect(startedAt[0]! - (T0 + 60_000)).toBeLessThan(5_000);
+  });
+
+  it("a row due soon is read ahead and claimed at its instant, not before, with no read in between", async () => {
+    const clock = new FakeClock(T0);
+    const store = new MemoryStore({ clock });
+    const reads: number[] = [];
+    const claims: number[] = [];
+    const dueSchedules = store.dueSchedules.bind(store);
+    store.dueSchedules = (query) => {
+      reads.push(clock.now());
+      return dueSchedules(query);
+    };
+    const claim = store.claim.bind(store);
+    store.claim = (requests) => {
+      claims.push(clock.now());
+      return claim(requests);
+    };
+    const s = await scheduler(clock, store);
+    const started: number[] = [];
+    s.task("t", () => void started.push(clock.now()));
+    await s.start();
+    await s.schedules.create({ task: "t", key: "k", schedule: every("1m") });
+    const instant = T0 + 60_000;
+    await clock.advanceTo(instant - 1);
+    expect(reads.at(-1)).toBe(instant - READ_AHEAD_MS);
+    expect(claims).toEqual([]);
+    await clock.advanceTo(instant);
+    expect(claims).toEqual([instant]);
+    expect(started).toEqual([instant]);
+    expect(reads.filter((at) => at > instant - READ_AHEAD_MS)).toEqual([]);
+  });
+
+  it("a schedule another process removes or changes unannounced after it was read ahead is refused by the claim", async () => {
+    const clock = new FakeClock(T0);
+    const store = new MemoryStore({ clock });
+    const claimed: string[] = [];
+    const claim = store.claim.bind(store);
+    store.claim = (requests) => {
+      claimed.push(...requests.map((request) => request.jobId));
+      return claim(requests);
+    };
+    const writer = await scheduler(clock, store, "writer");
+    // A replica the store does not wake on changes (as on MySQL or SQLite): what it read ahead
+    // stays held until the instant.
+    const unannounced = new Proxy(store, {
+      get: (target, property, receiver) =>
+        property === "onScheduleChange" ? undefined : Reflect.get(target, property, receiver),
+    });
+    const s = await scheduler(clock, unannounced, "a");
+    const runs: string[] = [];
+    s.task("t", (run) => void runs.push(`${run.scheduleKey}@${run.scheduledAt.getTime() - T0}`));
+    const changes: unknown[] = [];
+    s.on("job:definitionChanged", (change) => void changes.push(change));
+    await writer.start();
+    await s.start();
+    for (const key of ["gone", "moved", "kept"]) {
+      await writer.schedules.create({ task: "t", key, schedule: every("1m") });
+    }
+    const instant = T0 + 60_000;
+    await clock.advanceTo(instant - READ_AHEAD_MS + 1);
+    await writer.schedules.remove("t", "gone");
+    const moved = await writer.schedules.update("t", "moved", { schedule: every("2m") });
+    await clock.advanceTo(instant);
+    // All three were claimed as read before the writes; the store refused the two changed rows.
+    expect(claimed.sort()).toEqual(["t:gone", "t:kept", "t:moved"]);
+    expect(runs).toEqual(["kept@60000"]);
+    // The row changed after it was read: no other definition to report.
+    expect(changes).toEqual([]);
+    const movedAt = moved.nextRun!.getTime();
+    await clock.advanceTo(movedAt);
+    expect(runs).toContain(`moved@${movedAt - T0}`);
+    expect(runs.filter((run) => run.startsWith("gone@"))).toEqual([]);
+  });
+
+  it("a write made here after the read-ahead drops it: the run gets the data written", async () => {
+    const clock = new FakeClock(T0);
+    const s = await scheduler(clock);
+    const data: unknown[] = [];
+    s.task("t", (run) => void data.push(run.data));
+    await s.start();
+    await s.schedules.create({ task: "t", key: "k", schedule: every("1m"), data: { v: 1 } });
+    await clock.advanceTo(T0 + 60_000 - READ_AHEAD_MS + 1);
+    await s.schedules.update("t", "k", { data: { v: 2 } });
+    await clock.advanceTo(T0 + 60_000);
+    expect(data).toEqual([{ v: 2 }]);
+  });
+
+  it("a trigger the store's clock set ahead of the replica's reading is taken at its time, not a poll later", async () => {
+    const replicaClock = new FakeClock(T0);
+    const storeClock = new FakeClock(T0);
+    const s = await scheduler(replicaClock, new MemoryStore({ clock: storeClock }));
+    const manual: number[] = [];
+    s.task("t", (run) => {
+      if (run.trigger === "manual") manual.push(replicaClock.now());
+    });
+    await s.start();
+    await s.schedules.create({ task: "t", key: "k", schedule: every("1h") });
+    // The store's clock steps 100 ms ahead of the replica's estimate of it: the trigger's row
+    // comes back within the read-ahead, due 100 ms after what the replica reads as now.
+    storeClock.set(T0 + 100);
+    await s.schedules.trigger("t", "k");
+    for (let i = 0; i < 20; i++) {
+      await replicaClock.advance(10);
+      await storeClock.advance(10);
+    }
+    expect(manual).toEqual([T0 + 100]);
   });
 
   it("a replica that only writes schedules takes no run over, so none loses its retry", async () => {
